@@ -1,0 +1,65 @@
+"""Operations from the command line (contract: docs/testing.md).
+
+    python -m perkstar_ui.cli migrate
+    python -m perkstar_ui.cli create-merchant --name NAME --email EMAIL --password PW
+    python -m perkstar_ui.cli seed-demo [--customers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from perkstar_ui import config
+from perkstar_ui.db import migrate as migrations
+from perkstar_ui.services import accounts, seed
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    migrations.upgrade()
+    print("Database is up to date.")
+    return 0
+
+
+def _create_merchant(args: argparse.Namespace) -> int:
+    migrations.upgrade()
+    try:
+        merchant_id = accounts.create_merchant(args.name, args.email, args.password)
+    except (accounts.AccountError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"Created merchant {merchant_id} with owner {accounts.normalise_email(args.email)}.")
+    return 0
+
+
+def _seed_demo(args: argparse.Namespace) -> int:
+    migrations.upgrade()
+    started = time.perf_counter()
+    result = seed.seed_demo(args.customers)
+    print(
+        f"Demo merchant {result.merchant_id}: {result.created_customers} customers added, "
+        f"{result.total_customers} in all ({time.perf_counter() - started:.1f} s). "
+        f"Log in as {config.DEMO_EMAIL} / {config.DEMO_PASSWORD}."
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m perkstar_ui.cli")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
+    create = commands.add_parser("create-merchant", help="create a merchant and its owner login")
+    create.add_argument("--name", required=True)
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.set_defaults(run=_create_merchant)
+    demo = commands.add_parser("seed-demo", help="fill the demo merchant with demo data")
+    demo.add_argument("--customers", type=int, default=seed.DEFAULT_CUSTOMERS)
+    demo.set_defaults(run=_seed_demo)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""Every table of the app, in one place (SQLModel; migrations in ``db/migrations``).
+
+Conventions:
+- every row that belongs to a merchant carries ``merchant_id`` and subclasses
+  ``TenantScoped``: the session layer (``db/tenancy.py``) adds the merchant filter to
+  every ORM query on these tables, so scoping cannot be forgotten in a query;
+- money in integer cents, points in integer centipoints (see ``domain/card_types``);
+- timestamps are timezone-aware UTC (``utcnow``), calendar days are ``date``;
+- the card ledger (``CardTransaction``) is append-only: corrections are new rows that
+  point at the row they reverse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, DateTime, Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _ts(**kwargs: Any) -> Any:
+    """A timezone-aware timestamp column."""
+    index = kwargs.pop("index", False)
+    nullable = kwargs.pop("nullable", False)
+    return Field(
+        sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index),
+        **kwargs,
+    )
+
+
+class TenantScoped:
+    """Marker for tables whose rows belong to one merchant (see ``db/tenancy.py``)."""
+
+    merchant_id: int  # declared as a column by each table
+
+
+# --- accounts -----------------------------------------------------------------------
+
+
+class Merchant(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    # ISO 3166 region used to read phone numbers typed without a "+".
+    default_country: str = Field(default="GB", max_length=2)
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+class StaffUser(SQLModel, TenantScoped, table=True):
+    __tablename__ = "staff_user"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id", index=True)
+    email: str = Field(max_length=254, sa_column_kwargs={"unique": True})  # lower-case
+    password_hash: str = Field(max_length=255)
+    role: str = Field(default="owner", max_length=20)
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+class LoginSession(SQLModel, table=True):
+    """A server-side login. The browser holds the token, the database only its hash.
+
+    A row is created by a successful password check with a one-time ``ticket`` (valid
+    for seconds); the ``/api/session`` route trades the ticket for the session cookie.
+    """
+
+    __tablename__ = "login_session"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id", index=True)
+    staff_user_id: int = Field(foreign_key="staff_user.id", index=True)
+    token_hash: Optional[str] = Field(default=None, max_length=64, unique=True)
+    ticket_hash: Optional[str] = Field(default=None, max_length=64, unique=True)
+    ticket_expires_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+    expires_at: dt.datetime = _ts(index=True)
+
+
+class LoginAttempt(SQLModel, table=True):
+    __tablename__ = "login_attempt"
+    __table_args__ = (sa.Index("ix_login_attempt_email_at", "email", "attempted_at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)
+    succeeded: bool = False
+    attempted_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+# --- customers ----------------------------------------------------------------------
+
+
+class Customer(SQLModel, TenantScoped, table=True):
+    __table_args__ = (
+        # One phone / one email identifies one customer per merchant (spec Q9).
+        sa.UniqueConstraint("merchant_id", "phone", name="uq_customer_merchant_phone"),
+        sa.UniqueConstraint("merchant_id", "email", name="uq_customer_merchant_email"),
+        sa.Index("ix_customer_merchant_created", "merchant_id", "created_at"),
+        sa.Index("ix_customer_merchant_last_name", "merchant_id", "last_name", "first_name"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id")
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=100)
+    phone: Optional[str] = Field(default=None, max_length=20)  # E.164
+    email: Optional[str] = Field(default=None, max_length=254)  # lower-case
+    birthdate: Optional[dt.date] = None
+    gender: Optional[str] = Field(default=None, max_length=10)
+    utm: Optional[str] = Field(default=None, max_length=100)
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+    updated_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+class CustomFieldDefinition(SQLModel, TenantScoped, table=True):
+    __tablename__ = "custom_field_definition"
+    __table_args__ = (
+        sa.UniqueConstraint("merchant_id", "key", name="uq_custom_field_merchant_key"),
+        sa.CheckConstraint(
+            "field_type IN ('text', 'number', 'date', 'choice')", name="ck_custom_field_type"
+        ),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id", index=True)
+    key: str = Field(max_length=40)
+    label: str = Field(max_length=80)
+    field_type: str = Field(default="text", max_length=10)
+    choices: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    position: int = 0
+
+
+class CustomFieldValue(SQLModel, TenantScoped, table=True):
+    __tablename__ = "custom_field_value"
+    __table_args__ = (
+        sa.UniqueConstraint("customer_id", "field_id", name="uq_custom_value_customer_field"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    field_id: int = Field(foreign_key="custom_field_definition.id", index=True, ondelete="CASCADE")
+    value: str = Field(max_length=500)
+
+
+# --- cards --------------------------------------------------------------------------
+
+CARD_TYPES_SQL = "('stamp','multipass','cashback','gift','reward','coupon','membership','discount')"
+
+
+class CardTemplate(SQLModel, TenantScoped, table=True):
+    __tablename__ = "card_template"
+    __table_args__ = (
+        sa.CheckConstraint(f"card_type IN {CARD_TYPES_SQL}", name="ck_card_template_type"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id", index=True)
+    name: str = Field(max_length=120)
+    card_type: str = Field(max_length=12)
+    # Validated by ``domain.card_types.validate_settings`` before it is stored.
+    settings: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    activated_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+class Card(SQLModel, TenantScoped, table=True):
+    """One issued card. Balances here are a cache of the ledger, kept by the card engine."""
+
+    __table_args__ = (
+        sa.CheckConstraint(f"card_type IN {CARD_TYPES_SQL}", name="ck_card_type"),
+        sa.CheckConstraint(
+            "status IN ('installed', 'uninstalled', 'deleted')", name="ck_card_status"
+        ),
+        sa.CheckConstraint("balance >= 0", name="ck_card_balance_not_negative"),
+        sa.Index("ix_card_merchant_customer", "merchant_id", "customer_id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id")
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    template_id: int = Field(foreign_key="card_template.id", index=True)
+    card_type: str = Field(max_length=12)
+    serial: str = Field(max_length=20, unique=True)
+    status: str = Field(default="uninstalled", max_length=12)
+    device: Optional[str] = Field(default=None, max_length=20)  # apple_wallet/google_wallet/pwa
+    utm: Optional[str] = Field(default=None, max_length=100)
+    issued_at: dt.datetime = _ts(default_factory=utcnow)
+    installed_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    expires_on: Optional[dt.date] = None
+    install_token: str = Field(max_length=43, unique=True)
+    referral_code: str = Field(max_length=16, unique=True)
+    referred_by_card_id: Optional[int] = Field(default=None, foreign_key="card.id", ondelete="SET NULL")
+    # Ledger caches (units per ``domain.card_types.BALANCE_UNITS``).
+    balance: int = 0
+    rewards_available: int = 0
+    spend_total_cents: int = 0
+    ltv_cents: int = 0
+    tier: Optional[str] = Field(default=None, max_length=40)
+    metrics: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    last_activity_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    # Optimistic-lock counter: two tablets updating one card cannot both win.
+    version: int = 0
+
+
+class CardTransaction(SQLModel, TenantScoped, table=True):
+    """Append-only ledger row. Never updated or deleted except with its customer."""
+
+    __tablename__ = "card_transaction"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "merchant_id", "idempotency_key", name="uq_card_transaction_idempotency"
+        ),
+        sa.Index("ix_card_transaction_merchant_created", "merchant_id", "created_at"),
+        sa.Index("ix_card_transaction_card_created", "card_id", "created_at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id")
+    card_id: int = Field(foreign_key="card.id", ondelete="CASCADE")
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=40)  # e.g. stamps_added, reward_redeemed, correction
+    value_delta: int = 0  # change of the main balance, in the card type's unit
+    rewards_delta: int = 0
+    points_delta: int = 0  # centipoints beside the main balance (multipass bonus)
+    spend_delta_cents: int = 0
+    purchase_cents: Optional[int] = None
+    balance_after: int = 0
+    source: str = Field(default="dashboard", max_length=20)  # dashboard/scanner/import/...
+    staff_user_id: Optional[int] = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")
+    comment: Optional[str] = Field(default=None, max_length=500)
+    correction_of_id: Optional[int] = Field(
+        default=None, foreign_key="card_transaction.id", ondelete="SET NULL"
+    )
+    idempotency_key: Optional[str] = Field(default=None, max_length=64)
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+class Review(SQLModel, TenantScoped, table=True):
+    __table_args__ = (
+        sa.CheckConstraint("rating BETWEEN 1 AND 5", name="ck_review_rating_range"),
+        sa.Index("ix_review_merchant_created", "merchant_id", "created_at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id")
+    customer_id: Optional[int] = Field(default=None, foreign_key="customer.id", index=True, ondelete="CASCADE")
+    card_id: Optional[int] = Field(default=None, foreign_key="card.id", index=True, ondelete="CASCADE")
+    rating: int
+    text: Optional[str] = Field(default=None, max_length=2000)
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+# --- room for segments, communication and billing -------------------------------------
+
+
+class Segment(SQLModel, TenantScoped, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id", index=True)
+    name: str = Field(max_length=120)
+    criteria: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+class Message(SQLModel, TenantScoped, table=True):
+    """Outbox of SMS / email / push; a sender delivers ``queued`` rows."""
+
+    __table_args__ = (sa.Index("ix_message_merchant_status", "merchant_id", "status"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id")
+    customer_id: Optional[int] = Field(default=None, foreign_key="customer.id", index=True, ondelete="CASCADE")
+    card_id: Optional[int] = Field(default=None, foreign_key="card.id", ondelete="CASCADE")
+    channel: str = Field(max_length=10)  # sms / email / push
+    recipient: str = Field(max_length=254)
+    subject: Optional[str] = Field(default=None, max_length=200)
+    body: str = Field(max_length=2000)
+    status: str = Field(default="queued", max_length=12)
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+    sent_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+
+
+class StripeEvent(SQLModel, table=True):
+    """Webhook events by Stripe id, so a redelivered event is applied once."""
+
+    __tablename__ = "stripe_event"
+    id: str = Field(primary_key=True, max_length=255)
+    merchant_id: Optional[int] = Field(default=None, foreign_key="merchant.id", index=True)
+    event_type: str = Field(max_length=100)
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    received_at: dt.datetime = _ts(default_factory=utcnow)
+    processed_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+
+
+TENANT_TABLES = [
+    cls for cls in SQLModel.__subclasses__() if isinstance(cls, type) and issubclass(cls, TenantScoped)
+]

@@ -1,0 +1,22 @@
+"""The other menu sections; each grows its own page module as its issue lands."""
+
+import reflex as rx
+
+from perkstar_ui.components.shell import shell
+
+SECTIONS = {
+    "segments": ("Segments", "Saved customer segments and automatic RFM segments."),
+    "campaigns": ("Campaigns", "SMS, email and push messages sent to customers."),
+    "cards": ("Cards", "Card templates of the eight card types."),
+    "settings": ("Settings", "Custom fields and staff logins."),
+}
+
+
+def section_page(key: str):
+    title, blurb = SECTIONS[key]
+
+    def page() -> rx.Component:
+        return shell(rx.text(blurb, color_scheme="gray"), title=title)
+
+    page.__name__ = f"{key}_page"
+    return page

@@ -1,0 +1,27 @@
+"""The Reflex app: pages, their load events, and the HTTP routes beside them."""
+
+import reflex as rx
+
+from perkstar_ui.api.routes import api
+from perkstar_ui.db import migrate
+from perkstar_ui.pages.customers import customers_page
+from perkstar_ui.pages.login import login_page
+from perkstar_ui.pages.sections import SECTIONS, section_page
+from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.login import LoginState
+from perkstar_ui.state.tiles import TilesState
+
+# Contract: migrations are applied on start-up (idempotent; PostgreSQL takes a lock).
+migrate.upgrade()
+
+app = rx.App(
+    api_transformer=api,
+    theme=rx.theme(accent_color="violet", radius="medium"),
+    html_lang="en",
+)
+
+app.add_page(login_page, route="/login", title="Log in · Perkstar", on_load=LoginState.redirect_if_logged_in)
+app.add_page(lambda: rx.fragment(), route="/", on_load=rx.redirect("/customers"))
+app.add_page(customers_page, route="/customers", title="Customers · Perkstar", on_load=[AuthState.require_login, TilesState.refresh])
+for key, (title, _) in SECTIONS.items():
+    app.add_page(section_page(key), route=f"/{key}", title=f"{title} · Perkstar", on_load=AuthState.require_login)

@@ -1,0 +1,40 @@
+"""The four Customers dashboard tiles (customers.md §2), counted in the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from perkstar_ui.db.models import CardTransaction, Customer, Review
+from perkstar_ui.db.tenancy import tenant_session
+
+
+@dataclass(frozen=True)
+class Tiles:
+    total_customers: int
+    card_transactions: int
+    reviews: int
+    feedback_rating: Decimal | None  # mean rating, one decimal; None without reviews
+
+    @property
+    def feedback_rating_text(self) -> str:
+        return "" if self.feedback_rating is None else f"{self.feedback_rating:.1f}"
+
+
+def load_tiles(merchant_id: int) -> Tiles:
+    """Four indexed aggregate queries; nothing but four numbers leaves the database."""
+    with tenant_session(merchant_id) as session:
+        customers = session.exec(select(sa.func.count()).select_from(Customer)).one()
+        transactions = session.exec(select(sa.func.count()).select_from(CardTransaction)).one()
+        reviews, rating_sum = session.exec(
+            select(sa.func.count(), sa.func.coalesce(sa.func.sum(Review.rating), 0))
+        ).one()
+    mean = None
+    if reviews:
+        mean = (Decimal(int(rating_sum)) / Decimal(reviews)).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP
+        )
+    return Tiles(int(customers), int(transactions), int(reviews), mean)
