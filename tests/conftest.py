@@ -1,0 +1,84 @@
+"""Every test run gets a throw-away database, migrated before any test imports the app.
+
+``PERKSTAR_TEST_BACKEND=sqlite`` (default): a SQLite file in a temp folder.
+``PERKSTAR_TEST_BACKEND=postgresql``: a fresh database on ``TEST_DATABASE_URL``
+(default ``postgresql://postgres@127.0.0.1:5432/``), dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+_created_pg: dict[str, str] = {}
+
+
+def _pg_admin_url() -> sa.URL:
+    raw = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/")
+    url = make_url(raw.replace("postgresql://", "postgresql+psycopg://", 1))
+    return url.set(database=url.database or "postgres")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    backend = os.environ.get("PERKSTAR_TEST_BACKEND", "sqlite")
+    if backend == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix="perkstar-test-"))
+        url = f"sqlite:///{folder / 'test.db'}"
+    elif backend == "postgresql":
+        admin = _pg_admin_url()
+        name = f"perkstar_test_{uuid.uuid4().hex[:12]}"
+        engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        url = admin.set(database=name).render_as_string(hide_password=False)
+        _created_pg["name"] = name
+    else:
+        raise pytest.UsageError(f"unknown PERKSTAR_TEST_BACKEND {backend!r}")
+    os.environ["DATABASE_URL"] = url
+    from perkstar_ui.db import migrate
+
+    migrate.upgrade(url)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    name = _created_pg.pop("name", None)
+    if not name:
+        return
+    from perkstar_ui.db.engine import get_engine
+
+    get_engine().dispose()
+    engine = sa.create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {make_url(os.environ['DATABASE_URL']).render_as_string(hide_password=True)}"
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for emails and names, so tests never collide."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def merchant(unique: str) -> int:
+    from perkstar_ui.services import accounts
+
+    return accounts.create_merchant(f"Shop {unique}", f"owner-{unique}@shop.test", "correct-horse")
+
+
+@pytest.fixture
+def other_merchant(unique: str) -> int:
+    from perkstar_ui.services import accounts
+
+    return accounts.create_merchant(f"Other {unique}", f"other-{unique}@shop.test", "correct-horse")

@@ -1,0 +1,117 @@
+"""Tenant scoping: one merchant's session can neither see nor touch another's rows."""
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from perkstar_ui.db.engine import get_engine
+from perkstar_ui.db.models import Card, CardTemplate, Customer, Review
+from perkstar_ui.db.tenancy import TenantScopeError, system_session, tenant_session
+from perkstar_ui.services.dashboard import load_tiles
+
+
+@pytest.fixture
+def two_shops(merchant, other_merchant):
+    ids = {}
+    for shop, names in ((merchant, ["Ann", "Bob"]), (other_merchant, ["Cid"])):
+        with tenant_session(shop) as session:
+            for name in names:
+                customer = Customer(first_name=name, last_name="Shop")
+                session.add(customer)
+                session.commit()
+                ids[name] = customer.id
+                session.add(Review(rating=5 if shop == merchant else 1, customer_id=customer.id))
+            session.commit()
+    return merchant, other_merchant, ids
+
+
+def test_select_sees_only_own_rows(two_shops):
+    mine, theirs, _ = two_shops
+    with tenant_session(mine) as session:
+        assert sorted(c.first_name for c in session.exec(select(Customer)).all()) == ["Ann", "Bob"]
+    with tenant_session(theirs) as session:
+        assert [c.first_name for c in session.exec(select(Customer)).all()] == ["Cid"]
+
+
+def test_get_by_id_of_another_merchant_finds_nothing(two_shops):
+    mine, _, ids = two_shops
+    with tenant_session(mine) as session:
+        assert session.get(Customer, ids["Cid"]) is None
+        assert session.get(Customer, ids["Ann"]) is not None
+
+
+def test_counts_joins_and_aggregates_are_scoped(two_shops):
+    mine, theirs, _ = two_shops
+    with tenant_session(mine) as session:
+        assert session.exec(select(sa.func.count()).select_from(Customer)).one() == 2
+        joined = session.exec(select(sa.func.count()).select_from(Review).join(Customer, Customer.id == Review.customer_id)).one()
+        assert joined == 2
+        assert session.exec(select(sa.func.avg(Review.rating))).one() == 5
+    assert load_tiles(mine).total_customers == 2
+    assert load_tiles(theirs).feedback_rating_text == "1.0"
+
+
+def test_bulk_update_and_delete_are_scoped(two_shops):
+    mine, theirs, ids = two_shops
+    with tenant_session(mine) as session:
+        session.execute(sa.update(Customer).values(last_name="Changed"))
+        session.execute(sa.delete(Review))
+        session.commit()
+    with tenant_session(theirs) as session:
+        cid = session.get(Customer, ids["Cid"])
+        assert cid.last_name == "Shop"
+        assert session.exec(select(sa.func.count()).select_from(Review)).one() == 1
+
+
+def test_writing_another_merchants_row_is_refused(two_shops):
+    mine, theirs, ids = two_shops
+    with tenant_session(theirs) as session:
+        cid = session.get(Customer, ids["Cid"])
+    with tenant_session(mine) as session:
+        cid.first_name = "Hijacked"
+        session.add(cid)
+        with pytest.raises(TenantScopeError):
+            session.commit()
+        session.rollback()
+        session.add(Customer(merchant_id=theirs, first_name="Planted", last_name="Row"))
+        with pytest.raises(TenantScopeError):
+            session.commit()
+
+
+def test_new_rows_take_the_sessions_merchant(merchant):
+    with tenant_session(merchant) as session:
+        customer = Customer(first_name="New", last_name="Row")
+        session.add(customer)
+        session.commit()
+        assert customer.merchant_id == merchant
+
+
+def test_unscoped_session_cannot_touch_merchant_data(two_shops):
+    with Session(get_engine()) as session:
+        with pytest.raises(TenantScopeError):
+            session.exec(select(Customer)).all()
+        with pytest.raises(TenantScopeError):
+            session.execute(sa.update(Card).values(balance=0))
+        session.add(Customer(merchant_id=two_shops[0], first_name="X", last_name="Y"))
+        with pytest.raises(TenantScopeError):
+            session.commit()
+
+
+def test_system_session_sees_everything(two_shops):
+    mine, theirs, _ = two_shops
+    with system_session() as session:
+        merchants = set(session.exec(select(Customer.merchant_id)).all())
+    assert {mine, theirs} <= merchants
+
+
+def test_every_merchant_gets_one_template_per_card_type(merchant):
+    with tenant_session(merchant) as session:
+        types = sorted(t.card_type for t in session.exec(select(CardTemplate)).all())
+    assert types == sorted(["stamp", "multipass", "cashback", "gift", "reward", "coupon", "membership", "discount"])
+
+
+@pytest.mark.parametrize("bad", [0, -1, None, "1"])
+def test_tenant_session_needs_a_real_merchant_id(bad):
+    with pytest.raises(TenantScopeError):
+        with tenant_session(bad):
+            pass
