@@ -1,0 +1,141 @@
+"""End-to-end fixtures: the real prod build, once per test session, in Chromium.
+
+The app is started with the contract's own command on a free port against the
+session's throw-away database (see ``tests/conftest.py``), in its own process group,
+and killed at the end. Tests drive it through test ids and labels only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("PERKSTAR_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEMO_CUSTOMERS = 120
+START_TIMEOUT = 420
+
+expect.set_options(timeout=15_000)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"app exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url + "/login/", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(2)
+    raise RuntimeError(f"app did not start in {START_TIMEOUT}s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def demo_merchant() -> int:
+    from perkstar_ui.services import seed
+
+    return seed.seed_demo(DEMO_CUSTOMERS).merchant_id
+
+
+@pytest.fixture(scope="session")
+def base_url(demo_merchant, tmp_path_factory) -> Iterator[str]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("app") / "reflex.log"
+    env = dict(
+        os.environ,
+        PERKSTAR_PORT=str(port),
+        PERKSTAR_PUBLIC_URL=f"{url},http://localhost:{port}",
+        PATH=f"{ROOT / 'tools' / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
+    )
+    reflex = Path(sys.executable).with_name("reflex")
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(reflex), "run", "--env", "prod", "--single-port", "--backend-port", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        _wait_until_up(url, process, log)
+        yield url
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def wait_ready(page: Page) -> None:
+    """The contract's hydration marker: events sent before it are lost."""
+    page.locator('[data-testid="app-ready"][data-hydrated="true"]').wait_for(state="attached", timeout=30_000)
+
+
+def goto(page: Page, path: str) -> None:
+    page.goto(path)
+    wait_ready(page)
+
+
+def path_is(path: str) -> re.Pattern:
+    return re.compile(rf"^https?://[^/]+{re.escape(path)}/?(\?.*)?$")
+
+
+def log_in(page: Page, email: str, password: str) -> None:
+    goto(page, "/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(path_is("/customers"))
+    wait_ready(page)
