@@ -18,6 +18,7 @@ config = rx.Config(
     cors_allowed_origins=[url.strip() for url in _public_urls.split(",") if url.strip()],
     telemetry_enabled=False,
     show_built_with_reflex=False,
-    plugins=[],  # a sitemap of a logged-in back office helps no one
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="violet", radius="medium"))],
+    # a sitemap of a logged-in back office helps no one
     disable_plugins=[rx.plugins.SitemapPlugin],
 )

@@ -16,7 +16,6 @@ migrate.upgrade()
 
 app = rx.App(
     api_transformer=api,
-    theme=rx.theme(accent_color="violet", radius="medium"),
     html_lang="en",
 )
 

@@ -96,12 +96,15 @@ class Customer(SQLModel, TenantScoped, table=True):
         sa.UniqueConstraint("merchant_id", "phone", name="uq_customer_merchant_phone"),
         sa.UniqueConstraint("merchant_id", "email", name="uq_customer_merchant_email"),
         sa.Index("ix_customer_merchant_created", "merchant_id", "created_at"),
-        sa.Index("ix_customer_merchant_last_name", "merchant_id", "last_name", "first_name"),
+        sa.Index("ix_customer_merchant_search_name", "merchant_id", "search_name"),
+        sa.Index("ix_customer_merchant_birthdate", "merchant_id", "birthdate"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")
     first_name: str = Field(max_length=100)
     last_name: str = Field(max_length=100)
+    # Case- and accent-folded "first last" (domain.contacts.search_fold): search and sort.
+    search_name: str = Field(default="", max_length=201)
     phone: Optional[str] = Field(default=None, max_length=20)  # E.164
     email: Optional[str] = Field(default=None, max_length=254)  # lower-case
     birthdate: Optional[dt.date] = None

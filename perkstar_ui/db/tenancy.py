@@ -54,7 +54,9 @@ def _scope_statement(state: ORMExecuteState) -> None:
     # subqueries and relationship loads are covered too.
     state.statement = state.statement.options(
         *(
-            with_loader_criteria(model, model.merchant_id == merchant_id, include_aliases=True)
+            # A lambda (not an expression) so aliases of the table are filtered too;
+            # ``merchant_id`` becomes a bound parameter, not part of the cache key.
+            with_loader_criteria(model, lambda cls: cls.merchant_id == merchant_id, include_aliases=True)
             for model in TENANT_TABLES
         )
     )

@@ -22,6 +22,7 @@ from sqlmodel import select
 from perkstar_ui import config
 from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer, Review, StaffUser
 from perkstar_ui.db.tenancy import system_session
+from perkstar_ui.domain.contacts import search_fold
 from perkstar_ui.domain.serials import serial_for_number
 from perkstar_ui.services import accounts
 
@@ -132,6 +133,7 @@ def _generate_customer(
             "merchant_id": merchant_id,
             "first_name": first,
             "last_name": last,
+            "search_name": search_fold(f"{first} {last}"),
             # UK mobile range, unique per index; one in ten customers gave no phone.
             "phone": None if index % 10 == 9 else f"+4475{index:08d}",
             "email": f"{ascii_first}.{index}@example.com" if index % 7 else None,
@@ -240,7 +242,7 @@ class _Ledger:
 
 
 def _visits(rng) -> int:  # noqa: ANN001
-    return rng.choices([0, 2, 5, 10, 20], weights=[5, 30, 35, 20, 10])[0]
+    return rng.choices([0, 3, 6, 12, 24], weights=[5, 30, 35, 20, 10])[0]
 
 
 def _stamp(rng, card):  # noqa: ANN001

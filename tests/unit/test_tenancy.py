@@ -115,3 +115,14 @@ def test_tenant_session_needs_a_real_merchant_id(bad):
     with pytest.raises(TenantScopeError):
         with tenant_session(bad):
             pass
+
+
+def test_aliases_are_scoped_and_the_statement_cache_never_mixes_merchants(two_shops):
+    mine, theirs, _ = two_shops
+    for shop, expected in ((mine, 2), (theirs, 1), (mine, 2)):
+        other = sa.orm.aliased(Review)
+        with tenant_session(shop) as session:
+            count = session.exec(
+                select(sa.func.count()).select_from(Customer).outerjoin(other, other.customer_id == Customer.id)
+            ).one()
+        assert count == expected

@@ -1,0 +1,25 @@
+"""CSV cells that spreadsheets cannot execute (OWASP "CSV injection").
+
+A cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is read as a
+formula by Excel and LibreOffice; prefixing a single quote makes it plain text. Signed
+numbers we write ourselves (``-1``, ``+2.50``) are left alone: they are data, not
+formulas, and merchants need them as numbers.
+"""
+
+from __future__ import annotations
+
+import re
+
+_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def neutralise(cell: object) -> str:
+    text = "" if cell is None else str(cell)
+    if text.startswith(_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def safe_row(cells: list[object]) -> list[str]:
+    return [neutralise(cell) for cell in cells]

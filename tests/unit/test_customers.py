@@ -1,0 +1,169 @@
+"""Customer records service: grid search/sort/paging, create/edit rules, deletion, history."""
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer, Review
+from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.domain.serials import random_serial
+from perkstar_ui.services import customers as svc
+from perkstar_ui.services.customers import CustomerInput, GridQuery, RecordError
+
+
+def add(merchant, first, last, phone="", email="", birthdate="", **custom):
+    return svc.save_customer(merchant, CustomerInput(first, last, phone, email, birthdate, custom))
+
+
+def give_card(merchant, customer_id, status="uninstalled", card_type="stamp"):
+    with tenant_session(merchant) as session:
+        template = session.exec(select(CardTemplate).where(CardTemplate.card_type == card_type)).first()
+        card = Card(customer_id=customer_id, template_id=template.id, card_type=card_type, status=status,
+                    serial=random_serial(), install_token=random_serial() * 4, referral_code=random_serial()[:8])
+        session.add(card)
+        session.commit()
+        return card.id, card.serial
+
+
+def test_create_normalises_and_the_grid_shows_it(merchant):
+    customer_id = add(merchant, " Zoë ", "Müller", "07400 123456", "Zoe@Example.com", "1990-05-01")
+    page = svc.grid_page(merchant, GridQuery())
+    assert page.total == 1 and page.page_info == "1–1 of 1"
+    row = page.rows[0]
+    assert (row.id, row.name, row.phone, row.birthdate) == (customer_id, "Zoë Müller", "+447400123456", "1990-05-01")
+    profile = svc.load_profile(merchant, customer_id)
+    assert profile.email == "zoe@example.com"
+
+
+def test_validation_errors_are_reported_per_field_and_nothing_is_saved(merchant):
+    with pytest.raises(RecordError) as refused:
+        add(merchant, "", "X", "123", "not-an-email", "2999-01-01")
+    assert set(refused.value.errors) == {"first_name", "phone", "email", "birthdate"}
+    assert svc.grid_page(merchant, GridQuery()).total == 0
+
+
+def test_duplicate_phone_in_another_format_is_refused_naming_the_customer(merchant, other_merchant):
+    add(merchant, "Ada", "Lovelace", "+44 7400 123456", "ada@example.com")
+    with pytest.raises(RecordError, match="already belongs to Ada Lovelace") as refused:
+        add(merchant, "Eve", "Other", "07400-123-456")
+    assert "phone" in refused.value.errors
+    with pytest.raises(RecordError, match="email already belongs to Ada Lovelace"):
+        add(merchant, "Eve", "Other", "", "ADA@example.com")
+    assert add(other_merchant, "Eve", "Other", "07400 123456")  # another merchant is another list
+
+
+def test_edit_keeps_own_phone_and_updates_fields(merchant):
+    customer_id = add(merchant, "Ada", "Lovelace", "07400 123456")
+    svc.save_customer(merchant, CustomerInput("Ada", "King", "+447400123456", "", ""), customer_id)
+    profile = svc.load_profile(merchant, customer_id)
+    assert profile.name == "Ada King" and profile.phone == "+447400123456"
+
+
+def test_search_by_name_email_phone_and_serial(merchant):
+    ada = add(merchant, "José", "Lovelace", "07400 123456", "ada@math.org")
+    bob = add(merchant, "Bob", "Babbage", "07400 654321", "bob@engines.co")
+    _, serial = give_card(merchant, bob)
+
+    def found(term):
+        return [r.id for r in svc.grid_page(merchant, GridQuery(search=term)).rows]
+
+    assert found("jose") == [ada]          # accent- and case-insensitive
+    assert found("LOVE") == [ada]
+    assert found("engines") == [bob]
+    assert found("+44 7400 654321") == [bob]  # any formatting of the same number
+    assert found("(07400) 654-321") == [bob]
+    assert found("654321") == [bob]
+    assert found(serial.lower()) == [bob]
+    assert found(serial[:5]) == [bob]
+    assert found("nobody") == []
+    assert found("100%") == []
+
+
+def test_sort_and_paging(merchant):
+    names = ["Cara", "anna", "Ben", "Dave", "Éva"]
+    for i, name in enumerate(names):
+        add(merchant, name, "Test", birthdate=f"199{i}-01-01")
+    by_name = svc.grid_page(merchant, GridQuery(sort="name", descending=False, page_size=25))
+    assert [r.name.split()[0] for r in by_name.rows] == ["anna", "Ben", "Cara", "Dave", "Éva"]
+    by_birth = svc.grid_page(merchant, GridQuery(sort="birthdate", descending=True, page_size=25))
+    assert by_birth.rows[0].name.startswith("Éva")
+    many = [add(merchant, f"P{i:03d}", "Page") for i in range(60)]
+    first = svc.grid_page(merchant, GridQuery(search="page", sort="name", descending=False, page=1, page_size=25))
+    last = svc.grid_page(merchant, GridQuery(search="page", sort="name", descending=False, page=3, page_size=25))
+    beyond = svc.grid_page(merchant, GridQuery(search="page", sort="name", descending=False, page=9, page_size=25))
+    assert first.page_info == "1–25 of 60" and last.page_info == "51–60 of 60"
+    assert [r.id for r in last.rows] == many[50:]
+    assert beyond.page == 3  # clamped to the last page
+
+
+def test_rating_device_and_cards_columns(merchant):
+    customer_id = add(merchant, "Ada", "Lovelace")
+    card_id, _ = give_card(merchant, customer_id, status="installed")
+    with tenant_session(merchant) as session:
+        session.execute(sa.update(Card).where(Card.id == card_id).values(device="apple_wallet"))
+        session.add_all([Review(customer_id=customer_id, card_id=card_id, rating=r) for r in (4, 5)])
+        session.commit()
+    row = svc.grid_page(merchant, GridQuery()).rows[0]
+    assert (row.rating, row.device, row.cards) == ("4.5", "Apple Wallet", "Stamp (Installed)")
+    assert svc.grid_page(merchant, GridQuery(sort="rating")).rows[0].id == customer_id
+
+
+def test_custom_fields_round_trip_and_sort(merchant):
+    drink = svc.add_custom_field(merchant, "Favourite drink", "choice", ["Oat latte", "Espresso"])
+    visits = svc.add_custom_field(merchant, "Visits per week", "number")
+    a = add(merchant, "Ada", "A", **{"favourite-drink": "Espresso", "visits-per-week": "10"})
+    b = add(merchant, "Bob", "B", **{"visits-per-week": "9"})
+    with pytest.raises(RecordError, match="must be one of"):
+        add(merchant, "Cy", "C", **{"favourite-drink": "Tea"})
+    rows = svc.grid_page(merchant, GridQuery(sort="cf:visits-per-week", descending=False)).rows
+    assert [r.id for r in rows] == [b, a]  # numeric, not text, order
+    assert rows[1].custom == {"favourite-drink": "Espresso", "visits-per-week": "10"}
+    svc.rename_custom_field(merchant, drink, "Usual order")
+    svc.move_custom_field(merchant, visits, -1)
+    assert [f.label for f in svc.list_custom_fields(merchant)] == ["Visits per week", "Usual order"]
+    svc.remove_custom_field(merchant, visits)
+    assert svc.grid_page(merchant, GridQuery()).rows[0].custom.keys() == {"favourite-drink"}
+
+
+def test_installed_card_blocks_delete_until_the_card_is_deleted(merchant):
+    keep = add(merchant, "Ina", "Installed")
+    card_id, _ = give_card(merchant, keep, status="installed")
+    free = add(merchant, "Una", "Uninstalled")
+    give_card(merchant, free)
+    report = svc.delete_customers(merchant, [keep, free])
+    assert report.deleted == ["Una Uninstalled"]
+    assert report.refused[0][0] == "Ina Installed" and "Delete the card first" in report.refused[0][1]
+    svc.delete_card(merchant, card_id)
+    assert svc.load_profile(merchant, keep).cards[0].status == "Deleted"
+    assert svc.delete_customers(merchant, [keep]).deleted == ["Ina Installed"]
+    assert svc.load_profile(merchant, keep) is None
+    with tenant_session(merchant) as session:
+        assert session.exec(select(Card).where(Card.customer_id == keep)).all() == []
+
+
+def test_other_merchants_cannot_read_or_delete(merchant, other_merchant):
+    customer_id = add(merchant, "Ada", "Lovelace")
+    assert svc.load_profile(other_merchant, customer_id) is None
+    assert svc.delete_customers(other_merchant, [customer_id]).deleted == []
+    assert svc.load_profile(merchant, customer_id) is not None
+
+
+def test_history_is_newest_first_with_units(merchant):
+    customer_id = add(merchant, "Ada", "Lovelace")
+    card_id, serial = give_card(merchant, customer_id, card_type="gift")
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    with tenant_session(merchant) as session:
+        session.add(CardTransaction(card_id=card_id, customer_id=customer_id, kind="balance_added", value_delta=5000,
+                                    balance_after=5000, purchase_cents=5000, created_at=t0))
+        session.add(CardTransaction(card_id=card_id, customer_id=customer_id, kind="balance_redeemed", value_delta=-1250,
+                                    balance_after=3750, comment="=HYPERLINK()", created_at=t0 + dt.timedelta(hours=1)))
+        session.commit()
+    rows, total = svc.card_history(merchant, card_id)
+    assert total == 2
+    assert [(r.kind, r.amount, r.balance_after) for r in rows] == [
+        ("balance_redeemed", "-12.50", "37.50"), ("balance_added", "+50.00", "50.00")]
+    found_serial, streamed = svc.iter_card_history(merchant, card_id)
+    assert found_serial == serial and [r.id for r in streamed] == [r.id for r in rows]
+    assert svc.iter_card_history(merchant, card_id + 10_000) is None
