@@ -6,21 +6,36 @@ from perkstar_ui.api.routes import api
 from perkstar_ui.db import migrate
 from perkstar_ui.pages.customers import customers_page
 from perkstar_ui.pages.login import login_page
+from perkstar_ui.pages.profile import profile_page
 from perkstar_ui.pages.sections import SECTIONS, section_page
+from perkstar_ui.pages.settings import settings_page
 from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.custom_fields import CustomFieldsState
+from perkstar_ui.state.customer_grid import GridState
 from perkstar_ui.state.login import LoginState
+from perkstar_ui.state.profile import ProfileState
 from perkstar_ui.state.tiles import TilesState
 
 # Contract: migrations are applied on start-up (idempotent; PostgreSQL takes a lock).
 migrate.upgrade()
 
-app = rx.App(
-    api_transformer=api,
-    html_lang="en",
-)
+app = rx.App(api_transformer=api, html_lang="en")
+
+
+def _home() -> rx.Component:
+    return rx.fragment()
+
 
 app.add_page(login_page, route="/login", title="Log in · Perkstar", on_load=LoginState.redirect_if_logged_in)
-app.add_page(lambda: rx.fragment(), route="/", on_load=rx.redirect("/customers"))
-app.add_page(customers_page, route="/customers", title="Customers · Perkstar", on_load=[AuthState.require_login, TilesState.refresh])
+app.add_page(_home, route="/", on_load=rx.redirect("/customers"))
+app.add_page(
+    customers_page, route="/customers", title="Customers · Perkstar",
+    on_load=[AuthState.require_login, TilesState.refresh, GridState.load],
+)
+app.add_page(
+    profile_page, route="/customers/[customer_id]", title="Customer · Perkstar",
+    on_load=[AuthState.require_login, ProfileState.load],
+)
+app.add_page(settings_page, route="/settings", title="Settings · Perkstar", on_load=[AuthState.require_login, CustomFieldsState.load])
 for key, (title, _) in SECTIONS.items():
     app.add_page(section_page(key), route=f"/{key}", title=f"{title} · Perkstar", on_load=AuthState.require_login)

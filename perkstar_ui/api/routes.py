@@ -11,11 +11,13 @@ import asyncio
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.concurrency import iterate_in_threadpool
+from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from perkstar_ui import config
-from perkstar_ui.services import accounts
+from perkstar_ui.api.csv_stream import csv_lines
+from perkstar_ui.services import accounts, customers
 
 SESSION_COOKIE = "perkstar_session"
 
@@ -48,9 +50,34 @@ async def end_session(request: Request) -> Response:
     return response
 
 
+def _merchant_from_cookie(request: Request) -> int | None:
+    context = accounts.resolve_session(request.cookies.get(SESSION_COOKIE))
+    return context.merchant_id if context else None
+
+
+async def card_history_csv(request: Request) -> Response:
+    """``GET /api/cards/{card_id}/history.csv``: one card's whole history, streamed."""
+    merchant_id = await asyncio.to_thread(_merchant_from_cookie, request)
+    if merchant_id is None:
+        return PlainTextResponse("Log in first.", status_code=401)
+    found = await asyncio.to_thread(customers.iter_card_history, merchant_id, request.path_params["card_id"])
+    if found is None:  # no such card, or another merchant's
+        return PlainTextResponse("No such card.", status_code=404)
+    serial, rows = found
+    header = customers.HISTORY_COLUMNS
+    lines = iterate_in_threadpool(csv_lines(header, (row.as_csv() for row in rows)))
+    return StreamingResponse(
+        lines,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="card-{serial}-history.csv"',
+                 "Cache-Control": "no-store"},
+    )
+
+
 api = Starlette(
     routes=[
         Route("/api/session", start_session, methods=["GET"]),
         Route("/api/logout", end_session, methods=["POST"]),
+        Route("/api/cards/{card_id:int}/history.csv", card_history_csv, methods=["GET"]),
     ]
 )

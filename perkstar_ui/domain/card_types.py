@@ -34,7 +34,7 @@ CARD_TYPE_LABELS: dict[CardType, str] = {
     CardType.STAMP: "Stamp",
     CardType.MULTIPASS: "Multipass",
     CardType.CASHBACK: "Cashback",
-    CardType.GIFT: "Gift certificate",
+    CardType.GIFT: "Gift card",  # spec Q7; "Certificate" is an alias
     CardType.REWARD: "Reward",
     CardType.COUPON: "Coupon",
     CardType.MEMBERSHIP: "Membership",
@@ -279,7 +279,7 @@ STARTER_TEMPLATE_NAMES: dict[CardType, str] = {
     CardType.STAMP: "Coffee stamp card",
     CardType.MULTIPASS: "10-visit pass",
     CardType.CASHBACK: "Cashback club",
-    CardType.GIFT: "Gift certificate",
+    CardType.GIFT: "Gift card",  # spec Q7; "Certificate" is an alias
     CardType.REWARD: "Rewards points",
     CardType.COUPON: "First-visit coupon",
     CardType.MEMBERSHIP: "Membership",

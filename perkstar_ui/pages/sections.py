@@ -8,7 +8,6 @@ SECTIONS = {
     "segments": ("Segments", "Saved customer segments and automatic RFM segments."),
     "campaigns": ("Campaigns", "SMS, email and push messages sent to customers."),
     "cards": ("Cards", "Card templates of the eight card types."),
-    "settings": ("Settings", "Custom fields and staff logins."),
 }
 
 

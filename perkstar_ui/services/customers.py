@@ -456,6 +456,7 @@ class CardSummary:
     issued: str
     installed: str
     expiration: str
+    balance: str  # the main balance, plain value in the type's unit
     install_token: str
     referral_code: str
     rating: str
@@ -522,6 +523,7 @@ def load_profile(merchant_id: int, customer_id: int) -> Profile | None:
                 issued=_as_utc(c.issued_at).date().isoformat(),
                 installed=_as_utc(c.installed_at).date().isoformat() if c.installed_at else "",
                 expiration=c.expires_on.isoformat() if c.expires_on else "",
+                balance=format_units(c.balance, BALANCE_UNITS[CardType(c.card_type)]),
                 install_token=c.install_token,
                 referral_code=c.referral_code,
                 rating=_rating_text(ratings.get(c.id)),

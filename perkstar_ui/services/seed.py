@@ -126,7 +126,7 @@ def _generate_customer(
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     created_at = now - dt.timedelta(seconds=rng.randint(3_600, 365 * 86_400))
     customer_id = next(ids["customer"])
-    ascii_first = first.encode("ascii", "ignore").decode().lower() or "guest"
+    ascii_first = search_fold(first).encode("ascii", "ignore").decode() or "guest"
     batch.customers.append(
         {
             "id": customer_id,

@@ -38,6 +38,10 @@ class AuthState(rx.State):
         token = session_token(self.router.headers.cookie)
         return await asyncio.to_thread(resolve_session, token)
 
+    async def merchant_id(self) -> int | None:
+        context = await self.login()
+        return context.merchant_id if context else None
+
     @rx.event
     async def require_login(self):
         """``on_load`` of every private page: bounce to the login page without a session."""

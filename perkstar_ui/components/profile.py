@@ -1,0 +1,215 @@
+"""Customer profile: contact block, card switcher, the card's common fields, links, history."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from perkstar_ui.state.profile import CardView, CustomValue, HistoryView, ProfileState
+from perkstar_ui.state.customer_form import CustomerFormState
+
+TOUCH = {"min_height": "44px"}
+
+
+def _value(label: str, value: rx.Var, testid: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", color_scheme="gray"),
+        rx.text(value, data_testid=testid, size="3", min_height="1.5em"),
+        spacing="0",
+        min_width="140px",
+    )
+
+
+def _custom_value(item: CustomValue) -> rx.Component:
+    return rx.vstack(
+        rx.text(item.label, size="1", color_scheme="gray"),
+        rx.text(item.value, data_testid="profile-cf-" + item.key, size="3", min_height="1.5em"),
+        spacing="0",
+        min_width="140px",
+    )
+
+
+def contact_block() -> rx.Component:
+    return rx.card(
+        rx.flex(
+            rx.heading(ProfileState.name, size="6", as_="h2", data_testid="profile-name"),
+            rx.spacer(),
+            rx.button(rx.icon("pencil", size=16), "Edit", variant="soft", size="3", style=TOUCH,
+                      data_testid="edit-customer", on_click=CustomerFormState.open_edit(ProfileState.customer_id)),
+            rx.button(rx.icon("trash-2", size=16), "Delete customer", variant="soft", color_scheme="red", size="3",
+                      style=TOUCH, data_testid="delete-customer", on_click=ProfileState.set_delete_customer_open(True)),
+            gap="8px", align="center", wrap="wrap",
+        ),
+        rx.flex(
+            _value("Phone", ProfileState.phone, "profile-phone"),
+            _value("Email", ProfileState.email, "profile-email"),
+            _value("Date of birth", ProfileState.birthdate, "profile-birthdate"),
+            _value("Customer since", ProfileState.created, "profile-created"),
+            rx.foreach(ProfileState.custom, _custom_value),
+            gap="16px", wrap="wrap", margin_top="12px",
+        ),
+        width="100%",
+    )
+
+
+def card_tab(card: CardView) -> rx.Component:
+    selected = ProfileState.selected_card_id == card.id
+    return rx.button(
+        card.type_label, rx.text(card.serial, size="1", color_scheme="gray"),
+        variant=rx.cond(selected, "solid", "soft"),
+        aria_pressed=rx.cond(selected, "true", "false"),
+        on_click=ProfileState.select_card(card.id),
+        data_testid="card-tab",
+        data_serial=card.serial,
+        size="3",
+        style=TOUCH,
+    )
+
+
+def _link_row(label: str, path: rx.Var, key: str) -> rx.Component:
+    url = ProfileState.origin + path
+    return rx.flex(
+        rx.text(label, size="2", color_scheme="gray", min_width="110px"),
+        rx.code(url, data_testid=f"{key}-link", style={"word_break": "break-all"}),
+        rx.icon_button(rx.icon("copy", size=16), variant="soft", aria_label=f"Copy {label.lower()}",
+                       data_testid=f"copy-{key}-link", size="3",
+                       on_click=[rx.set_clipboard(url), rx.toast.success("Link copied.")]),
+        gap="8px", align="center", wrap="wrap",
+    )
+
+
+def card_panel(card: CardView) -> rx.Component:
+    return rx.card(
+        rx.flex(
+            rx.heading(card.type_label, size="4", as_="h2"),
+            rx.badge(card.status, data_testid="card-status", size="2",
+                     color_scheme=rx.match(card.status, ("Installed", "green"), ("Deleted", "red"), ("Expired", "orange"), "gray")),
+            rx.spacer(),
+            rx.button(rx.icon("trash-2", size=16), "Delete card", variant="soft", color_scheme="red", size="3", style=TOUCH,
+                      data_testid="card-action-delete-card", disabled=card.status == "Deleted",
+                      on_click=ProfileState.set_delete_card_open(True)),
+            gap="8px", align="center", wrap="wrap",
+        ),
+        rx.flex(
+            _value("Balance", card.balance, "card-balance"),
+            rx.vstack(
+                rx.text("Card serial number", size="1", color_scheme="gray"),
+                rx.hstack(
+                    rx.text(card.serial, data_testid="card-serial", size="3", font_family="monospace"),
+                    rx.icon_button(rx.icon("copy", size=14), variant="ghost", aria_label="Copy serial number",
+                                   on_click=[rx.set_clipboard(card.serial), rx.toast.success("Serial copied.")]),
+                    align="center",
+                ),
+                spacing="0",
+            ),
+            _value("Installed on device", card.device, "card-device"),
+            _value("Card issue date", card.issued, "card-issued"),
+            _value("Card expiration date", card.expiration, "card-expiration"),
+            _value("Segments", "", "card-rfm-segment"),
+            _value("Feedback rating", card.rating, "card-rating"),
+            _value("UTM", card.utm, "card-utm"),
+            gap="16px", wrap="wrap", margin_y="12px",
+        ),
+        rx.vstack(
+            _link_row("Installation link", card.install_path, "install"),
+            _link_row("Referral link", card.referral_path, "referral"),
+            spacing="2",
+        ),
+        data_testid="card-panel",
+        data_card_type=card.card_type,
+        data_serial=card.serial,
+        width="100%",
+    )
+
+
+def _history_row(row: HistoryView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.at, white_space="nowrap"),
+        rx.table.cell(row.action),
+        rx.table.cell(row.amount, data_testid="transaction-amount"),
+        rx.table.cell(row.purchase),
+        rx.table.cell(row.balance_after),
+        rx.table.cell(row.source),
+        rx.table.cell(row.staff),
+        rx.table.cell(row.comment),
+        data_testid="transaction-row",
+        data_kind=row.kind,
+        data_amount=row.amount,
+    )
+
+
+def history_block() -> rx.Component:
+    return rx.card(
+        rx.flex(
+            rx.heading("Transaction history", size="4", as_="h2"),
+            rx.spacer(),
+            rx.el.a(
+                rx.icon("download", size=16), "Download CSV",
+                href="/api/cards/" + ProfileState.selected_card_id.to_string() + "/history.csv",
+                download=True,
+                data_testid="download-history",
+                style={
+                    "display": "inline-flex", "align_items": "center", "gap": "6px", "padding": "0 16px",
+                    "min_height": "44px", "border_radius": "var(--radius-3)", "font_weight": "500",
+                    "background": rx.color("accent", 3), "color": rx.color("accent", 11), "text_decoration": "none",
+                },
+            ),
+            align="center", gap="8px",
+        ),
+        rx.box(
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
+                    ["Date-time (UTC)", "Action", "Value change", "Purchase amount", "Balance after", "Source", "Staff user", "Comment"]])),
+                rx.table.body(rx.foreach(ProfileState.history, _history_row)),
+                data_testid="transaction-history",
+                size="1",
+                width="100%",
+            ),
+            overflow_x="auto",
+            width="100%",
+            margin_top="8px",
+        ),
+        rx.flex(
+            rx.text(ProfileState.history_info, size="2", data_testid="history-page-info"),
+            rx.spacer(),
+            rx.button("Newer", variant="soft", on_click=ProfileState.history_prev, disabled=ProfileState.history_page <= 1, style=TOUCH),
+            rx.button("Older", variant="soft", on_click=ProfileState.history_next, disabled=~ProfileState.history_has_next, style=TOUCH),
+            gap="8px", align="center", margin_top="8px",
+        ),
+        width="100%",
+    )
+
+
+def delete_dialogs() -> rx.Component:
+    customer = rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete customer"),
+            rx.alert_dialog.description(
+                "Delete ", ProfileState.name, " permanently, with all cards and transactions? This cannot be undone."
+            ),
+            rx.cond(ProfileState.form_error != "",
+                    rx.callout(ProfileState.form_error, icon="triangle-alert", color_scheme="orange",
+                               data_testid="form-error", role="alert", margin_top="12px")),
+            rx.flex(
+                rx.button("Cancel", variant="soft", color_scheme="gray", on_click=ProfileState.set_delete_customer_open(False)),
+                rx.button("Delete", color_scheme="red", on_click=ProfileState.delete_customer, data_testid="confirm-delete"),
+                gap="3", justify="end", margin_top="16px",
+            ),
+        ),
+        open=ProfileState.delete_customer_open,
+    )
+    card = rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete card"),
+            rx.alert_dialog.description(
+                "The card stops working on the customer's phone and stays on the profile as Deleted. "
+                "The pass itself is not removed from the phone."
+            ),
+            rx.flex(
+                rx.button("Cancel", variant="soft", color_scheme="gray", on_click=ProfileState.set_delete_card_open(False)),
+                rx.button("Delete card", color_scheme="red", on_click=ProfileState.delete_card, data_testid="confirm-delete"),
+                gap="3", justify="end", margin_top="16px",
+            ),
+        ),
+        open=ProfileState.delete_card_open,
+    )
+    return rx.fragment(customer, card)

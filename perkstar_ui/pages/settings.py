@@ -1,0 +1,100 @@
+"""``/settings``: custom fields (staff logins later)."""
+
+import reflex as rx
+
+from perkstar_ui.components.shell import shell
+from perkstar_ui.state.custom_fields import CustomFieldsState, FieldRow
+
+TYPE_LABELS = {"text": "Text", "number": "Number", "date": "Date", "choice": "Choice"}
+
+
+def _field_row(field: FieldRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.form(
+                rx.hstack(
+                    rx.el.input(type="hidden", name="field_id", value=field.id.to_string()),
+                    rx.input(name="label", default_value=field.label, aria_label="Field name", size="2", key=field.id,
+                             data_testid="custom-field-label"),
+                    rx.button("Rename", type="submit", variant="soft", size="2"),
+                    align="center",
+                ),
+                on_submit=CustomFieldsState.rename,
+                reset_on_submit=False,
+            )
+        ),
+        rx.table.cell(rx.code(field.key)),
+        rx.table.cell(rx.match(field.field_type, *TYPE_LABELS.items(), field.field_type)),
+        rx.table.cell(field.choices),
+        rx.table.cell(
+            rx.hstack(
+                rx.icon_button(rx.icon("arrow-up", size=16), variant="soft", aria_label="Move up",
+                               on_click=CustomFieldsState.move(field.id, -1)),
+                rx.icon_button(rx.icon("arrow-down", size=16), variant="soft", aria_label="Move down",
+                               on_click=CustomFieldsState.move(field.id, 1)),
+                rx.icon_button(rx.icon("trash-2", size=16), variant="soft", color_scheme="red",
+                               aria_label="Remove field", on_click=CustomFieldsState.remove(field.id)),
+            )
+        ),
+        data_testid="custom-field-row",
+        data_key=field.key,
+    )
+
+
+def _add_form() -> rx.Component:
+    return rx.form(
+        rx.flex(
+            rx.vstack(
+                rx.el.label("Field name", html_for="new-field-label", class_name="rt-r-size-2"),
+                rx.input(id="new-field-label", name="label", size="3", required=True),
+                spacing="1",
+            ),
+            rx.vstack(
+                rx.el.label("Field type", html_for="new-field-type", class_name="rt-r-size-2"),
+                rx.el.select(
+                    *[rx.el.option(label, value=key) for key, label in TYPE_LABELS.items()],
+                    id="new-field-type", name="field_type", value=CustomFieldsState.new_type, on_change=CustomFieldsState.set_new_type,
+                    style={"min_height": "40px"},
+                ),
+                spacing="1",
+            ),
+            rx.cond(
+                CustomFieldsState.new_type == "choice",
+                rx.vstack(
+                    rx.el.label("Choices (comma-separated)", html_for="new-field-choices", class_name="rt-r-size-2"),
+                    rx.input(id="new-field-choices", name="choices", size="3"),
+                    spacing="1",
+                ),
+            ),
+            rx.button(rx.icon("plus", size=16), "Add field", type="submit", size="3", data_testid="add-custom-field"),
+            gap="12px",
+            align="end",
+            wrap="wrap",
+        ),
+        on_submit=CustomFieldsState.add,
+        reset_on_submit=True,
+    )
+
+
+def settings_page() -> rx.Component:
+    return shell(
+        rx.card(
+            rx.heading("Custom fields", size="4", as_="h2", margin_bottom="4px"),
+            rx.text("Extra facts about your customers. Each field becomes a grid column, a form input and a profile value.",
+                    color_scheme="gray", size="2"),
+            rx.cond(CustomFieldsState.form_error != "",
+                    rx.callout(CustomFieldsState.form_error, icon="triangle-alert", color_scheme="red",
+                               data_testid="form-error", role="alert", margin_y="8px")),
+            rx.box(_add_form(), margin_y="12px"),
+            rx.box(
+                rx.table.root(
+                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in ["Name", "Key", "Type", "Choices", "Order"]])),
+                    rx.table.body(rx.foreach(CustomFieldsState.fields, _field_row)),
+                    width="100%",
+                ),
+                overflow_x="auto",
+            ),
+            width="100%",
+        ),
+        title="Settings",
+    )

@@ -1,0 +1,77 @@
+"""Settings → custom fields: add, rename, reorder, remove."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import reflex as rx
+
+from perkstar_ui.services import customers as records
+from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+
+
+@dataclasses.dataclass
+class FieldRow:
+    id: int
+    key: str
+    label: str
+    field_type: str
+    choices: str
+
+
+class CustomFieldsState(AuthState):
+    fields: list[FieldRow] = []
+    form_error: str = ""
+    new_type: str = "text"
+
+    async def _reload(self, merchant_id: int) -> None:
+        fields = await asyncio.to_thread(records.list_custom_fields, merchant_id)
+        self.fields = [FieldRow(f.id, f.key, f.label, f.field_type, ", ".join(f.choices)) for f in fields]
+
+    async def _run(self, action, *args):  # noqa: ANN001
+        """Run a change for the logged-in merchant, then show the fresh list or the refusal."""
+        merchant_id = await self.merchant_id()
+        if merchant_id is None:
+            return rx.redirect(LOGIN_ROUTE, replace=True)
+        try:
+            await asyncio.to_thread(action, merchant_id, *args)
+            self.form_error = ""
+        except records.RecordError as refusal:
+            self.form_error = str(refusal)
+        await self._reload(merchant_id)
+        return None
+
+    @rx.event
+    async def load(self):
+        merchant_id = await self.merchant_id()
+        if merchant_id is None:
+            return rx.redirect(LOGIN_ROUTE, replace=True)
+        self.form_error = ""
+        await self._reload(merchant_id)
+        return None
+
+    @rx.event
+    def set_new_type(self, value: str):
+        self.new_type = value
+
+    @rx.event
+    async def add(self, form_data: dict):
+        choices = [c for c in str(form_data.get("choices", "")).split(",")]
+        result = await self._run(records.add_custom_field, str(form_data.get("label", "")), self.new_type, choices)
+        return result or (rx.toast.success("Field added.") if not self.form_error else None)
+
+    @rx.event
+    async def rename(self, form_data: dict):
+        field_id = str(form_data.get("field_id", ""))
+        if not field_id.isdigit():
+            return None
+        return await self._run(records.rename_custom_field, int(field_id), str(form_data.get("label", "")))
+
+    @rx.event
+    async def move(self, field_id: int, offset: int):
+        return await self._run(records.move_custom_field, field_id, offset)
+
+    @rx.event
+    async def remove(self, field_id: int):
+        return await self._run(records.remove_custom_field, field_id)

@@ -1,0 +1,114 @@
+"""Add / edit customer dialog. Values arrive as one form submit; nothing is saved on error."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import reflex as rx
+
+from perkstar_ui.services import customers as records
+from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.customer_grid import GridState
+from perkstar_ui.state.tiles import TilesState
+
+
+@dataclasses.dataclass
+class FieldInput:
+    key: str
+    label: str
+    field_type: str
+    choices: list[str]
+    value: str
+    error: str
+
+
+class CustomerFormState(AuthState):
+    open: bool = False
+    editing_id: int = 0  # 0: a new customer
+    first_name: str = ""
+    last_name: str = ""
+    phone: str = ""
+    email: str = ""
+    birthdate: str = ""
+    custom_fields: list[FieldInput] = []
+    errors: dict[str, str] = {}
+    form_error: str = ""
+    saving: bool = False
+
+    @rx.var
+    def title(self) -> str:
+        return "Edit customer" if self.editing_id else "Add customer"
+
+    async def _open(self, customer_id: int):
+        merchant_id = await self.merchant_id()
+        if merchant_id is None:
+            return rx.redirect(LOGIN_ROUTE, replace=True)
+        fields = await asyncio.to_thread(records.list_custom_fields, merchant_id)
+        values: dict[str, str] = {}
+        self.first_name = self.last_name = self.phone = self.email = self.birthdate = ""
+        if customer_id:
+            profile = await asyncio.to_thread(records.load_profile, merchant_id, customer_id)
+            if profile is None:
+                return rx.toast.error("This customer no longer exists.")
+            self.first_name, self.last_name = profile.first_name, profile.last_name
+            self.phone, self.email, self.birthdate = profile.phone, profile.email, profile.birthdate
+            values = {c.key: c.value for c in profile.custom}
+        self.custom_fields = [FieldInput(f.key, f.label, f.field_type, f.choices, values.get(f.key, ""), "") for f in fields]
+        self.editing_id = customer_id
+        self.errors, self.form_error = {}, ""
+        self.open = True
+        return None
+
+    @rx.event
+    async def open_new(self):
+        return await self._open(0)
+
+    @rx.event
+    async def open_edit(self, customer_id: int):
+        return await self._open(customer_id)
+
+    @rx.event
+    def set_open(self, value: bool):
+        self.open = value
+
+    @rx.event
+    async def save(self, form_data: dict):
+        merchant_id = await self.merchant_id()
+        if merchant_id is None:
+            yield rx.redirect(LOGIN_ROUTE, replace=True)
+            return
+        data = records.CustomerInput(
+            first_name=str(form_data.get("first_name", "")),
+            last_name=str(form_data.get("last_name", "")),
+            phone=str(form_data.get("phone", "")),
+            email=str(form_data.get("email", "")),
+            birthdate=str(form_data.get("birthdate", "")),
+            custom={f.key: str(form_data.get(f"cf_{f.key}", "")) for f in self.custom_fields},
+        )
+        # Keep what was typed, so a refused form loses nothing.
+        self.first_name, self.last_name, self.phone = data.first_name, data.last_name, data.phone
+        self.email, self.birthdate = data.email, data.birthdate
+        self.saving = True
+        yield
+        try:
+            await asyncio.to_thread(records.save_customer, merchant_id, data, self.editing_id or None)
+        except records.RecordError as refusal:
+            self.errors = refusal.errors
+            self.form_error = str(refusal)
+            self.custom_fields = [
+                dataclasses.replace(f, value=data.custom.get(f.key, ""), error=refusal.errors.get(f"cf:{f.key}", ""))
+                for f in self.custom_fields
+            ]
+            self.saving = False
+            return
+        self.saving = False
+        self.open = False
+        from perkstar_ui.state.profile import ProfileState  # the profile imports this state
+
+        yield rx.toast.success("Customer saved.")
+        if self.editing_id:
+            yield ProfileState.load
+        else:
+            yield GridState.load  # the new row appears in the grid
+        yield TilesState.refresh

@@ -1,0 +1,191 @@
+"""One customer's profile: contact details, custom fields, cards, the selected card's
+history page, and deletion of the card or the customer."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import reflex as rx
+
+from perkstar_ui.services import customers as records
+from perkstar_ui.state.auth import HOME_ROUTE, LOGIN_ROUTE, AuthState
+from perkstar_ui.state.tiles import TilesState
+
+HISTORY_PAGE_SIZE = 20
+
+
+@dataclasses.dataclass
+class CustomValue:
+    key: str
+    label: str
+    value: str
+
+
+@dataclasses.dataclass
+class CardView:
+    id: int
+    card_type: str
+    type_label: str
+    serial: str
+    status: str
+    device: str
+    issued: str
+    installed: str
+    expiration: str
+    balance: str
+    rating: str
+    utm: str
+    install_path: str
+    referral_path: str
+
+
+@dataclasses.dataclass
+class HistoryView:
+    id: int
+    at: str
+    kind: str
+    action: str
+    amount: str
+    purchase: str
+    balance_after: str
+    source: str
+    staff: str
+    comment: str
+
+
+class ProfileState(AuthState):
+    loaded: bool = False
+    found: bool = False
+    customer_id: int = 0
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    birthdate: str = ""
+    created: str = ""
+    custom: list[CustomValue] = []
+    cards: list[CardView] = []
+    selected_card_id: int = 0
+    history: list[HistoryView] = []
+    history_total: int = 0
+    history_page: int = 1
+    origin: str = ""
+    delete_customer_open: bool = False
+    delete_card_open: bool = False
+    form_error: str = ""
+
+    @rx.var
+    def history_info(self) -> str:
+        if not self.history_total:
+            return "No transactions yet"
+        first = (self.history_page - 1) * HISTORY_PAGE_SIZE + 1
+        return f"{first}–{min(first + HISTORY_PAGE_SIZE - 1, self.history_total)} of {self.history_total}"
+
+    @rx.var
+    def history_has_next(self) -> bool:
+        return self.history_page * HISTORY_PAGE_SIZE < self.history_total
+
+    @rx.event
+    async def load(self):
+        merchant_id = await self.merchant_id()
+        if merchant_id is None:
+            return rx.redirect(LOGIN_ROUTE, replace=True)
+        raw_id = str(self.router.page.params.get("customer_id", ""))
+        customer_id = int(raw_id) if raw_id.isdigit() else 0
+        profile = await asyncio.to_thread(records.load_profile, merchant_id, customer_id) if customer_id else None
+        self.loaded, self.found = True, profile is not None
+        self.delete_customer_open = self.delete_card_open = False
+        self.form_error = ""
+        self.origin = self.router.headers.origin or ""
+        if profile is None:
+            self.customer_id, self.name, self.cards, self.custom, self.history = 0, "", [], [], []
+            return None
+        self.customer_id = profile.id
+        self.name, self.phone, self.email = profile.name, profile.phone, profile.email
+        self.birthdate, self.created = profile.birthdate, profile.created
+        self.custom = [CustomValue(c.key, c.label, c.value) for c in profile.custom]
+        self.cards = [
+            CardView(
+                id=c.id, card_type=c.card_type, type_label=c.type_label, serial=c.serial, status=c.status,
+                device=c.device, issued=c.issued, installed=c.installed, expiration=c.expiration,
+                balance=c.balance, rating=c.rating, utm=c.utm,
+                install_path=f"/card/{c.install_token}", referral_path=f"/r/{c.referral_code}",
+            )
+            for c in profile.cards
+        ]
+        if not any(c.id == self.selected_card_id for c in self.cards):
+            self.selected_card_id = self.cards[-1].id if self.cards else 0  # the newest card
+        self.history_page = 1
+        await self._load_history(merchant_id)
+        return None
+
+    async def _load_history(self, merchant_id: int) -> None:
+        if not self.selected_card_id:
+            self.history, self.history_total = [], 0
+            return
+        rows, total = await asyncio.to_thread(
+            records.card_history, merchant_id, self.selected_card_id, self.history_page, HISTORY_PAGE_SIZE
+        )
+        self.history = [HistoryView(**dataclasses.asdict(r)) for r in rows]
+        self.history_total = total
+
+    @rx.event
+    async def select_card(self, card_id: int):
+        merchant_id = await self.merchant_id()
+        if merchant_id is None:
+            return rx.redirect(LOGIN_ROUTE, replace=True)
+        if any(c.id == card_id for c in self.cards):
+            self.selected_card_id = card_id
+            self.history_page = 1
+            await self._load_history(merchant_id)
+        return None
+
+    @rx.event
+    async def history_next(self):
+        merchant_id = await self.merchant_id()
+        if merchant_id and self.history_has_next:
+            self.history_page += 1
+            await self._load_history(merchant_id)
+
+    @rx.event
+    async def history_prev(self):
+        merchant_id = await self.merchant_id()
+        if merchant_id and self.history_page > 1:
+            self.history_page -= 1
+            await self._load_history(merchant_id)
+
+    @rx.event
+    def set_delete_customer_open(self, value: bool):
+        self.delete_customer_open = value
+        self.form_error = ""
+
+    @rx.event
+    def set_delete_card_open(self, value: bool):
+        self.delete_card_open = value
+
+    @rx.event
+    async def delete_customer(self):
+        merchant_id = await self.merchant_id()
+        if merchant_id is None:
+            return rx.redirect(LOGIN_ROUTE, replace=True)
+        report = await asyncio.to_thread(records.delete_customers, merchant_id, [self.customer_id])
+        if report.refused:
+            self.form_error = report.refused[0][1]
+            return None
+        self.delete_customer_open = False
+        return [rx.redirect(HOME_ROUTE), rx.toast.success(f"{self.name} was deleted."), TilesState.refresh]
+
+    @rx.event
+    async def delete_card(self):
+        merchant_id = await self.merchant_id()
+        if merchant_id is None:
+            yield rx.redirect(LOGIN_ROUTE, replace=True)
+            return
+        try:
+            await asyncio.to_thread(records.delete_card, merchant_id, self.selected_card_id)
+        except records.RecordError as refusal:
+            yield rx.toast.error(str(refusal))
+            return
+        self.delete_card_open = False
+        yield rx.toast.success("The card was deleted. It no longer works on the customer's phone.")
+        yield ProfileState.load
