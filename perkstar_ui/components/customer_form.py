@@ -78,6 +78,7 @@ def customer_dialog() -> rx.Component:
                     spacing="3",
                 ),
                 on_submit=CustomerFormState.save,
+                no_validate=True,  # our messages, the same on every browser
                 reset_on_submit=False,
             ),
             max_width="560px",

@@ -142,17 +142,10 @@ def history_block() -> rx.Component:
         rx.flex(
             rx.heading("Transaction history", size="4", as_="h2"),
             rx.spacer(),
-            rx.el.a(
-                rx.icon("download", size=16), "Download CSV",
-                href="/api/cards/" + ProfileState.selected_card_id.to_string() + "/history.csv",
-                download=True,
-                data_testid="download-history",
-                style={
-                    "display": "inline-flex", "align_items": "center", "gap": "6px", "padding": "0 16px",
-                    "min_height": "44px", "border_radius": "var(--radius-3)", "font_weight": "500",
-                    "background": rx.color("accent", 3), "color": rx.color("accent", 11), "text_decoration": "none",
-                },
-            ),
+            # A real download, not a SPA link: React Router would swallow an <a href>.
+            rx.button(rx.icon("download", size=16), "Download CSV", variant="soft", size="3", style=TOUCH,
+                      data_testid="download-history", on_click=ProfileState.download_history,
+                      disabled=ProfileState.selected_card_id == 0),
             align="center", gap="8px",
         ),
         rx.box(

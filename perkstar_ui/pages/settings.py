@@ -14,7 +14,7 @@ def _field_row(field: FieldRow) -> rx.Component:
             rx.form(
                 rx.hstack(
                     rx.el.input(type="hidden", name="field_id", value=field.id.to_string()),
-                    rx.input(name="label", default_value=field.label, aria_label="Field name", size="2", key=field.id,
+                    rx.input(name="label", default_value=field.label, aria_label="Display name", size="2", key=field.id,
                              data_testid="custom-field-label"),
                     rx.button("Rename", type="submit", variant="soft", size="2"),
                     align="center",

@@ -155,6 +155,14 @@ class ProfileState(AuthState):
             await self._load_history(merchant_id)
 
     @rx.event
+    def download_history(self):
+        card = next((c for c in self.cards if c.id == self.selected_card_id), None)
+        if card is None:
+            return None
+        # The route checks the session cookie and the merchant again.
+        return rx.download(url=f"/api/cards/{card.id}/history.csv", filename=f"card-{card.serial}-history.csv")
+
+    @rx.event
     def set_delete_customer_open(self, value: bool):
         self.delete_customer_open = value
         self.form_error = ""

@@ -6,25 +6,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer, Review
+from perkstar_ui.db.models import Card, CardTransaction, Review
 from perkstar_ui.db.tenancy import tenant_session
-from perkstar_ui.domain.serials import random_serial
 from perkstar_ui.services import customers as svc
 from perkstar_ui.services.customers import CustomerInput, GridQuery, RecordError
-
-
-def add(merchant, first, last, phone="", email="", birthdate="", **custom):
-    return svc.save_customer(merchant, CustomerInput(first, last, phone, email, birthdate, custom))
-
-
-def give_card(merchant, customer_id, status="uninstalled", card_type="stamp"):
-    with tenant_session(merchant) as session:
-        template = session.exec(select(CardTemplate).where(CardTemplate.card_type == card_type)).first()
-        card = Card(customer_id=customer_id, template_id=template.id, card_type=card_type, status=status,
-                    serial=random_serial(), install_token=random_serial() * 4, referral_code=random_serial()[:8])
-        session.add(card)
-        session.commit()
-        return card.id, card.serial
+from tests.helpers import add_customer as add
+from tests.helpers import give_card
 
 
 def test_create_normalises_and_the_grid_shows_it(merchant):

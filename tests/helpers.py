@@ -1,0 +1,37 @@
+"""Test data helpers shared by unit and end-to-end tests (through the real services)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import select
+
+from perkstar_ui.db.models import Card, CardTemplate, CardTransaction
+from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.domain.serials import random_code, random_serial
+from perkstar_ui.services import customers
+from perkstar_ui.services.customers import CustomerInput
+
+
+def add_customer(merchant_id: int, first: str, last: str, phone: str = "", email: str = "", birthdate: str = "", **custom) -> int:
+    return customers.save_customer(merchant_id, CustomerInput(first, last, phone, email, birthdate, custom))
+
+
+def give_card(merchant_id: int, customer_id: int, *, card_type: str = "stamp", status: str = "uninstalled",
+              device: str | None = None, transactions: int = 0) -> tuple[int, str]:
+    """A card with ``transactions`` ledger rows of +1 each (balance kept in step)."""
+    with tenant_session(merchant_id) as session:
+        template = session.exec(select(CardTemplate).where(CardTemplate.card_type == card_type)).first()
+        card = Card(customer_id=customer_id, template_id=template.id, card_type=card_type, status=status,
+                    device=device, serial=random_serial(), install_token=random_code(32),
+                    referral_code=random_code(8), balance=transactions)
+        session.add(card)
+        session.flush()
+        start = dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone.utc)
+        for i in range(transactions):
+            session.add(CardTransaction(card_id=card.id, customer_id=customer_id, kind="stamps_added",
+                                        value_delta=1, balance_after=i + 1, purchase_cents=250 + i,
+                                        comment="=cmd|' /C calc'!A0" if i == 0 else None,
+                                        created_at=start + dt.timedelta(hours=i)))
+        session.commit()
+        return card.id, card.serial
