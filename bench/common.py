@@ -50,6 +50,46 @@ def bench_database(backend: str) -> Iterator[str]:
             drop()
 
 
+@contextmanager
+def seeded(backend: str, customers: int) -> Iterator[int]:
+    """A fresh database with ``seed-demo`` data; yields the demo merchant id."""
+    with bench_database(backend):
+        from perkstar_ui.db.engine import get_engine
+        from perkstar_ui.services import seed
+
+        started = time.perf_counter()
+        merchant = seed.seed_demo(customers).merchant_id
+        elapsed = time.perf_counter() - started
+        engine = get_engine()
+        if backend == "postgresql":
+            # What autovacuum does on a live server shortly after a bulk load.
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(sa.text("VACUUM ANALYZE"))
+        else:
+            with engine.begin() as connection:
+                connection.execute(sa.text("ANALYZE"))
+        with engine.connect() as connection:
+            transactions = connection.execute(
+                sa.text("SELECT COUNT(*) FROM card_transaction WHERE merchant_id = :m"), {"m": merchant}
+            ).scalar_one()
+        print(f"\n[{backend}] seed-demo {customers} customers, {transactions} transactions: {elapsed:.1f} s")
+        yield merchant
+
+
+def bare(sql: str, **params: object) -> Callable[[], object]:
+    """A bare-SQL baseline: the statement as text on a pooled connection."""
+    from perkstar_ui.db.engine import get_engine
+
+    engine = get_engine()
+    statement = sa.text(sql)
+
+    def run() -> object:
+        with engine.connect() as connection:
+            return connection.execute(statement, params).all()
+
+    return run
+
+
 def timed(fn: Callable[[], object], runs: int = 50, warmup: int = 3) -> tuple[float, float]:
     """Median and p95 wall time in milliseconds."""
     for _ in range(warmup):

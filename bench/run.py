@@ -1,6 +1,26 @@
-"""All benchmarks (`make bench`)."""
+"""All benchmarks on one seeded database per backend (``make bench``).
 
-from bench import tiles
+    python -m bench.run [--customers 100000] [--backend sqlite|postgresql|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bench import grid, tiles
+from bench.common import seeded
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    for backend in (["sqlite", "postgresql"] if args.backend == "both" else [args.backend]):
+        with seeded(backend, args.customers) as merchant:
+            tiles.measure(backend, merchant)
+            grid.measure(backend, merchant)
+
 
 if __name__ == "__main__":
-    tiles.main()
+    main()

@@ -1,16 +1,8 @@
-"""Dashboard tiles at scale: ``load_tiles`` versus the same four counts as bare SQL.
-
-    python -m bench.tiles [--customers 100000] [--backend sqlite|postgresql|both]
-"""
+"""Dashboard tiles at scale: ``load_tiles`` versus the same counts as bare SQL."""
 
 from __future__ import annotations
 
-import argparse
-import time
-
-import sqlalchemy as sa
-
-from bench.common import bench_database, print_table, timed
+from bench.common import bare, print_table, timed
 
 BARE_SQL = [
     "SELECT COUNT(*) FROM customer WHERE merchant_id = :m",
@@ -19,42 +11,13 @@ BARE_SQL = [
 ]
 
 
-def run(backend: str, customers: int) -> None:
-    with bench_database(backend):
-        from perkstar_ui.db.engine import get_engine
-        from perkstar_ui.services import seed
-        from perkstar_ui.services.dashboard import load_tiles
+def measure(backend: str, merchant: int) -> None:
+    from perkstar_ui.services.dashboard import load_tiles
 
-        started = time.perf_counter()
-        merchant = seed.seed_demo(customers).merchant_id
-        seeded_in = time.perf_counter() - started
-        engine = get_engine()
-        if backend == "postgresql":
-            # What autovacuum does on a live server shortly after a bulk load.
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.execute(sa.text("VACUUM ANALYZE"))
-        with engine.connect() as connection:
-            transactions = connection.execute(sa.text(BARE_SQL[1]), {"m": merchant}).scalar_one()
+    queries = [bare(sql, m=merchant) for sql in BARE_SQL]
 
-        def bare() -> None:
-            with engine.connect() as connection:
-                for query in BARE_SQL:
-                    connection.execute(sa.text(query), {"m": merchant}).all()
+    def baseline() -> None:
+        for query in queries:
+            query()
 
-        tiles = timed(lambda: load_tiles(merchant))
-        baseline = timed(bare)
-        print(f"\n[{backend}] seed-demo {customers} customers, {transactions} transactions: {seeded_in:.1f} s")
-        print_table(f"[{backend}] dashboard tiles (50 runs)", [("load_tiles (4 tiles)", *tiles, *baseline)])
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    args = parser.parse_args()
-    for backend in (["sqlite", "postgresql"] if args.backend == "both" else [args.backend]):
-        run(backend, args.customers)
-
-
-if __name__ == "__main__":
-    main()
+    print_table(f"[{backend}] dashboard tiles (50 runs)", [("load_tiles (4 tiles)", *timed(lambda: load_tiles(merchant)), *timed(baseline))])

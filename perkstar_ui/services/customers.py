@@ -88,15 +88,16 @@ def _search_condition(term: str, default_region: str) -> sa.ColumnElement | None
     term = term.strip()
     if not term:
         return None
+    e164 = contacts.phone_search_key(term, default_region)
+    if e164:
+        # A whole phone number names one customer: an indexed equality, no scan.
+        return Customer.phone == e164
     folded = contacts.search_fold(term)
     like = f"%{_escape_like(folded)}%"
     conditions = [
         Customer.search_name.like(like, escape="\\"),
         Customer.email.like(f"%{_escape_like(term.lower())}%", escape="\\"),
     ]
-    e164 = contacts.phone_search_key(term, default_region)
-    if e164:
-        conditions.append(Customer.phone == e164)
     digits = "".join(c for c in term if c.isdigit())
     if len(digits) >= 3 and len(digits) == len(term.replace(" ", "").replace("+", "")):
         conditions.append(Customer.phone.like(f"%{digits}%"))
