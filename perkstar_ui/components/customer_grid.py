@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from perkstar_ui.components.confirm import confirm_dialog
 from perkstar_ui.components.customer_form import customer_dialog
 from perkstar_ui.state.customer_form import CustomerFormState
-from perkstar_ui.state.customer_grid import BUILT_IN_COLUMNS, ColumnView, GridState, RowView
+from perkstar_ui.services.customers import GridRow
+from perkstar_ui.state.customer_grid import BUILT_IN_COLUMNS, ColumnView, GridState
 
 TOUCH = {"min_height": "44px", "min_width": "44px"}
 
@@ -87,10 +89,10 @@ def _checkbox(label: rx.Var | str, checked: rx.Var, on_change, testid: str) -> r
     )
 
 
-def _row(row: RowView) -> rx.Component:
+def _row(row: GridRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(_checkbox("Select " + row.name, GridState.selected_ids.contains(row.id), GridState.toggle_row(row.id), "row-select")),
-        rx.table.cell(rx.link(row.name, href=row.href, data_testid="cell-name", weight="medium")),
+        rx.table.cell(rx.link(row.name, href="/customers/" + row.id.to_string(), data_testid="cell-name", weight="medium")),
         rx.table.cell(row.created, data_testid="cell-date-created"),
         rx.table.cell(row.birthdate, data_testid="cell-birthdate"),
         rx.table.cell(row.phone, data_testid="cell-phone", white_space="nowrap"),
@@ -162,21 +164,12 @@ def _pager() -> rx.Component:
 
 
 def _bulk_delete_dialogs() -> rx.Component:
-    confirm = rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete customers"),
-            rx.alert_dialog.description(
-                "Delete the ", GridState.selected_count, " selected customers permanently, with their cards and "
-                "transactions? This cannot be undone; export first if you may need them. Customers whose card is "
-                "installed on a phone are kept."
-            ),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray", on_click=GridState.cancel_delete)),
-                rx.button("Delete", color_scheme="red", on_click=GridState.delete_selected, data_testid="confirm-delete"),
-                gap="3", justify="end", margin_top="16px",
-            ),
-        ),
-        open=GridState.confirm_delete_open,
+    confirm = confirm_dialog(
+        "Delete customers",
+        ["Delete the ", GridState.selected_count, " selected customers permanently, with their cards and "
+         "transactions? This cannot be undone; export first if you may need them. Customers whose card is "
+         "installed on a phone are kept."],
+        GridState.confirm_delete_open, GridState.cancel_delete, GridState.delete_selected,
     )
     report = rx.dialog.root(
         rx.dialog.content(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from perkstar_ui.components.confirm import confirm_dialog
 from perkstar_ui.state.profile import CardView, CustomValue, HistoryView, ProfileState
 from perkstar_ui.state.customer_form import CustomerFormState
 
@@ -173,36 +174,19 @@ def history_block() -> rx.Component:
 
 
 def delete_dialogs() -> rx.Component:
-    customer = rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete customer"),
-            rx.alert_dialog.description(
-                "Delete ", ProfileState.name, " permanently, with all cards and transactions? This cannot be undone."
-            ),
-            rx.cond(ProfileState.form_error != "",
-                    rx.callout(ProfileState.form_error, icon="triangle-alert", color_scheme="orange",
-                               data_testid="form-error", role="alert", margin_top="12px")),
-            rx.flex(
-                rx.button("Cancel", variant="soft", color_scheme="gray", on_click=ProfileState.set_delete_customer_open(False)),
-                rx.button("Delete", color_scheme="red", on_click=ProfileState.delete_customer, data_testid="confirm-delete"),
-                gap="3", justify="end", margin_top="16px",
-            ),
-        ),
-        open=ProfileState.delete_customer_open,
+    customer = confirm_dialog(
+        "Delete customer",
+        ["Delete ", ProfileState.name, " permanently, with all cards and transactions? This cannot be undone."],
+        ProfileState.delete_customer_open, ProfileState.set_delete_customer_open(False), ProfileState.delete_customer,
+        error=rx.cond(ProfileState.form_error != "",
+                      rx.callout(ProfileState.form_error, icon="triangle-alert", color_scheme="orange",
+                                 data_testid="form-error", role="alert", margin_top="12px")),
     )
-    card = rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete card"),
-            rx.alert_dialog.description(
-                "The card stops working on the customer's phone and stays on the profile as Deleted. "
-                "The pass itself is not removed from the phone."
-            ),
-            rx.flex(
-                rx.button("Cancel", variant="soft", color_scheme="gray", on_click=ProfileState.set_delete_card_open(False)),
-                rx.button("Delete card", color_scheme="red", on_click=ProfileState.delete_card, data_testid="confirm-delete"),
-                gap="3", justify="end", margin_top="16px",
-            ),
-        ),
-        open=ProfileState.delete_card_open,
+    card = confirm_dialog(
+        "Delete card",
+        ["The card stops working on the customer's phone and stays on the profile as Deleted. "
+         "The pass itself is not removed from the phone."],
+        ProfileState.delete_card_open, ProfileState.set_delete_card_open(False), ProfileState.delete_card,
+        confirm_label="Delete card",
     )
     return rx.fragment(customer, card)

@@ -97,6 +97,8 @@ class Customer(SQLModel, TenantScoped, table=True):
         sa.UniqueConstraint("merchant_id", "email", name="uq_customer_merchant_email"),
         sa.Index("ix_customer_merchant_created", "merchant_id", "created_at"),
         sa.Index("ix_customer_merchant_search_name", "merchant_id", "search_name"),
+        # A substring search reads this covering index alone instead of every row.
+        sa.Index("ix_customer_merchant_search_text", "merchant_id", "search_text"),
         sa.Index("ix_customer_merchant_birthdate", "merchant_id", "birthdate"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -105,6 +107,8 @@ class Customer(SQLModel, TenantScoped, table=True):
     last_name: str = Field(max_length=100)
     # Case- and accent-folded "first last" (domain.contacts.search_fold): search and sort.
     search_name: str = Field(default="", max_length=201)
+    # search_name + email + phone digits (domain.contacts.search_text): the grid search.
+    search_text: str = Field(default="", max_length=500)
     phone: Optional[str] = Field(default=None, max_length=20)  # E.164
     email: Optional[str] = Field(default=None, max_length=254)  # lower-case
     birthdate: Optional[dt.date] = None
@@ -135,6 +139,7 @@ class CustomFieldValue(SQLModel, TenantScoped, table=True):
     __tablename__ = "custom_field_value"
     __table_args__ = (
         sa.UniqueConstraint("customer_id", "field_id", name="uq_custom_value_customer_field"),
+        sa.Index("ix_custom_field_value_merchant_customer", "merchant_id", "customer_id"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id", index=True)
@@ -173,7 +178,10 @@ class Card(SQLModel, TenantScoped, table=True):
             "status IN ('installed', 'uninstalled', 'deleted')", name="ck_card_status"
         ),
         sa.CheckConstraint("balance >= 0", name="ck_card_balance_not_negative"),
+        # Every query carries merchant_id = ?; indexes lead with it so the planner
+        # never trades a selective index for the bare merchant filter.
         sa.Index("ix_card_merchant_customer", "merchant_id", "customer_id"),
+        sa.Index("ix_card_merchant_serial", "merchant_id", "serial"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")
@@ -212,6 +220,7 @@ class CardTransaction(SQLModel, TenantScoped, table=True):
         ),
         sa.Index("ix_card_transaction_merchant_created", "merchant_id", "created_at"),
         sa.Index("ix_card_transaction_card_created", "card_id", "created_at"),
+        sa.Index("ix_card_transaction_merchant_card_created", "merchant_id", "card_id", "created_at"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")
@@ -238,6 +247,7 @@ class Review(SQLModel, TenantScoped, table=True):
     __table_args__ = (
         sa.CheckConstraint("rating BETWEEN 1 AND 5", name="ck_review_rating_range"),
         sa.Index("ix_review_merchant_created", "merchant_id", "created_at"),
+        sa.Index("ix_review_merchant_customer", "merchant_id", "customer_id"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")

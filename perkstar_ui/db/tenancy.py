@@ -11,6 +11,7 @@ instead of leaking data.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -50,15 +51,18 @@ def _scope_statement(state: ORMExecuteState) -> None:
                 "merchant data queried outside tenant_session() or system_session()"
             )
         return
-    # One criterion per tenant table (not only those named in the statement): joins,
-    # subqueries and relationship loads are covered too.
-    state.statement = state.statement.options(
-        *(
-            # A lambda (not an expression) so aliases of the table are filtered too;
-            # ``merchant_id`` becomes a bound parameter, not part of the cache key.
-            with_loader_criteria(model, lambda cls: cls.merchant_id == merchant_id, include_aliases=True)
-            for model in TENANT_TABLES
-        )
+    state.statement = state.statement.options(*_criteria_for(merchant_id))
+
+
+@functools.lru_cache(maxsize=4096)
+def _criteria_for(merchant_id: int) -> tuple:
+    """One criterion per tenant table (not only those named in the statement), so joins,
+    subqueries and relationship loads are covered too. A lambda (not an expression) so
+    aliases are filtered as well; built once per merchant because analysing the lambdas
+    costs more than the query itself."""
+    return tuple(
+        with_loader_criteria(model, lambda cls: cls.merchant_id == merchant_id, include_aliases=True)
+        for model in TENANT_TABLES
     )
 
 

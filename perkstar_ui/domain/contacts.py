@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 import phonenumbers
@@ -36,12 +37,20 @@ def normalise_phone(raw: str | None, default_region: str = "GB") -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def phone_search_key(raw: str, default_region: str = "GB") -> str | None:
-    """The E.164 form of a search term that is a complete phone number, else None."""
-    if not re.fullmatch(r"[\d\s()+.\-]{6,}", raw.strip()):
+def looks_like_phone(raw: str) -> bool:
+    return re.fullmatch(r"[\d\s()+.\-]{6,}", raw.strip()) is not None
+
+
+def phone_search_key(raw: str, default_region: str | Callable[[], str] = "GB") -> str | None:
+    """The E.164 form of a search term that is a complete phone number, else None.
+
+    ``default_region`` may be a callable, so it is looked up only for phone-like terms.
+    """
+    if not looks_like_phone(raw):
         return None
+    region = default_region() if callable(default_region) else default_region
     try:
-        return normalise_phone(raw, default_region)
+        return normalise_phone(raw, region)
     except ValueError:
         return None
 
@@ -128,3 +137,16 @@ def search_fold(text: str) -> str:
 
 def full_name(first: str, last: str) -> str:
     return f"{first} {last}".strip()
+
+
+def search_text(first: str, last: str, email: str | None, phone: str | None) -> str:
+    """Everything the grid search matches, folded into one indexed column."""
+    digits = "".join(c for c in (phone or "") if c.isdigit())
+    return " ".join(part for part in (search_fold(f"{first} {last}"), (email or "").lower(), digits) if part)
+
+
+def search_pattern(term: str) -> str:
+    """The folded fragment a search term looks for inside ``search_text``."""
+    if re.fullmatch(r"[\d\s()+.\-]+", term.strip()):
+        return "".join(c for c in term if c.isdigit())
+    return search_fold(term)

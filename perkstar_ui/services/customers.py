@@ -51,6 +51,12 @@ class GridQuery:
 
 
 @dataclass
+class Cell:
+    key: str
+    value: str
+
+
+@dataclass
 class GridRow:
     id: int
     name: str
@@ -61,7 +67,7 @@ class GridRow:
     utm: str
     device: str
     cards: str
-    custom: dict[str, str] = field(default_factory=dict)
+    custom: list[Cell] = field(default_factory=list)  # one per custom field, in field order
 
 
 @dataclass
@@ -70,6 +76,7 @@ class GridPage:
     total: int
     page: int
     page_size: int
+    fields: list["CustomFieldView"] = field(default_factory=list)  # the custom columns
 
     @property
     def page_info(self) -> str:
@@ -84,27 +91,25 @@ class GridPage:
         return max(1, -(-self.total // self.page_size))
 
 
-def _search_condition(term: str, default_region: str) -> sa.ColumnElement | None:
+def _search_condition(term: str, region_of_merchant) -> sa.ColumnElement | None:  # noqa: ANN001
     term = term.strip()
     if not term:
         return None
-    e164 = contacts.phone_search_key(term, default_region)
+    e164 = contacts.phone_search_key(term, region_of_merchant)
     if e164:
         # A whole phone number names one customer: an indexed equality, no scan.
         return Customer.phone == e164
-    folded = contacts.search_fold(term)
-    like = f"%{_escape_like(folded)}%"
-    conditions = [
-        Customer.search_name.like(like, escape="\\"),
-        Customer.email.like(f"%{_escape_like(term.lower())}%", escape="\\"),
-    ]
-    digits = "".join(c for c in term if c.isdigit())
-    if len(digits) >= 3 and len(digits) == len(term.replace(" ", "").replace("+", "")):
-        conditions.append(Customer.phone.like(f"%{digits}%"))
+    pattern = contacts.search_pattern(term)
+    if not pattern:
+        return sa.false()  # e.g. only punctuation: nothing can match
+    conditions = [Customer.search_text.like(f"%{_escape_like(pattern)}%", escape="\\")]
     serial = normalise_serial(term)
     if len(serial) >= 4 and serial.isalnum():
+        # A prefix range on the unique serial index, not a LIKE per customer row.
         conditions.append(
-            sa.exists().where(Card.customer_id == Customer.id, Card.serial.like(f"{serial}%"))
+            Customer.id.in_(
+                select(Card.customer_id).where(Card.serial >= serial, Card.serial < serial + "\uffff")
+            )
         )
     return sa.or_(*conditions)
 
@@ -155,37 +160,69 @@ def _sort_columns(query: GridQuery, session) -> tuple[list, list]:  # noqa: ANN0
     return [ordered.nulls_last(), tie], joins
 
 
+SPARSE_RESULT = 500
+
+
 def grid_page(merchant_id: int, query: GridQuery) -> GridPage:
     page_size = query.page_size if query.page_size in PAGE_SIZES else 50
     with tenant_session(merchant_id) as session:
-        region = session.get(Merchant, merchant_id).default_country
-        condition = _search_condition(query.search, region)
-        count = select(sa.func.count()).select_from(Customer)
-        if condition is not None:
-            count = count.where(condition)
-        total = session.exec(count).one()
-        pages = max(1, -(-total // page_size))
-        page = min(max(1, query.page), pages)
+        condition = _search_condition(query.search, lambda: session.get(Merchant, merchant_id).default_country)
         order, joins = _sort_columns(query, session)
-        statement = select(Customer)
-        for target, on in joins:
-            statement = statement.outerjoin(target, on)
-        if condition is not None:
-            statement = statement.where(condition)
-        customers = session.exec(
-            statement.order_by(*order).offset((page - 1) * page_size).limit(page_size)
-        ).all()
-        rows = _grid_rows(session, customers)
-    return GridPage(rows, total, page, page_size)
+
+        def count() -> int:
+            counting = select(sa.func.count()).select_from(Customer)
+            return session.exec(counting if condition is None else counting.where(condition)).one()
+
+        def fetch(page: int, where: sa.ColumnElement | None) -> list:
+            statement = select(*_GRID_COLUMNS)
+            for target, on in joins:
+                statement = statement.outerjoin(target, on)
+            if where is not None:
+                statement = statement.where(where)
+            statement = statement.order_by(*order).offset((page - 1) * page_size).limit(page_size)
+            return list(session.exec(statement).all())
+
+        def clamp(total: int) -> int:
+            return min(max(1, query.page), max(1, -(-total // page_size)))
+
+        where = condition
+        if condition is None:
+            total = count() if query.page > 1 else None
+        else:
+            # One pass over the covering search index: a few matches are collected by
+            # id and sorted alone; many matches are rare to miss in the sort order.
+            matches = session.exec(select(Customer.id).where(condition).limit(SPARSE_RESULT + 1)).all()
+            if len(matches) <= SPARSE_RESULT:
+                total, where = len(matches), Customer.id.in_(matches)
+            else:
+                total = count()
+        if total is None:
+            page, customers = 1, fetch(1, None)
+            # A short first page is the whole list: no second pass to count it.
+            total = len(customers) if len(customers) < page_size else count()
+        else:
+            page = clamp(total)
+            customers = fetch(page, where) if total else []
+        definitions = list_custom_fields_in(session)
+        rows = _grid_rows(session, customers, definitions)
+    return GridPage(rows, total, page, page_size, definitions)
 
 
-def _grid_rows(session, customers: list[Customer]) -> list[GridRow]:  # noqa: ANN001
+# Columns, not entities: a page is read-only and ORM instances cost more than the query.
+_GRID_COLUMNS = (Customer.id, Customer.first_name, Customer.last_name, Customer.phone,
+                 Customer.birthdate, Customer.utm, Customer.created_at)
+_GRID_CARD_COLUMNS = (Card.customer_id, Card.card_type, Card.status, Card.device, Card.expires_on)
+
+
+def _grid_rows(session, customers: list, definitions: list["CustomFieldView"]) -> list[GridRow]:  # noqa: ANN001
     ids = [c.id for c in customers]
     if not ids:
         return []
     today = dt.date.today()
     cards: dict[int, list[Card]] = defaultdict(list)
-    for card in session.exec(select(Card).where(Card.customer_id.in_(ids)).order_by(Card.issued_at, Card.id)).all():
+    for card in session.exec(
+        select(*_GRID_CARD_COLUMNS).where(Card.customer_id.in_(ids)).order_by(Card.issued_at, Card.id)
+    ).all():
         cards[card.customer_id].append(card)
     ratings = dict(
         session.exec(
@@ -195,13 +232,17 @@ def _grid_rows(session, customers: list[Customer]) -> list[GridRow]:  # noqa: AN
         ).all()
     )
     custom: dict[int, dict[int, str]] = defaultdict(dict)
-    for customer_id, field_id, value in session.exec(
-        select(CustomFieldValue.customer_id, CustomFieldValue.field_id, CustomFieldValue.value).where(
-            CustomFieldValue.customer_id.in_(ids)
-        )
-    ).all():
+    values = (
+        session.exec(
+            select(CustomFieldValue.customer_id, CustomFieldValue.field_id, CustomFieldValue.value).where(
+                CustomFieldValue.customer_id.in_(ids)
+            )
+        ).all()
+        if definitions
+        else []
+    )
+    for customer_id, field_id, value in values:
         custom[customer_id][field_id] = value
-    definitions = list_custom_fields_in(session)
     rows = []
     for customer in customers:
         held = cards[customer.id]
@@ -220,7 +261,7 @@ def _grid_rows(session, customers: list[Customer]) -> list[GridRow]:  # noqa: AN
                     f"{CARD_TYPE_LABELS[CardType(c.card_type)]} ({card_status_label(c.status, c.expires_on, today)})"
                     for c in held
                 ),
-                custom={d.key: custom[customer.id].get(d.id, "") for d in definitions},
+                custom=[Cell(d.key, custom[customer.id].get(d.id, "")) for d in definitions],
             )
         )
     return rows
@@ -409,6 +450,7 @@ def save_customer(merchant_id: int, data: CustomerInput, customer_id: int | None
         for name, value in values.items():
             setattr(customer, name, value)
         customer.search_name = contacts.search_fold(f"{customer.first_name} {customer.last_name}")
+        customer.search_text = contacts.search_text(customer.first_name, customer.last_name, customer.email, customer.phone)
         customer.updated_at = utcnow()
         session.add(customer)
         try:

@@ -22,7 +22,7 @@ from sqlmodel import select
 from perkstar_ui import config
 from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer, Review, StaffUser
 from perkstar_ui.db.tenancy import system_session
-from perkstar_ui.domain.contacts import search_fold
+from perkstar_ui.domain.contacts import search_fold, search_text
 from perkstar_ui.domain.serials import serial_for_number
 from perkstar_ui.services import accounts
 
@@ -127,6 +127,8 @@ def _generate_customer(
     created_at = now - dt.timedelta(seconds=rng.randint(3_600, 365 * 86_400))
     customer_id = next(ids["customer"])
     ascii_first = search_fold(first).encode("ascii", "ignore").decode() or "guest"
+    phone = None if index % 10 == 9 else f"+4475{index:08d}"
+    email = f"{ascii_first}.{index}@example.com" if index % 7 else None
     batch.customers.append(
         {
             "id": customer_id,
@@ -135,8 +137,9 @@ def _generate_customer(
             "last_name": last,
             "search_name": search_fold(f"{first} {last}"),
             # UK mobile range, unique per index; one in ten customers gave no phone.
-            "phone": None if index % 10 == 9 else f"+4475{index:08d}",
-            "email": f"{ascii_first}.{index}@example.com" if index % 7 else None,
+            "phone": phone,
+            "email": email,
+            "search_text": search_text(first, last, email, phone),
             "birthdate": (dt.date(1950, 1, 1) + dt.timedelta(days=rng.randint(0, 20_000)))
             if rng.random() < 0.7
             else None,

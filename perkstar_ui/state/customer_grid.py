@@ -13,27 +13,6 @@ from perkstar_ui.state.tiles import TilesState
 
 
 @dataclasses.dataclass
-class Cell:
-    key: str
-    value: str
-
-
-@dataclasses.dataclass
-class RowView:
-    id: int
-    name: str
-    created: str
-    birthdate: str
-    phone: str
-    rating: str
-    utm: str
-    device: str
-    cards: str
-    custom: list[Cell]
-    href: str
-
-
-@dataclasses.dataclass
 class ColumnView:
     key: str  # sort key: a built-in column or "cf:<field key>"
     label: str
@@ -64,7 +43,7 @@ class GridState(AuthState):
     descending: bool = True
     page: int = 1
     page_size: int = 50
-    rows: list[RowView] = []
+    rows: list[records.GridRow] = []
     total: int = 0
     page_info: str = ""
     pages: int = 1
@@ -91,19 +70,9 @@ class GridState(AuthState):
             return rx.redirect(LOGIN_ROUTE, replace=True)
         query = records.GridQuery(self.search, self.sort, self.descending, self.page, self.page_size)
         self.loading = True
-        page, fields = await asyncio.to_thread(
-            lambda: (records.grid_page(merchant_id, query), records.list_custom_fields(merchant_id))
-        )
-        self.custom_columns = [ColumnView(f"cf:{f.key}", f.label, f"cell-cf-{f.key}") for f in fields]
-        self.rows = [
-            RowView(
-                id=r.id, name=r.name, created=r.created, birthdate=r.birthdate, phone=r.phone,
-                rating=r.rating, utm=r.utm, device=r.device, cards=r.cards,
-                custom=[Cell(f.key, r.custom.get(f.key, "")) for f in fields],
-                href=f"/customers/{r.id}",
-            )
-            for r in page.rows
-        ]
+        page = await asyncio.to_thread(records.grid_page, merchant_id, query)
+        self.custom_columns = [ColumnView(f"cf:{f.key}", f.label, f"cell-cf-{f.key}") for f in page.fields]
+        self.rows = page.rows
         self.total, self.page, self.page_info, self.pages = page.total, page.page, page.page_info, page.pages
         self.loading = False
         return None

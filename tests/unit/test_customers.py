@@ -106,12 +106,12 @@ def test_custom_fields_round_trip_and_sort(merchant):
         add(merchant, "Cy", "C", **{"favourite-drink": "Tea"})
     rows = svc.grid_page(merchant, GridQuery(sort="cf:visits-per-week", descending=False)).rows
     assert [r.id for r in rows] == [b, a]  # numeric, not text, order
-    assert rows[1].custom == {"favourite-drink": "Espresso", "visits-per-week": "10"}
+    assert [(c.key, c.value) for c in rows[1].custom] == [("favourite-drink", "Espresso"), ("visits-per-week", "10")]
     svc.rename_custom_field(merchant, drink, "Usual order")
     svc.move_custom_field(merchant, visits, -1)
     assert [f.label for f in svc.list_custom_fields(merchant)] == ["Visits per week", "Usual order"]
     svc.remove_custom_field(merchant, visits)
-    assert svc.grid_page(merchant, GridQuery()).rows[0].custom.keys() == {"favourite-drink"}
+    assert [c.key for c in svc.grid_page(merchant, GridQuery()).rows[0].custom] == ["favourite-drink"]
 
 
 def test_installed_card_blocks_delete_until_the_card_is_deleted(merchant):
