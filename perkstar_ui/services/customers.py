@@ -156,8 +156,12 @@ def _sort_columns(query: GridQuery, session) -> tuple[list, list]:  # noqa: ANN0
     else:
         column = Customer.created_at
     ordered = column.desc() if query.descending else column.asc()
+    if column is not Customer.created_at and column is not Customer.search_name:
+        # Empty values last either way; not on NOT NULL columns, where NULLS LAST would
+        # stop PostgreSQL from reading the index in order.
+        ordered = ordered.nulls_last()
     tie = Customer.id.desc() if query.descending else Customer.id.asc()
-    return [ordered.nulls_last(), tie], joins
+    return [ordered, tie], joins
 
 
 SPARSE_RESULT = 500

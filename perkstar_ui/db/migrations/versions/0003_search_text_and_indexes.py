@@ -34,6 +34,8 @@ def upgrade() -> None:
         "ix_card_transaction_merchant_card_created", "card_transaction", ["merchant_id", "card_id", "created_at"]
     )
     connection = op.get_bind()
+    if connection.dialect.name == "postgresql":
+        _trigram_index(connection)
     customer = sa.table(
         "customer", sa.column("id"), sa.column("first_name"), sa.column("last_name"),
         sa.column("email"), sa.column("phone"), sa.column("search_text"),
@@ -48,7 +50,25 @@ def upgrade() -> None:
         )
 
 
+def _trigram_index(connection) -> None:  # noqa: ANN001
+    """PostgreSQL: a trigram index makes ``LIKE '%fragment%'`` an index search.
+
+    pg_trgm ships with PostgreSQL but creating it may need rights the app's role lacks;
+    then the search still works, scanning instead (the savepoint keeps the migration).
+    """
+    savepoint = connection.begin_nested()
+    try:
+        connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        connection.execute(sa.text(
+            "CREATE INDEX IF NOT EXISTS ix_customer_search_text_trgm ON customer USING gin (search_text gin_trgm_ops)"
+        ))
+        savepoint.commit()
+    except sa.exc.DBAPIError:
+        savepoint.rollback()
+
+
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ix_customer_search_text_trgm")
     op.drop_index("ix_card_transaction_merchant_card_created", "card_transaction")
     op.drop_index("ix_custom_field_value_merchant_customer", "custom_field_value")
     op.drop_index("ix_review_merchant_customer", "review")
