@@ -12,12 +12,12 @@ import asyncio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.concurrency import iterate_in_threadpool
-from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from perkstar_ui import config
 from perkstar_ui.api.csv_stream import csv_lines
-from perkstar_ui.services import accounts, customers
+from perkstar_ui.services import accounts, customers, importing
 
 SESSION_COOKIE = "perkstar_session"
 
@@ -74,10 +74,84 @@ async def card_history_csv(request: Request) -> Response:
     )
 
 
+async def _require_merchant(request: Request) -> int | None:
+    return await asyncio.to_thread(_merchant_from_cookie, request)
+
+
+def _csv_response(header: list[str], rows, filename: str) -> StreamingResponse:  # noqa: ANN001
+    return StreamingResponse(
+        iterate_in_threadpool(csv_lines(header, rows)),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+async def import_template_csv(request: Request) -> Response:
+    """``GET /api/customers/import-template.csv``: Q8 columns + custom fields + an example."""
+    merchant_id = await _require_merchant(request)
+    if merchant_id is None:
+        return PlainTextResponse("Log in first.", status_code=401)
+    header, example = await asyncio.to_thread(importing.template_rows, merchant_id)
+    return _csv_response(header, [example], "perkstar-import-template.csv")
+
+
+async def export_customers_csv(request: Request) -> Response:
+    """``GET /api/customers/export.csv[?search=…]``: every customer (or the search), streamed."""
+    merchant_id = await _require_merchant(request)
+    if merchant_id is None:
+        return PlainTextResponse("Log in first.", status_code=401)
+    search = request.query_params.get("search", "")[:100]
+    header, rows = await asyncio.to_thread(importing.export_rows, merchant_id, search)
+    return _csv_response(header, rows, "perkstar-customers.csv")
+
+
+async def upload_import(request: Request) -> Response:
+    """``POST /api/imports`` (raw CSV body): stored privately; answers an upload token.
+
+    The size limit is enforced here, on the server, while the body streams in.
+    """
+    merchant_id = await _require_merchant(request)
+    if merchant_id is None:
+        return JSONResponse({"error": "Log in first."}, status_code=401)
+    limit = importing.MAX_UPLOAD_BYTES
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return JSONResponse({"error": f"The file is larger than {limit // (1024 * 1024)} MB; split it into smaller files."}, status_code=413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            return JSONResponse({"error": f"The file is larger than {limit // (1024 * 1024)} MB; split it into smaller files."}, status_code=413)
+    try:
+        token = await asyncio.to_thread(importing.store_upload, merchant_id, iter([bytes(body)]))
+    except importing.ImportError_ as refusal:
+        return JSONResponse({"error": str(refusal)}, status_code=413)
+    return JSONResponse({"token": token, "size": len(body)})
+
+
+async def import_errors_csv(request: Request) -> Response:
+    """``GET /api/imports/{token}/errors.csv``: the rejected rows of a preview, with reasons."""
+    merchant_id = await _require_merchant(request)
+    if merchant_id is None:
+        return PlainTextResponse("Log in first.", status_code=401)
+    template = request.query_params.get("template", "")
+    try:
+        result = await asyncio.to_thread(
+            importing.preview, merchant_id, request.path_params["token"], int(template) if template.isdigit() else None
+        )
+    except (importing.ImportError_, ValueError) as refusal:
+        return PlainTextResponse(str(refusal), status_code=404)
+    return _csv_response(["Row", "Problem"], ([r.line, r.reason] for r in result.rejected), "import-errors.csv")
+
+
 api = Starlette(
     routes=[
         Route("/api/session", start_session, methods=["GET"]),
         Route("/api/logout", end_session, methods=["POST"]),
         Route("/api/cards/{card_id:int}/history.csv", card_history_csv, methods=["GET"]),
+        Route("/api/customers/import-template.csv", import_template_csv, methods=["GET"]),
+        Route("/api/customers/export.csv", export_customers_csv, methods=["GET"]),
+        Route("/api/imports", upload_import, methods=["POST"]),
+        Route("/api/imports/{token}/errors.csv", import_errors_csv, methods=["GET"]),
     ]
 )

@@ -6,7 +6,9 @@ import reflex as rx
 
 from perkstar_ui.components.confirm import confirm_dialog
 from perkstar_ui.components.customer_form import customer_dialog
+from perkstar_ui.components.import_dialog import import_dialog
 from perkstar_ui.state.customer_form import CustomerFormState
+from perkstar_ui.state.import_export import ExportState, ImportState
 from perkstar_ui.services.customers import GridRow
 from perkstar_ui.state.customer_grid import BUILT_IN_COLUMNS, ColumnView, GridState
 
@@ -53,9 +55,14 @@ def _toolbar() -> rx.Component:
         rx.hstack(
             rx.button(rx.icon("plus", size=16), "Add customer", size="3", data_testid="add-customer",
                       on_click=CustomerFormState.open_new, style=TOUCH),
+            rx.button(rx.icon("upload", size=16), "Import", size="3", variant="soft", data_testid="import-customers",
+                      on_click=ImportState.open_dialog, style=TOUCH),
+            rx.button(rx.icon("download", size=16), "Export", size="3", variant="soft", data_testid="export-customers",
+                      on_click=ExportState.export, style=TOUCH),
             _actions_menu(),
             spacing="2",
             align="end",
+            wrap="wrap",
         ),
         gap="12px",
         align="end",
@@ -196,4 +203,4 @@ def _bulk_delete_dialogs() -> rx.Component:
 
 
 def customer_grid() -> rx.Component:
-    return rx.box(_toolbar(), _table(), _pager(), _bulk_delete_dialogs(), customer_dialog(), width="100%")
+    return rx.box(_toolbar(), _table(), _pager(), _bulk_delete_dialogs(), customer_dialog(), import_dialog(), width="100%")

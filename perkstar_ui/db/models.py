@@ -258,6 +258,42 @@ class Review(SQLModel, TenantScoped, table=True):
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 
+# --- imports ------------------------------------------------------------------------
+
+
+class ImportBatch(SQLModel, TenantScoped, table=True):
+    """One applied import file: who, when, what it did; undone as a whole."""
+
+    __tablename__ = "import_batch"
+    __table_args__ = (sa.Index("ix_import_batch_merchant_created", "merchant_id", "created_at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id")
+    staff_user_id: Optional[int] = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")
+    file_name: str = Field(max_length=255)
+    template_id: Optional[int] = Field(default=None, foreign_key="card_template.id", ondelete="SET NULL")
+    created_count: int = 0
+    updated_count: int = 0
+    unchanged_count: int = 0
+    rejected_count: int = 0
+    status: str = Field(default="applied", max_length=12)  # applied / undone
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+    undone_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+
+
+class ImportChange(SQLModel, TenantScoped, table=True):
+    """What an import did to one customer, so it can be taken back precisely."""
+
+    __tablename__ = "import_change"
+    __table_args__ = (sa.Index("ix_import_change_merchant_batch", "merchant_id", "batch_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id")
+    batch_id: int = Field(foreign_key="import_batch.id", ondelete="CASCADE")
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    action: str = Field(max_length=10)  # created / updated
+    filled: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # field → value set
+    card_id: Optional[int] = Field(default=None, foreign_key="card.id", ondelete="SET NULL")
+
+
 # --- room for segments, communication and billing -------------------------------------
 
 

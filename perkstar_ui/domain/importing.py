@@ -1,0 +1,224 @@
+"""Reading and checking a customer import file (no database, no framework).
+
+``read_table`` turns the uploaded bytes into a table of strings (pandas; UTF-8 with or
+without BOM, else Windows-1252/Latin-1; comma, semicolon or tab; quoted fields with
+separators and line breaks). ``match_columns`` maps headers to the template, case and
+spacing insensitive, and reports unknown or missing columns before any row is read.
+``check_rows`` validates every row like the manual form and rejects duplicates inside
+the file after their first occurrence. Deciding create / update / unchanged against
+the merchant's existing customers is the service's job.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from perkstar_ui.domain import contacts
+
+# Spec Q8: the template's columns, in order, before one column per custom field.
+TEMPLATE_COLUMNS = ["first_name", "last_name", "phone", "email", "birthdate", "gender", "balance"]
+REQUIRED_COLUMNS = ["first_name", "last_name", "phone", "email"]
+GENDERS = {"male": "male", "female": "female", "other": "other", "unknown": None, "": None}
+MAX_ROWS = 100_000
+EXAMPLE_ROW = {
+    "first_name": "Ada", "last_name": "Lovelace", "phone": "+447400123456", "email": "ada@example.com",
+    "birthdate": "1990-12-10", "gender": "female", "balance": "8",
+}
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (encoding, shape, columns)."""
+
+
+def header_key(text: str) -> str:
+    """``" First  Name "``, ``first-name`` and ``FIRST_NAME`` all become ``first_name``."""
+    return re.sub(r"[\s_\-]+", "_", str(text).strip().lstrip("\ufeff").lower()).strip("_")
+
+
+def decode(raw: bytes) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # Excel's "CSV" on Windows: cp1252 is a superset of Latin-1's printable range.
+        try:
+            return raw.decode("cp1252")
+        except UnicodeDecodeError:
+            return raw.decode("latin-1")
+
+
+def sniff_separator(text: str) -> str:
+    first_line = text.split("\n", 1)[0]
+    counts = {sep: first_line.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def read_table(raw: bytes) -> pd.DataFrame:
+    """All cells as stripped strings; empty cells as ``""``."""
+    if b"\x00" in raw[:4096]:
+        raise ImportFileError("This is not a CSV file (it looks binary, e.g. an Excel .xlsx). Save it as CSV first.")
+    text = decode(raw)
+    if not text.strip():
+        raise ImportFileError("The file is empty.")
+    try:
+        table = pd.read_csv(
+            io.StringIO(text), sep=sniff_separator(text), dtype=str, keep_default_na=False,
+            skip_blank_lines=True, quoting=csv.QUOTE_MINIMAL, engine="python",
+        )
+    except (pd.errors.ParserError, csv.Error) as error:
+        raise ImportFileError(f"The file could not be read as CSV: {error}") from None
+    if len(table) > MAX_ROWS:
+        raise ImportFileError(f"The file has {len(table)} rows; at most {MAX_ROWS} can be imported at once.")
+    # Short rows leave NaN even with keep_default_na=False: every cell becomes text.
+    table = table.fillna("").astype(str)
+    return table.apply(lambda column: column.str.strip())
+
+
+@dataclass(frozen=True)
+class CustomFieldSpec:
+    key: str
+    label: str
+    field_type: str
+    choices: tuple[str, ...] = ()
+
+
+def match_columns(headers: list[str], custom: list[CustomFieldSpec]) -> dict[str, str]:
+    """Template key → header in the file; raises with every unknown and missing column."""
+    known = {key: key for key in TEMPLATE_COLUMNS}
+    for spec in custom:
+        known[header_key(spec.key)] = f"cf:{spec.key}"
+        known[header_key(spec.label)] = f"cf:{spec.key}"
+    mapping: dict[str, str] = {}
+    unknown, repeated = [], []
+    for header in headers:
+        target = known.get(header_key(header))
+        if target is None:
+            unknown.append(str(header))
+        elif target in mapping:
+            repeated.append(str(header))
+        else:
+            mapping[target] = header
+    missing = [c for c in REQUIRED_COLUMNS if c not in mapping]
+    problems = []
+    if missing:
+        problems.append("Missing required column(s): " + ", ".join(missing) + ".")
+    if unknown:
+        problems.append("Unknown column(s): " + ", ".join(unknown) + ". Use the template's column names.")
+    if repeated:
+        problems.append("Column(s) given twice: " + ", ".join(repeated) + ".")
+    if problems:
+        raise ImportFileError(" ".join(problems))
+    return mapping
+
+
+@dataclass
+class CleanRow:
+    line: int  # the CSV record number, header = 1
+    first_name: str
+    last_name: str
+    phone: str | None
+    email: str | None
+    birthdate: dt.date | None
+    gender: str | None
+    balance: str  # digits as typed ("" = none); its meaning depends on the card type
+    custom: dict[str, str] = field(default_factory=dict)  # key → canonical value
+
+
+@dataclass
+class Rejection:
+    line: int
+    reason: str
+
+
+@dataclass
+class CheckedRows:
+    rows: list[CleanRow]
+    rejected: list[Rejection]
+
+
+BALANCE_PATTERN = re.compile(r"\d+(\.\d{1,2})?")
+
+
+def check_rows(
+    table: pd.DataFrame,
+    mapping: dict[str, str],
+    custom: list[CustomFieldSpec],
+    default_region: str,
+    today: dt.date | None = None,
+) -> CheckedRows:
+    today = today or dt.date.today()
+    specs = {f"cf:{s.key}": s for s in custom}
+    columns = {target: table[header].tolist() for target, header in mapping.items()}
+    size = len(table)
+
+    def cell(target: str, index: int) -> str:
+        values = columns.get(target)
+        return values[index] if values is not None else ""
+
+    rows: list[CleanRow] = []
+    rejected: list[Rejection] = []
+    first_seen: dict[str, int] = {}
+    for index in range(size):
+        line = index + 2
+        problems: list[str] = []
+
+        def attempt(parse: Callable[[], object], default: object = None) -> object:
+            try:
+                return parse()
+            except ValueError as error:
+                problems.append(str(error))
+                return default
+
+        first = attempt(lambda: contacts.clean_name(cell("first_name", index), "First name"), "")
+        last = attempt(lambda: contacts.clean_name(cell("last_name", index), "Last name"), "")
+        phone = attempt(lambda: contacts.normalise_phone(cell("phone", index), default_region))
+        email = attempt(lambda: contacts.normalise_email(cell("email", index)))
+        birthdate = attempt(lambda: contacts.parse_birthdate(cell("birthdate", index), today))
+        gender_text = cell("gender", index).lower()
+        if gender_text not in GENDERS:
+            problems.append(f"Gender “{cell('gender', index)}” is not one of Male, Female, Other, Unknown.")
+        balance = cell("balance", index).replace(" ", "")
+        if balance and not BALANCE_PATTERN.fullmatch(balance):
+            problems.append(f"Balance “{cell('balance', index)}” must be digits only (no currency sign).")
+        values: dict[str, str] = {}
+        for target, spec in specs.items():
+            value = attempt(lambda s=spec, t=target: contacts.parse_custom_value(s.field_type, s.label, cell(t, index), list(s.choices)))
+            if value is not None:
+                values[spec.key] = value
+        if not problems and not phone and not email:
+            problems.append("A phone number or an email is needed to identify the customer.")
+        if not problems:
+            for identity in (f"phone:{phone}" if phone else None, f"email:{email}" if email else None):
+                if identity and identity in first_seen:
+                    kind = identity.split(":", 1)[0]
+                    problems.append(f"Duplicate of row {first_seen[identity]} (same {kind}).")
+                    break
+        if problems:
+            rejected.append(Rejection(line, " ".join(problems)))
+            continue
+        for identity in (f"phone:{phone}" if phone else None, f"email:{email}" if email else None):
+            if identity:
+                first_seen[identity] = line
+        rows.append(CleanRow(line, first, last, phone, email, birthdate, GENDERS[gender_text], balance, values))
+    return CheckedRows(rows, rejected)
+
+
+def template_csv_header(custom: list[CustomFieldSpec]) -> list[str]:
+    return TEMPLATE_COLUMNS + [spec.key for spec in custom]
+
+
+def template_example(custom: list[CustomFieldSpec]) -> list[str]:
+    examples = {"text": "example", "number": "3", "date": "2026-01-31"}
+    return [EXAMPLE_ROW[c] for c in TEMPLATE_COLUMNS] + [
+        (spec.choices[0] if spec.choices else "") if spec.field_type == "choice" else examples.get(spec.field_type, "")
+        for spec in custom
+    ]

@@ -1,0 +1,572 @@
+"""Customer import (preview, apply in one transaction, undo) and export.
+
+The uploaded file is kept in a private folder per merchant (never under Reflex's public
+upload folder) and read again on confirm, so what is applied is checked against the
+database as it is at that moment. Rows that match an existing customer (phone first,
+then email) only fill that customer's empty fields (spec Q9). Balances become ledger
+transactions with source ``import``. A re-import of the same file finds every row
+unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from perkstar_ui.db.models import (
+    Card,
+    CardTemplate,
+    CardTransaction,
+    CustomFieldDefinition,
+    CustomFieldValue,
+    Customer,
+    ImportBatch,
+    ImportChange,
+    Merchant,
+    Review,
+    StaffUser,
+    utcnow,
+)
+from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.domain import contacts, importing
+from perkstar_ui.domain.card_types import BALANCE_UNITS, BalanceUnit, CardType, validate_settings
+from perkstar_ui.domain.formatting import card_status_label, device_label
+from perkstar_ui.domain.serials import random_code, random_serial
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+UPLOAD_DIR = Path(os.environ.get("PERKSTAR_UPLOAD_DIR") or Path(tempfile.gettempdir()) / "perkstar-imports")
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,64}")
+FILLABLE = ("phone", "email", "birthdate", "gender")
+
+
+class ImportError_(ValueError):
+    """A refusal for the merchant (file too big, unknown upload, nothing to undo…)."""
+
+
+# --- private upload storage --------------------------------------------------------------
+
+
+def _upload_path(merchant_id: int, token: str) -> Path:
+    if not _TOKEN.fullmatch(token):
+        raise ImportError_("Unknown upload; choose the file again.")
+    return UPLOAD_DIR / str(merchant_id) / f"{token}.csv"
+
+
+def store_upload(merchant_id: int, chunks: Iterator[bytes], limit: int = MAX_UPLOAD_BYTES) -> str:
+    """Write an upload to the merchant's private folder, refusing it past ``limit``."""
+    folder = UPLOAD_DIR / str(merchant_id)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    token = secrets.token_urlsafe(24)
+    path = folder / f"{token}.csv"
+    size = 0
+    with path.open("wb") as out:
+        for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                out.close()
+                path.unlink(missing_ok=True)
+                raise ImportError_(f"The file is larger than {limit // (1024 * 1024)} MB; split it into smaller files.")
+            out.write(chunk)
+    return token
+
+
+def read_upload(merchant_id: int, token: str) -> bytes:
+    path = _upload_path(merchant_id, token)
+    if not path.exists():
+        raise ImportError_("This upload has expired; choose the file again.")
+    return path.read_bytes()
+
+
+def discard_upload(merchant_id: int, token: str) -> None:
+    try:
+        _upload_path(merchant_id, token).unlink(missing_ok=True)
+    except ImportError_:
+        pass
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+@dataclass
+class RowPlan:
+    row: importing.CleanRow
+    action: str  # create / update / unchanged
+    customer_id: int | None = None
+    fill: dict[str, object] = field(default_factory=dict)  # customer fields to fill
+    fill_custom: dict[int, str] = field(default_factory=dict)  # field id → value
+    issue_card: bool = False
+
+
+@dataclass
+class ImportPlan:
+    rows: list[RowPlan]
+    rejected: list[importing.Rejection]
+    template_id: int | None
+    card_type: str | None
+
+    def count(self, action: str) -> int:
+        return sum(1 for r in self.rows if r.action == action)
+
+
+def _custom_specs(session) -> tuple[list[importing.CustomFieldSpec], dict[str, int]]:  # noqa: ANN001
+    definitions = session.exec(
+        select(CustomFieldDefinition).order_by(CustomFieldDefinition.position, CustomFieldDefinition.id)
+    ).all()
+    specs = [importing.CustomFieldSpec(d.key, d.label, d.field_type, tuple(d.choices or [])) for d in definitions]
+    return specs, {d.key: d.id for d in definitions}
+
+
+def _chunks(values: list, size: int = 900) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def plan_import(session, merchant_id: int, raw: bytes, template_id: int | None) -> ImportPlan:  # noqa: ANN001
+    """Parse, check and match the file against the database; raises ``ImportFileError``."""
+    region = session.get(Merchant, merchant_id).default_country
+    specs, field_ids = _custom_specs(session)
+    table = importing.read_table(raw)
+    mapping = importing.match_columns([str(c) for c in table.columns], specs)
+    checked = importing.check_rows(table, mapping, specs, region)
+    template = session.get(CardTemplate, template_id) if template_id else None
+    if template_id and template is None:
+        raise importing.ImportFileError("The chosen card template no longer exists.")
+    card_type = template.card_type if template else None
+
+    rows, rejected = [], list(checked.rejected)
+    if card_type:
+        unit = BALANCE_UNITS[CardType(card_type)]
+        for row in checked.rows:
+            if row.balance and "." in row.balance and unit == BalanceUnit.COUNT:
+                rejected.append(importing.Rejection(row.line, f"Balance “{row.balance}” must be a whole number for a {card_type} card."))
+            else:
+                rows.append(row)
+    else:
+        rows = checked.rows
+
+    phones = [r.phone for r in rows if r.phone]
+    emails = [r.email for r in rows if r.email]
+    existing: dict[int, Customer] = {}
+    by_phone: dict[str, int] = {}
+    by_email: dict[str, int] = {}
+    for chunk in _chunks(phones):
+        for customer in session.exec(select(Customer).where(Customer.phone.in_(chunk))).all():
+            existing[customer.id] = customer
+            by_phone[customer.phone] = customer.id
+    for chunk in _chunks(emails):
+        for customer in session.exec(select(Customer).where(Customer.email.in_(chunk))).all():
+            existing[customer.id] = customer
+            by_email[customer.email] = customer.id
+    ids = list(existing)
+    filled_custom: dict[int, set[int]] = {}
+    holders: set[int] = set()
+    for chunk in _chunks(ids):
+        for customer_id, field_id in session.exec(
+            select(CustomFieldValue.customer_id, CustomFieldValue.field_id).where(CustomFieldValue.customer_id.in_(chunk))
+        ).all():
+            filled_custom.setdefault(customer_id, set()).add(field_id)
+        if template_id:
+            holders.update(
+                session.exec(select(Card.customer_id).where(Card.customer_id.in_(chunk), Card.template_id == template_id)).all()
+            )
+
+    plans: list[RowPlan] = []
+    for row in rows:
+        phone_owner = by_phone.get(row.phone) if row.phone else None
+        email_owner = by_email.get(row.email) if row.email else None
+        if phone_owner and email_owner and phone_owner != email_owner:
+            a, b = existing[phone_owner], existing[email_owner]
+            rejected.append(importing.Rejection(
+                row.line, f"The phone belongs to {a.first_name} {a.last_name} and the email to {b.first_name} {b.last_name}."))
+            continue
+        owner_id = phone_owner or email_owner
+        if owner_id is None:
+            plans.append(RowPlan(row, "create", issue_card=bool(template_id)))
+            continue
+        owner = existing[owner_id]
+        fill = {}
+        for name in FILLABLE:
+            value = getattr(row, name)
+            if value is not None and getattr(owner, name) in (None, ""):
+                # The email/phone may belong to someone else already: never steal it.
+                if name == "phone" and value in by_phone:
+                    continue
+                if name == "email" and value in by_email:
+                    continue
+                fill[name] = value
+        fill_custom = {
+            field_ids[key]: value for key, value in row.custom.items()
+            if field_ids[key] not in filled_custom.get(owner_id, set())
+        }
+        issue = bool(template_id) and owner_id not in holders
+        action = "update" if (fill or fill_custom or issue) else "unchanged"
+        plans.append(RowPlan(row, action, owner_id, fill, fill_custom, issue))
+        if issue:
+            holders.add(owner_id)  # a second row for the same customer issues no second card
+    rejected.sort(key=lambda r: r.line)
+    return ImportPlan(plans, rejected, template_id, card_type)
+
+
+@dataclass
+class Preview:
+    create: int
+    update: int
+    unchanged: int
+    rejected: list[importing.Rejection]
+
+
+def preview(merchant_id: int, token: str, template_id: int | None) -> Preview:
+    raw = read_upload(merchant_id, token)
+    with tenant_session(merchant_id) as session:
+        plan = plan_import(session, merchant_id, raw, template_id)
+    return Preview(plan.count("create"), plan.count("update"), plan.count("unchanged"), plan.rejected)
+
+
+# --- applying -------------------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    batch_id: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+
+    @property
+    def text(self) -> str:
+        return f"Created {self.created}, updated {self.updated}, rejected {self.rejected}"
+
+
+def _opening_balance(card_type: str, settings, balance: str) -> tuple[int, str | None, dict]:  # noqa: ANN001
+    """(main balance in the type's unit, tier, metrics) for the Balance column (§10)."""
+    amount = Decimal(balance or "0")
+    if card_type in ("stamp", "multipass"):
+        return int(amount), None, ({"visits_sold": int(amount)} if card_type == "multipass" else {})
+    if card_type in ("cashback", "reward", "gift"):
+        value = int(amount * 100)  # points → centipoints, money → cents
+        tier = settings.tiers[0].name if card_type == "cashback" else None
+        return value, tier, {}
+    if card_type == "discount":
+        cents = int(amount * 100)
+        tier = [t for t in settings.tiers if t.threshold_cents <= cents][-1].name
+        return cents, tier, {}
+    if card_type == "membership":
+        first = settings.tiers[0] if settings.tiers else None
+        return (first.visit_limit or 0) if first else 0, first.name if first else None, {}
+    return 0, None, {"coupon_status": "active"}  # coupon: the balance column is ignored
+
+
+def apply_import(
+    merchant_id: int, staff_user_id: int | None, token: str, file_name: str, template_id: int | None,
+    progress: Callable[[float], None] | None = None,
+) -> Summary:
+    """Everything or nothing: one database transaction for the whole file."""
+    raw = read_upload(merchant_id, token)
+    progress = progress or (lambda _fraction: None)
+    now = utcnow()
+    with tenant_session(merchant_id) as session:
+        plan = plan_import(session, merchant_id, raw, template_id)
+        template = session.get(CardTemplate, template_id) if template_id else None
+        settings = validate_settings(template.card_type, template.settings) if template else None
+        batch = ImportBatch(
+            staff_user_id=staff_user_id, file_name=file_name[:255], template_id=template_id,
+            created_count=plan.count("create"), updated_count=plan.count("update"),
+            unchanged_count=plan.count("unchanged"), rejected_count=len(plan.rejected), created_at=now,
+        )
+        session.add(batch)
+        session.flush()
+        creates = [p for p in plan.rows if p.action == "create"]
+        updates = [p for p in plan.rows if p.action == "update"]
+        _, field_ids = _custom_specs(session)
+        total_steps = max(1, len(creates) + len(updates))
+        done = 0
+        for chunk in _chunks(creates, 2000):
+            ids = session.execute(
+                sa.insert(Customer).returning(Customer.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "merchant_id": merchant_id, "first_name": p.row.first_name, "last_name": p.row.last_name,
+                        "search_name": contacts.search_fold(f"{p.row.first_name} {p.row.last_name}"),
+                        "search_text": contacts.search_text(p.row.first_name, p.row.last_name, p.row.email, p.row.phone),
+                        "phone": p.row.phone, "email": p.row.email, "birthdate": p.row.birthdate,
+                        "gender": p.row.gender, "utm": "import", "created_at": now, "updated_at": now,
+                    }
+                    for p in chunk
+                ],
+            ).scalars().all()
+            for p, customer_id in zip(chunk, ids, strict=True):
+                p.customer_id = customer_id
+                p.fill_custom = {field_ids[k]: v for k, v in p.row.custom.items()}
+            done += len(chunk)
+            progress(done / total_steps * 0.8)
+        for p in updates:
+            if p.fill:
+                customer = session.get(Customer, p.customer_id)
+                for name, value in p.fill.items():
+                    setattr(customer, name, value)
+                customer.search_text = contacts.search_text(customer.first_name, customer.last_name, customer.email, customer.phone)
+                customer.updated_at = now
+                session.add(customer)
+        done += len(updates)
+        progress(0.85)
+        values = [
+            {"merchant_id": merchant_id, "customer_id": p.customer_id, "field_id": fid, "value": value}
+            for p in creates + updates for fid, value in p.fill_custom.items()
+        ]
+        for chunk in _chunks(values, 2000):
+            session.execute(sa.insert(CustomFieldValue), chunk)
+        cards = _issue_cards(session, merchant_id, staff_user_id, template, settings, [p for p in plan.rows if p.issue_card], now)
+        progress(0.95)
+        changes = [
+            {
+                "merchant_id": merchant_id, "batch_id": batch.id, "customer_id": p.customer_id,
+                "action": "created" if p.action == "create" else "updated",
+                "filled": _jsonable({**p.fill, **{f"cf:{fid}": v for fid, v in p.fill_custom.items()}}),
+                "card_id": cards.get(p.customer_id),
+            }
+            for p in creates + updates
+        ]
+        for chunk in _chunks(changes, 2000):
+            session.execute(sa.insert(ImportChange), chunk)
+        session.commit()
+        progress(1.0)
+        return Summary(batch.id, batch.created_count, batch.updated_count, batch.unchanged_count, batch.rejected_count)
+
+
+def _jsonable(values: dict) -> dict:
+    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in values.items()}
+
+
+def _issue_cards(session, merchant_id, staff_user_id, template, settings, plans: list[RowPlan], now) -> dict[int, int]:  # noqa: ANN001
+    """One card of the chosen template per customer, its opening balance as a ledger row."""
+    if template is None or not plans:
+        return {}
+    issued: dict[int, int] = {}
+    expires = settings.expiration.expires_on(now.date())
+    for chunk in _chunks(plans, 2000):
+        rows, ledger = [], []
+        for p in chunk:
+            balance, tier, metrics = _opening_balance(template.card_type, settings, p.row.balance)
+            rows.append({
+                "merchant_id": merchant_id, "customer_id": p.customer_id, "template_id": template.id,
+                "card_type": template.card_type, "serial": random_serial(), "status": "uninstalled",
+                "utm": "import", "issued_at": now, "expires_on": expires,
+                "install_token": random_code(32), "referral_code": random_code(8), "balance": balance,
+                "rewards_available": 0, "spend_total_cents": balance if template.card_type == "discount" else 0,
+                "ltv_cents": 0, "tier": tier, "metrics": metrics, "version": 0,
+            })
+        card_ids = session.execute(sa.insert(Card).returning(Card.id, sort_by_parameter_order=True), rows).scalars().all()
+        for p, card_id, row in zip(chunk, card_ids, rows, strict=True):
+            issued[p.customer_id] = card_id
+            if row["balance"]:
+                ledger.append({
+                    "merchant_id": merchant_id, "card_id": card_id, "customer_id": p.customer_id,
+                    "kind": "import_balance", "value_delta": row["balance"], "rewards_delta": 0, "points_delta": 0,
+                    "spend_delta_cents": row["spend_total_cents"], "purchase_cents": None,
+                    "balance_after": row["balance"], "source": "import", "staff_user_id": staff_user_id,
+                    "comment": "Opening balance from import", "created_at": now,
+                })
+        if ledger:
+            session.execute(sa.insert(CardTransaction), ledger)
+    return issued
+
+
+# --- history and undo -------------------------------------------------------------------------
+
+
+@dataclass
+class BatchView:
+    id: int
+    file_name: str
+    created_at: str
+    staff: str
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    status: str
+
+
+def list_batches(merchant_id: int, limit: int = 20) -> list[BatchView]:
+    with tenant_session(merchant_id) as session:
+        rows = session.exec(
+            select(ImportBatch, StaffUser.email)
+            .outerjoin(StaffUser, StaffUser.id == ImportBatch.staff_user_id)
+            .order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc())
+            .limit(limit)
+        ).all()
+    return [
+        BatchView(b.id, b.file_name, _utc(b.created_at).strftime("%Y-%m-%d %H:%M"), email or "", b.created_count,
+                  b.updated_count, b.unchanged_count, b.rejected_count, b.status)
+        for b, email in rows
+    ]
+
+
+@dataclass
+class UndoReport:
+    removed: int
+    restored: int
+    kept: list[tuple[str, str]]  # (customer name, why)
+
+
+def undo_import(merchant_id: int, batch_id: int) -> UndoReport:
+    """Take an import back, except for customers with activity since (reported)."""
+    report = UndoReport(0, 0, [])
+    with tenant_session(merchant_id) as session:
+        batch = session.get(ImportBatch, batch_id)
+        if batch is None or batch.status != "applied":
+            raise ImportError_("This import was already undone or does not exist.")
+        since = _utc(batch.created_at)
+        changes = session.exec(select(ImportChange).where(ImportChange.batch_id == batch_id)).all()
+        customer_ids = [c.customer_id for c in changes]
+        active = _customers_with_activity(session, customer_ids, since)
+        delete_customers, delete_cards = [], []
+        for change in changes:
+            customer = session.get(Customer, change.customer_id)
+            if customer is None:
+                continue
+            name = f"{customer.first_name} {customer.last_name}"
+            if change.customer_id in active:
+                report.kept.append((name, active[change.customer_id]))
+                continue
+            if change.action == "created":
+                delete_customers.append(change.customer_id)
+                report.removed += 1
+                continue
+            for key, value in change.filled.items():
+                if key.startswith("cf:"):
+                    session.execute(sa.delete(CustomFieldValue).where(
+                        CustomFieldValue.customer_id == customer.id, CustomFieldValue.field_id == int(key[3:]),
+                        CustomFieldValue.value == value))
+                elif _same(getattr(customer, key), value):
+                    setattr(customer, key, None)
+            customer.search_text = contacts.search_text(customer.first_name, customer.last_name, customer.email, customer.phone)
+            session.add(customer)
+            if change.card_id:
+                delete_cards.append(change.card_id)
+            report.restored += 1
+        for chunk in _chunks(delete_cards):
+            session.execute(sa.delete(CardTransaction).where(CardTransaction.card_id.in_(chunk)))
+            session.execute(sa.delete(Card).where(Card.id.in_(chunk)))
+        for chunk in _chunks(delete_customers):
+            for model in (CardTransaction, Review, CustomFieldValue, ImportChange):
+                session.execute(sa.delete(model).where(model.customer_id.in_(chunk)))
+            session.execute(sa.delete(Card).where(Card.customer_id.in_(chunk)))
+            session.execute(sa.delete(Customer).where(Customer.id.in_(chunk)))
+        batch.status, batch.undone_at = "undone", utcnow()
+        session.add(batch)
+        session.commit()
+    return report
+
+
+def _same(current: object, stored: object) -> bool:
+    if isinstance(current, dt.date):
+        return current.isoformat() == stored
+    return current == stored
+
+
+def _customers_with_activity(session, customer_ids: list[int], since: dt.datetime) -> dict[int, str]:  # noqa: ANN001
+    """Customers touched after the import: a transaction not from it, a review, an edit."""
+    active: dict[int, str] = {}
+    for chunk in _chunks(customer_ids):
+        for customer_id in session.exec(
+            select(CardTransaction.customer_id).where(
+                CardTransaction.customer_id.in_(chunk), CardTransaction.source != "import",
+                CardTransaction.created_at >= since,
+            ).distinct()
+        ).all():
+            active[customer_id] = "has card transactions since the import"
+        for customer_id in session.exec(
+            select(Review.customer_id).where(Review.customer_id.in_(chunk), Review.created_at >= since).distinct()
+        ).all():
+            active.setdefault(customer_id, "left a review since the import")
+        for customer_id in session.exec(
+            select(Customer.id).where(Customer.id.in_(chunk), Customer.updated_at > since)
+        ).all():
+            active.setdefault(customer_id, "was edited since the import")
+    return active
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+# --- template and export ---------------------------------------------------------------------
+
+
+def template_rows(merchant_id: int) -> tuple[list[str], list[str]]:
+    with tenant_session(merchant_id) as session:
+        specs, _ = _custom_specs(session)
+    return importing.template_csv_header(specs), importing.template_example(specs)
+
+
+EXPORT_COLUMNS = ["Customer name", "First name", "Last name", "Phone", "Email", "Date of birth", "Date created",
+                  "Card status", "Card serial number", "Device type", "UTM tag"]
+
+
+def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator[list[str]]]:
+    """Header and rows of the export, streamed in id order (one row per customer)."""
+    from perkstar_ui.services.customers import _search_condition
+
+    with tenant_session(merchant_id) as session:
+        specs, field_ids = _custom_specs(session)
+        region = session.get(Merchant, merchant_id).default_country
+    header = EXPORT_COLUMNS + [s.label for s in specs]
+
+    def rows() -> Iterator[list[str]]:
+        today = dt.date.today()
+        with tenant_session(merchant_id) as session:
+            condition = _search_condition(search, lambda: region)
+            last_id = 0
+            while True:
+                statement = select(Customer).where(Customer.id > last_id).order_by(Customer.id).limit(2000)
+                if condition is not None:
+                    statement = statement.where(condition)
+                customers = session.exec(statement).all()
+                if not customers:
+                    return
+                ids = [c.id for c in customers]
+                cards: dict[int, list] = {}
+                for row in session.exec(
+                    select(Card.customer_id, Card.status, Card.expires_on, Card.serial, Card.device)
+                    .where(Card.customer_id.in_(ids)).order_by(Card.issued_at, Card.id)
+                ).all():
+                    cards.setdefault(row[0], []).append(row)
+                values: dict[int, dict[int, str]] = {}
+                for customer_id, field_id, value in session.exec(
+                    select(CustomFieldValue.customer_id, CustomFieldValue.field_id, CustomFieldValue.value)
+                    .where(CustomFieldValue.customer_id.in_(ids))
+                ).all():
+                    values.setdefault(customer_id, {})[field_id] = value
+                for c in customers:
+                    held = cards.get(c.id, [])
+                    yield [
+                        f"{c.first_name} {c.last_name}", c.first_name, c.last_name, c.phone or "", c.email or "",
+                        c.birthdate.isoformat() if c.birthdate else "", _utc(c.created_at).date().isoformat(),
+                        "; ".join(card_status_label(h[1], h[2], today) for h in held),
+                        "; ".join(h[3] for h in held),
+                        "; ".join(sorted({device_label(h[4]) for h in held if h[4]})),
+                        c.utm or "",
+                    ] + [values.get(c.id, {}).get(field_ids[s.key], "") for s in specs]
+                last_id = ids[-1]
+
+    return header, rows()
+
+
+def list_templates(merchant_id: int) -> list[tuple[int, str, str]]:
+    with tenant_session(merchant_id) as session:
+        return [
+            (t.id, t.name, t.card_type)
+            for t in session.exec(select(CardTemplate).where(CardTemplate.active).order_by(CardTemplate.id)).all()
+        ]
