@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from bench import grid, tiles
-from bench.common import seeded
+from bench import grid, imports, tiles
+from bench.common import bench_database, seeded
 
 
 def main() -> None:
@@ -20,6 +20,8 @@ def main() -> None:
         with seeded(backend, args.customers) as merchant:
             tiles.measure(backend, merchant)
             grid.measure(backend, merchant)
+        with bench_database(backend):
+            imports.measure(backend, args.customers)
 
 
 if __name__ == "__main__":

@@ -55,10 +55,25 @@ def phone_search_key(raw: str, default_region: str | Callable[[], str] = "GB") -
         return None
 
 
+# Plain ASCII addresses that email-validator accepts as they are, checked in a few
+# microseconds; everything else (IDN, quoted parts, odd shapes) goes to the library.
+_PLAIN_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+_SPECIAL_USE = tuple(f".{name}" for name in ("arpa", "invalid", "local", "localhost", "onion", "test"))
+
+
 def normalise_email(raw: str | None) -> str | None:
     text = (raw or "").strip()
     if not text:
         return None
+    local, _, domain = text.rpartition("@")
+    if (
+        len(text) <= 254 and len(local) <= 64 and _PLAIN_EMAIL.fullmatch(text)
+        and not ("." + domain.lower()).endswith(_SPECIAL_USE)
+    ):
+        return text.lower()
     try:
         # No DNS lookups: a café's laptop may be offline and the check must be instant.
         result = validate_email(text, check_deliverability=False)

@@ -11,7 +11,9 @@ unchanged.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+import pickle
 import re
 import secrets
 import tempfile
@@ -89,9 +91,11 @@ def read_upload(merchant_id: int, token: str) -> bytes:
 
 def discard_upload(merchant_id: int, token: str) -> None:
     try:
-        _upload_path(merchant_id, token).unlink(missing_ok=True)
+        path = _upload_path(merchant_id, token)
     except ImportError_:
-        pass
+        return
+    path.unlink(missing_ok=True)
+    path.with_suffix(".checked").unlink(missing_ok=True)
 
 
 # --- planning -------------------------------------------------------------------------------
@@ -131,13 +135,30 @@ def _chunks(values: list, size: int = 900) -> Iterator[list]:
         yield values[start : start + size]
 
 
-def plan_import(session, merchant_id: int, raw: bytes, template_id: int | None) -> ImportPlan:  # noqa: ANN001
-    """Parse, check and match the file against the database; raises ``ImportFileError``."""
-    region = session.get(Merchant, merchant_id).default_country
-    specs, field_ids = _custom_specs(session)
+def _checked_rows(merchant_id: int, token: str, raw: bytes, specs, region: str) -> importing.CheckedRows:  # noqa: ANN001
+    """Parse and check the file once: the preview's result is kept beside the upload
+    (same private folder) and reused by the confirm while the field set is the same."""
+    cache = _upload_path(merchant_id, token).with_suffix(".checked")
+    key = (hashlib.sha256(raw).hexdigest(), region, tuple(specs), dt.date.today())
+    if cache.exists():
+        with cache.open("rb") as stored:
+            cached_key, checked = pickle.load(stored)  # noqa: S301  our own file, private folder
+        if cached_key == key:
+            return checked
     table = importing.read_table(raw)
     mapping = importing.match_columns([str(c) for c in table.columns], specs)
     checked = importing.check_rows(table, mapping, specs, region)
+    with cache.open("wb") as out:
+        pickle.dump((key, checked), out, protocol=pickle.HIGHEST_PROTOCOL)
+    return checked
+
+
+def plan_import(session, merchant_id: int, token: str, template_id: int | None) -> ImportPlan:  # noqa: ANN001
+    """Parse, check and match the file against the database; raises ``ImportFileError``."""
+    raw = read_upload(merchant_id, token)
+    region = session.get(Merchant, merchant_id).default_country
+    specs, field_ids = _custom_specs(session)
+    checked = _checked_rows(merchant_id, token, raw, specs, region)
     template = session.get(CardTemplate, template_id) if template_id else None
     if template_id and template is None:
         raise importing.ImportFileError("The chosen card template no longer exists.")
@@ -226,9 +247,8 @@ class Preview:
 
 
 def preview(merchant_id: int, token: str, template_id: int | None) -> Preview:
-    raw = read_upload(merchant_id, token)
     with tenant_session(merchant_id) as session:
-        plan = plan_import(session, merchant_id, raw, template_id)
+        plan = plan_import(session, merchant_id, token, template_id)
     return Preview(plan.count("create"), plan.count("update"), plan.count("unchanged"), plan.rejected)
 
 
@@ -272,11 +292,10 @@ def apply_import(
     progress: Callable[[float], None] | None = None,
 ) -> Summary:
     """Everything or nothing: one database transaction for the whole file."""
-    raw = read_upload(merchant_id, token)
     progress = progress or (lambda _fraction: None)
     now = utcnow()
     with tenant_session(merchant_id) as session:
-        plan = plan_import(session, merchant_id, raw, template_id)
+        plan = plan_import(session, merchant_id, token, template_id)
         template = session.get(CardTemplate, template_id) if template_id else None
         settings = validate_settings(template.card_type, template.settings) if template else None
         batch = ImportBatch(
@@ -291,20 +310,21 @@ def apply_import(
         _, field_ids = _custom_specs(session)
         total_steps = max(1, len(creates) + len(updates))
         done = 0
-        for chunk in _chunks(creates, 2000):
-            ids = session.execute(
-                sa.insert(Customer).returning(Customer.id, sort_by_parameter_order=True),
+        for chunk in _chunks(creates, 5000):
+            ids = _reserve_ids(session, "customer", len(chunk))
+            session.execute(
+                sa.insert(Customer.__table__),
                 [
                     {
-                        "merchant_id": merchant_id, "first_name": p.row.first_name, "last_name": p.row.last_name,
+                        "id": customer_id, "merchant_id": merchant_id, "first_name": p.row.first_name, "last_name": p.row.last_name,
                         "search_name": contacts.search_fold(f"{p.row.first_name} {p.row.last_name}"),
                         "search_text": contacts.search_text(p.row.first_name, p.row.last_name, p.row.email, p.row.phone),
                         "phone": p.row.phone, "email": p.row.email, "birthdate": p.row.birthdate,
                         "gender": p.row.gender, "utm": "import", "created_at": now, "updated_at": now,
                     }
-                    for p in chunk
+                    for p, customer_id in zip(chunk, ids, strict=True)
                 ],
-            ).scalars().all()
+            )
             for p, customer_id in zip(chunk, ids, strict=True):
                 p.customer_id = customer_id
                 p.fill_custom = {field_ids[k]: v for k, v in p.row.custom.items()}
@@ -325,7 +345,7 @@ def apply_import(
             for p in creates + updates for fid, value in p.fill_custom.items()
         ]
         for chunk in _chunks(values, 2000):
-            session.execute(sa.insert(CustomFieldValue), chunk)
+            session.execute(sa.insert(CustomFieldValue.__table__), chunk)
         cards = _issue_cards(session, merchant_id, staff_user_id, template, settings, [p for p in plan.rows if p.issue_card], now)
         progress(0.95)
         changes = [
@@ -338,10 +358,24 @@ def apply_import(
             for p in creates + updates
         ]
         for chunk in _chunks(changes, 2000):
-            session.execute(sa.insert(ImportChange), chunk)
+            session.execute(sa.insert(ImportChange.__table__), chunk)  # Core executemany: one round trip
         session.commit()
         progress(1.0)
         return Summary(batch.id, batch.created_count, batch.updated_count, batch.unchanged_count, batch.rejected_count)
+
+
+def _reserve_ids(session, table: str, count: int) -> list[int]:  # noqa: ANN001
+    """Ids for rows inserted with one executemany (RETURNING would go row by row).
+
+    PostgreSQL hands out sequence values; SQLite is past its first write here (the
+    import batch row), so this transaction holds the write lock and max(id) is stable.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return list(session.execute(
+            sa.text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": count}
+        ).scalars())
+    start = session.execute(sa.text(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")).scalar_one()
+    return list(range(start, start + count))
 
 
 def _jsonable(values: dict) -> dict:
@@ -366,7 +400,10 @@ def _issue_cards(session, merchant_id, staff_user_id, template, settings, plans:
                 "rewards_available": 0, "spend_total_cents": balance if template.card_type == "discount" else 0,
                 "ltv_cents": 0, "tier": tier, "metrics": metrics, "version": 0,
             })
-        card_ids = session.execute(sa.insert(Card).returning(Card.id, sort_by_parameter_order=True), rows).scalars().all()
+        card_ids = _reserve_ids(session, "card", len(rows))
+        for row, card_id in zip(rows, card_ids, strict=True):
+            row["id"] = card_id
+        session.execute(sa.insert(Card.__table__), rows)
         for p, card_id, row in zip(chunk, card_ids, rows, strict=True):
             issued[p.customer_id] = card_id
             if row["balance"]:
@@ -378,7 +415,7 @@ def _issue_cards(session, merchant_id, staff_user_id, template, settings, plans:
                     "comment": "Opening balance from import", "created_at": now,
                 })
         if ledger:
-            session.execute(sa.insert(CardTransaction), ledger)
+            session.execute(sa.insert(CardTransaction.__table__), ledger)
     return issued
 
 
@@ -530,7 +567,11 @@ def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator
             condition = _search_condition(search, lambda: region)
             last_id = 0
             while True:
-                statement = select(Customer).where(Customer.id > last_id).order_by(Customer.id).limit(2000)
+                statement = (
+                    select(Customer.id, Customer.first_name, Customer.last_name, Customer.phone, Customer.email,
+                           Customer.birthdate, Customer.created_at, Customer.utm)
+                    .where(Customer.id > last_id).order_by(Customer.id).limit(5000)
+                )
                 if condition is not None:
                     statement = statement.where(condition)
                 customers = session.exec(statement).all()

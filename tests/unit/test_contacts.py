@@ -114,3 +114,25 @@ def test_status_and_units_formatting():
                                            ("-2+3", "'-2+3"), ("\tx", "'\tx"), ("-12.50", "-12.50"), ("Ada", "Ada")])
 def test_csv_cells_are_neutralised(cell, expected):
     assert neutralise(cell) == expected
+
+
+from email_validator import EmailNotValidError, validate_email  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_email_parts = st.text(alphabet="abcXYZ019.-_+@'é ", min_size=1, max_size=14)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_email_parts, st.builds(lambda a, b, c: f"{a}@{b}.{c}", _email_parts, _email_parts,
+                                         st.sampled_from(["com", "org", "test", "c", "co-uk", "local", "io"]))))
+def test_the_fast_email_path_agrees_with_email_validator(text):
+    try:
+        expected = validate_email(text.strip(), check_deliverability=False).normalized.lower() if text.strip() else None
+    except EmailNotValidError:
+        expected = "invalid"
+    try:
+        actual = contacts.normalise_email(text)
+    except ValueError:
+        actual = "invalid"
+    assert actual == expected
