@@ -146,6 +146,8 @@ def field_key(label: str) -> str:
 
 def search_fold(text: str) -> str:
     """Case- and accent-insensitive form for search: ``José Müller`` → ``jose muller``."""
+    if text.isascii():  # most names: no accents to strip, and casefold == lower
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text)
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
 
@@ -154,10 +156,11 @@ def full_name(first: str, last: str) -> str:
     return f"{first} {last}".strip()
 
 
-def search_text(first: str, last: str, email: str | None, phone: str | None) -> str:
+def search_text(first: str, last: str, email: str | None, phone: str | None, folded_name: str | None = None) -> str:
     """Everything the grid search matches, folded into one indexed column."""
-    digits = "".join(c for c in (phone or "") if c.isdigit())
-    return " ".join(part for part in (search_fold(f"{first} {last}"), (email or "").lower(), digits) if part)
+    digits = phone[1:] if phone and phone.startswith("+") and phone[1:].isdigit() else "".join(c for c in (phone or "") if c.isdigit())
+    name = folded_name if folded_name is not None else search_fold(f"{first} {last}")
+    return " ".join(part for part in (name, (email or "").lower(), digits) if part)
 
 
 def search_pattern(term: str) -> str:

@@ -17,6 +17,7 @@ import pickle
 import re
 import secrets
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -68,6 +69,7 @@ def store_upload(merchant_id: int, chunks: Iterator[bytes], limit: int = MAX_UPL
     """Write an upload to the merchant's private folder, refusing it past ``limit``."""
     folder = UPLOAD_DIR / str(merchant_id)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _purge_stale(folder)
     token = secrets.token_urlsafe(24)
     path = folder / f"{token}.csv"
     size = 0
@@ -80,6 +82,20 @@ def store_upload(merchant_id: int, chunks: Iterator[bytes], limit: int = MAX_UPL
                 raise ImportError_(f"The file is larger than {limit // (1024 * 1024)} MB; split it into smaller files.")
             out.write(chunk)
     return token
+
+
+UPLOAD_LIFETIME_S = 24 * 3600
+
+
+def _purge_stale(folder: Path) -> None:
+    """Previews that were never confirmed are not kept past a day."""
+    cutoff = time.time() - UPLOAD_LIFETIME_S
+    for path in folder.iterdir():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def read_upload(merchant_id: int, token: str) -> bytes:
@@ -312,19 +328,18 @@ def apply_import(
         done = 0
         for chunk in _chunks(creates, 5000):
             ids = _reserve_ids(session, "customer", len(chunk))
-            session.execute(
-                sa.insert(Customer.__table__),
-                [
-                    {
-                        "id": customer_id, "merchant_id": merchant_id, "first_name": p.row.first_name, "last_name": p.row.last_name,
-                        "search_name": contacts.search_fold(f"{p.row.first_name} {p.row.last_name}"),
-                        "search_text": contacts.search_text(p.row.first_name, p.row.last_name, p.row.email, p.row.phone),
-                        "phone": p.row.phone, "email": p.row.email, "birthdate": p.row.birthdate,
-                        "gender": p.row.gender, "utm": "import", "created_at": now, "updated_at": now,
-                    }
-                    for p, customer_id in zip(chunk, ids, strict=True)
-                ],
-            )
+            records = []
+            for p, customer_id in zip(chunk, ids, strict=True):
+                row = p.row
+                name = contacts.search_fold(f"{row.first_name} {row.last_name}")
+                records.append({
+                    "id": customer_id, "merchant_id": merchant_id, "first_name": row.first_name,
+                    "last_name": row.last_name, "search_name": name,
+                    "search_text": contacts.search_text(row.first_name, row.last_name, row.email, row.phone, name),
+                    "phone": row.phone, "email": row.email, "birthdate": row.birthdate,
+                    "gender": row.gender, "utm": "import", "created_at": now, "updated_at": now,
+                })
+            session.execute(sa.insert(Customer.__table__), records)
             for p, customer_id in zip(chunk, ids, strict=True):
                 p.customer_id = customer_id
                 p.fill_custom = {field_ids[k]: v for k, v in p.row.custom.items()}

@@ -177,3 +177,16 @@ def test_random_files_apply_all_or_nothing(merchant, rows):
     assert after.total_customers == before.total_customers + preview.create == before.total_customers + summary.created
     with tenant_session(merchant) as session:
         assert session.exec(select(sa.func.count()).select_from(Customer)).one() == after.total_customers
+
+
+def test_abandoned_uploads_are_purged_after_a_day(merchant):
+    import os
+    import time
+
+    old = upload(merchant, HEADER)
+    path = importing._upload_path(merchant, old)
+    stale = time.time() - importing.UPLOAD_LIFETIME_S - 60
+    os.utime(path, (stale, stale))
+    fresh = upload(merchant, HEADER)
+    assert not path.exists()
+    assert importing.read_upload(merchant, fresh) == HEADER.encode()
