@@ -15,11 +15,8 @@ import csv
 import datetime as dt
 import gc
 import io
-import multiprocessing
-import os
 import re
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -152,49 +149,31 @@ class CheckedRows:
 BALANCE_PATTERN = re.compile(r"\d+(\.\d{1,2})?")
 
 
-PARALLEL_FROM = 20_000  # rows; below this, starting worker processes costs more than it saves
-
-
 def check_rows(
     table: pd.DataFrame,
     mapping: dict[str, str],
     custom: list[CustomFieldSpec],
     default_region: str,
     today: dt.date | None = None,
-    workers: int | None = None,
 ) -> CheckedRows:
     """Check every row, then reject repeats of an earlier row's phone or email.
 
-    Rows are independent until the duplicate pass, so large files are checked in
-    several processes (phone validation alone costs ~55 µs a row in pure Python). The
-    cyclic GC is paused meanwhile: ~1M live objects, none of them in cycles.
+    The cyclic GC is paused meanwhile: 100k rows make ~1M live objects, none of them in
+    cycles, that it would otherwise walk again and again.
     """
     today = today or dt.date.today()
     columns = {target: table[header].tolist() for target, header in mapping.items()}
-    size = len(table)
-    workers = workers if workers is not None else (os.cpu_count() or 1) if size >= PARALLEL_FROM else 1
     enabled = gc.isenabled()
     gc.disable()
     try:
-        if workers > 1:
-            step = -(-size // workers)
-            jobs = [
-                ({k: v[start : start + step] for k, v in columns.items()}, custom, default_region, today, start)
-                for start in range(0, size, step)
-            ]
-            with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
-                checked = [result for part in pool.map(_check_chunk, jobs) for result in part]
-        else:
-            checked = _check_chunk((columns, custom, default_region, today, 0))
-        return _reject_repeats(checked)
+        return _reject_repeats(_check_chunk((columns, custom, default_region, today, 0)))
     finally:
         if enabled:
             gc.enable()
 
 
 def _check_chunk(job) -> list[tuple[int, CleanRow | None, str]]:  # noqa: ANN001
-    """(line, clean row or None, problems) for each row of a slice; a top-level function
-    so worker processes can run it."""
+    """(line, clean row or None, problems) for each row of a slice of the columns."""
     columns, custom, default_region, today, offset = job
     specs = {f"cf:{s.key}": s for s in custom}
     size = len(next(iter(columns.values()), []))

@@ -126,16 +126,3 @@ def test_random_bytes_never_raise_anything_but_a_clear_file_error(raw):
     except ImportFileError:
         pass
 
-
-def test_worker_processes_give_exactly_the_single_process_result():
-    lines = [HEADER.strip()]
-    for i in range(3000):
-        phone = f"07400 {i % 2500:06d}"  # repeats across the chunk boundaries
-        email = "bad" if i % 97 == 0 else f"p{i}@example.com"
-        lines.append(f"P{i},Q,{phone},{email},,,{i % 10}")
-    table = importing.read_table(("\n".join(lines) + "\n").encode())
-    mapping = importing.match_columns([str(c) for c in table.columns], [])
-    one = importing.check_rows(table, mapping, [], "GB", TODAY, workers=1)
-    many = importing.check_rows(table, mapping, [], "GB", TODAY, workers=3)
-    assert many == one
-    assert any("Duplicate of row" in r.reason for r in one.rejected)
