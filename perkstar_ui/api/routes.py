@@ -124,7 +124,7 @@ async def upload_import(request: Request) -> Response:
             return JSONResponse({"error": f"The file is larger than {limit // (1024 * 1024)} MB; split it into smaller files."}, status_code=413)
     try:
         token = await asyncio.to_thread(importing.store_upload, merchant_id, iter([bytes(body)]))
-    except importing.ImportError_ as refusal:
+    except importing.ImportRefused as refusal:
         return JSONResponse({"error": str(refusal)}, status_code=413)
     return JSONResponse({"token": token, "size": len(body)})
 
@@ -139,7 +139,7 @@ async def import_errors_csv(request: Request) -> Response:
         result = await asyncio.to_thread(
             importing.preview, merchant_id, request.path_params["token"], int(template) if template.isdigit() else None
         )
-    except (importing.ImportError_, ValueError) as refusal:
+    except (importing.ImportRefused, ValueError) as refusal:
         return PlainTextResponse(str(refusal), status_code=404)
     return _csv_response(["Row", "Problem"], ([r.line, r.reason] for r in result.rejected), "import-errors.csv")
 

@@ -166,15 +166,16 @@ def check_rows(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _reject_repeats(_check_chunk((columns, custom, default_region, today, 0)))
+        return _reject_repeats(_check_each(columns, custom, default_region, today))
     finally:
         if enabled:
             gc.enable()
 
 
-def _check_chunk(job) -> list[tuple[int, CleanRow | None, str]]:  # noqa: ANN001
-    """(line, clean row or None, problems) for each row of a slice of the columns."""
-    columns, custom, default_region, today, offset = job
+def _check_each(
+    columns: dict[str, list[str]], custom: list[CustomFieldSpec], default_region: str, today: dt.date
+) -> list[tuple[int, CleanRow | None, str]]:
+    """(line, clean row or None, problems) for every row, each on its own."""
     specs = {f"cf:{s.key}": s for s in custom}
     size = len(next(iter(columns.values()), []))
     empty = [""] * size
@@ -212,7 +213,7 @@ def _check_chunk(job) -> list[tuple[int, CleanRow | None, str]]:  # noqa: ANN001
                 values[spec.key] = value
         if not problems and not phone and not email:
             problems.append("A phone number or an email is needed to identify the customer.")
-        line = offset + index + 2
+        line = index + 2
         if problems:
             results.append((line, None, " ".join(problems)))
         else:

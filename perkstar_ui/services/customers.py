@@ -91,7 +91,7 @@ class GridPage:
         return max(1, -(-self.total // self.page_size))
 
 
-def _search_condition(term: str, region_of_merchant) -> sa.ColumnElement | None:  # noqa: ANN001
+def search_condition(term: str, region_of_merchant) -> sa.ColumnElement | None:  # noqa: ANN001
     term = term.strip()
     if not term:
         return None
@@ -170,7 +170,7 @@ SPARSE_RESULT = 500
 def grid_page(merchant_id: int, query: GridQuery) -> GridPage:
     page_size = query.page_size if query.page_size in PAGE_SIZES else 50
     with tenant_session(merchant_id) as session:
-        condition = _search_condition(query.search, lambda: session.get(Merchant, merchant_id).default_country)
+        condition = search_condition(query.search, lambda: session.get(Merchant, merchant_id).default_country)
         order, joins = _sort_columns(query, session)
 
         def count() -> int:

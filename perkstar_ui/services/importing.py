@@ -52,7 +52,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,64}")
 FILLABLE = ("phone", "email", "birthdate", "gender")
 
 
-class ImportError_(ValueError):
+class ImportRefused(ValueError):
     """A refusal for the merchant (file too big, unknown upload, nothing to undo…)."""
 
 
@@ -61,7 +61,7 @@ class ImportError_(ValueError):
 
 def _upload_path(merchant_id: int, token: str) -> Path:
     if not _TOKEN.fullmatch(token):
-        raise ImportError_("Unknown upload; choose the file again.")
+        raise ImportRefused("Unknown upload; choose the file again.")
     return UPLOAD_DIR / str(merchant_id) / f"{token}.csv"
 
 
@@ -79,7 +79,7 @@ def store_upload(merchant_id: int, chunks: Iterator[bytes], limit: int = MAX_UPL
             if size > limit:
                 out.close()
                 path.unlink(missing_ok=True)
-                raise ImportError_(f"The file is larger than {limit // (1024 * 1024)} MB; split it into smaller files.")
+                raise ImportRefused(f"The file is larger than {limit // (1024 * 1024)} MB; split it into smaller files.")
             out.write(chunk)
     return token
 
@@ -101,14 +101,14 @@ def _purge_stale(folder: Path) -> None:
 def read_upload(merchant_id: int, token: str) -> bytes:
     path = _upload_path(merchant_id, token)
     if not path.exists():
-        raise ImportError_("This upload has expired; choose the file again.")
+        raise ImportRefused("This upload has expired; choose the file again.")
     return path.read_bytes()
 
 
 def discard_upload(merchant_id: int, token: str) -> None:
     try:
         path = _upload_path(merchant_id, token)
-    except ImportError_:
+    except ImportRefused:
         return
     path.unlink(missing_ok=True)
     path.with_suffix(".checked").unlink(missing_ok=True)
@@ -478,7 +478,7 @@ def undo_import(merchant_id: int, batch_id: int) -> UndoReport:
     with tenant_session(merchant_id) as session:
         batch = session.get(ImportBatch, batch_id)
         if batch is None or batch.status != "applied":
-            raise ImportError_("This import was already undone or does not exist.")
+            raise ImportRefused("This import was already undone or does not exist.")
         since = _utc(batch.created_at)
         changes = session.exec(select(ImportChange).where(ImportChange.batch_id == batch_id)).all()
         customer_ids = [c.customer_id for c in changes]
@@ -569,7 +569,7 @@ EXPORT_COLUMNS = ["Customer name", "First name", "Last name", "Phone", "Email", 
 
 def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator[list[str]]]:
     """Header and rows of the export, streamed in id order (one row per customer)."""
-    from perkstar_ui.services.customers import _search_condition
+    from perkstar_ui.services.customers import search_condition
 
     with tenant_session(merchant_id) as session:
         specs, field_ids = _custom_specs(session)
@@ -579,7 +579,7 @@ def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator
     def rows() -> Iterator[list[str]]:
         today = dt.date.today()
         with tenant_session(merchant_id) as session:
-            condition = _search_condition(search, lambda: region)
+            condition = search_condition(search, lambda: region)
             last_id = 0
             while True:
                 statement = (

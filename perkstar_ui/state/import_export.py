@@ -143,7 +143,7 @@ class ImportState(AuthState):
             result = await asyncio.to_thread(
                 importing.preview, merchant_id, self.token, int(self.template_id) if self.template_id else None
             )
-        except (ImportFileError, importing.ImportError_) as refusal:
+        except (ImportFileError, importing.ImportRefused) as refusal:
             self.form_error, self.has_preview = str(refusal), False
         else:
             self.form_error, self.has_preview = "", True
@@ -178,7 +178,7 @@ class ImportState(AuthState):
                 self.progress = int(share["done"] * 100)
         try:
             summary = work.result()
-        except (ImportFileError, importing.ImportError_) as refusal:
+        except (ImportFileError, importing.ImportRefused) as refusal:
             async with self:
                 self.applying, self.form_error = False, f"Nothing was imported: {refusal}"
             return
@@ -202,7 +202,7 @@ class ImportState(AuthState):
             return
         try:
             report = await asyncio.to_thread(importing.undo_import, merchant_id, batch_id)
-        except importing.ImportError_ as refusal:
+        except importing.ImportRefused as refusal:
             self.undo_message = str(refusal)
             return
         kept = "; ".join(f"{name} ({why})" for name, why in report.kept)

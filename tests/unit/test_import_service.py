@@ -128,18 +128,18 @@ def test_undo_removes_created_restores_filled_and_keeps_active_customers(merchan
     assert records.load_profile(merchant, kept_existing).email == ""
     names = sorted(r.name for r in records.grid_page(merchant, records.GridQuery()).rows)
     assert names == ["Eve Existing", "New Two"]
-    with pytest.raises(importing.ImportError_, match="already undone"):
+    with pytest.raises(importing.ImportRefused, match="already undone"):
         importing.undo_import(merchant, summary.batch_id)
     assert importing.list_batches(merchant)[0].status == "undone"
 
 
 def test_uploads_are_private_per_merchant_and_size_limited(merchant, other_merchant):
     token = upload(merchant, HEADER)
-    with pytest.raises(importing.ImportError_):
+    with pytest.raises(importing.ImportRefused):
         importing.read_upload(other_merchant, token)
-    with pytest.raises(importing.ImportError_, match="larger than"):
+    with pytest.raises(importing.ImportRefused, match="larger than"):
         importing.store_upload(merchant, iter([b"x" * 1000, b"y" * 1000]), limit=1500)
-    with pytest.raises(importing.ImportError_):
+    with pytest.raises(importing.ImportRefused):
         importing.read_upload(merchant, "../../etc/passwd")
 
 
