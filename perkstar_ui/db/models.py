@@ -23,6 +23,12 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A stored timestamp in UTC: SQLite hands back naive values (they are UTC),
+    PostgreSQL aware ones in the connection's time zone, which need not be UTC."""
+    return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
 def _ts(**kwargs: Any) -> Any:
     """A timezone-aware timestamp column."""
     index = kwargs.pop("index", False)

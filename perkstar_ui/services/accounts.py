@@ -15,6 +15,7 @@ from perkstar_ui.db.models import (
     LoginSession,
     Merchant,
     StaffUser,
+    as_utc,
     utcnow,
 )
 from perkstar_ui.db.tenancy import system_session
@@ -133,7 +134,7 @@ def _recent_failures(session, email: str, now: dt.datetime) -> list[dt.datetime]
         if succeeded:
             failures.clear()
         else:
-            failures.append(_aware(attempted_at))
+            failures.append(as_utc(attempted_at))
     return failures
 
 
@@ -147,13 +148,13 @@ def redeem_ticket(ticket: str, *, now: dt.datetime | None = None) -> tuple[str, 
         if login is None:
             return None
         login.ticket_hash = None  # single use, even when stale
-        if login.ticket_expires_at is None or _aware(login.ticket_expires_at) < now:
+        if login.ticket_expires_at is None or as_utc(login.ticket_expires_at) < now:
             session.commit()
             return None
         token = security.new_token()
         login.token_hash = security.token_hash(token)
         session.commit()
-        return token, _aware(login.expires_at)
+        return token, as_utc(login.expires_at)
 
 
 def resolve_session(token: str | None, *, now: dt.datetime | None = None) -> LoginContext | None:
@@ -170,7 +171,7 @@ def resolve_session(token: str | None, *, now: dt.datetime | None = None) -> Log
     if row is None:
         return None
     login, merchant_name, staff_email = row
-    if _aware(login.expires_at) <= now:
+    if as_utc(login.expires_at) <= now:
         return None
     return LoginContext(login.merchant_id, login.staff_user_id, merchant_name, staff_email)
 
@@ -196,6 +197,3 @@ def purge_expired(now: dt.datetime | None = None) -> None:
         session.commit()
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite returns naive datetimes even for timezone-aware columns: they are UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

@@ -25,6 +25,7 @@ from perkstar_ui.db.models import (
     Message,
     Review,
     StaffUser,
+    as_utc,
     utcnow,
 )
 from perkstar_ui.db.tenancy import tenant_session
@@ -255,7 +256,7 @@ def _grid_rows(session, customers: list, definitions: list["CustomFieldView"]) -
             GridRow(
                 id=customer.id,
                 name=contacts.full_name(customer.first_name, customer.last_name),
-                created=_as_utc(customer.created_at).date().isoformat(),
+                created=as_utc(customer.created_at).date().isoformat(),
                 birthdate=customer.birthdate.isoformat() if customer.birthdate else "",
                 phone=customer.phone or "",
                 rating=_rating_text(ratings.get(customer.id)),
@@ -278,9 +279,6 @@ def _rating_text(mean) -> str:  # noqa: ANN001
 
     return str(Decimal(str(mean)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
-
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 # --- custom fields -----------------------------------------------------------------
@@ -567,8 +565,8 @@ def load_profile(merchant_id: int, customer_id: int) -> Profile | None:
                 serial=c.serial,
                 status=card_status_label(c.status, c.expires_on, today),
                 device=device_label(c.device) if c.device else "",
-                issued=_as_utc(c.issued_at).date().isoformat(),
-                installed=_as_utc(c.installed_at).date().isoformat() if c.installed_at else "",
+                issued=as_utc(c.issued_at).date().isoformat(),
+                installed=as_utc(c.installed_at).date().isoformat() if c.installed_at else "",
                 expiration=c.expires_on.isoformat() if c.expires_on else "",
                 balance=format_units(c.balance, BALANCE_UNITS[CardType(c.card_type)]),
                 install_token=c.install_token,
@@ -588,7 +586,7 @@ def load_profile(merchant_id: int, customer_id: int) -> Profile | None:
             phone=customer.phone or "",
             email=customer.email or "",
             birthdate=customer.birthdate.isoformat() if customer.birthdate else "",
-            created=_as_utc(customer.created_at).date().isoformat(),
+            created=as_utc(customer.created_at).date().isoformat(),
             utm=customer.utm or "",
             custom=custom,
             cards=cards,
@@ -629,7 +627,7 @@ def _history_statement(card_id: int):  # noqa: ANN202
 def _history_row(transaction: CardTransaction, staff: str | None, unit: BalanceUnit) -> HistoryRow:
     return HistoryRow(
         id=transaction.id,
-        at=_as_utc(transaction.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+        at=as_utc(transaction.created_at).strftime("%Y-%m-%d %H:%M:%S"),
         kind=transaction.kind,
         action=transaction.kind.replace("_", " ").capitalize(),
         amount=format_units(transaction.value_delta, unit, signed=True),

@@ -38,6 +38,7 @@ from perkstar_ui.db.models import (
     Merchant,
     Review,
     StaffUser,
+    as_utc,
     utcnow,
 )
 from perkstar_ui.db.tenancy import tenant_session
@@ -459,7 +460,7 @@ def list_batches(merchant_id: int, limit: int = 20) -> list[BatchView]:
             .limit(limit)
         ).all()
     return [
-        BatchView(b.id, b.file_name, _utc(b.created_at).strftime("%Y-%m-%d %H:%M"), email or "", b.created_count,
+        BatchView(b.id, b.file_name, as_utc(b.created_at).strftime("%Y-%m-%d %H:%M"), email or "", b.created_count,
                   b.updated_count, b.unchanged_count, b.rejected_count, b.status)
         for b, email in rows
     ]
@@ -479,7 +480,7 @@ def undo_import(merchant_id: int, batch_id: int) -> UndoReport:
         batch = session.get(ImportBatch, batch_id)
         if batch is None or batch.status != "applied":
             raise ImportRefused("This import was already undone or does not exist.")
-        since = _utc(batch.created_at)
+        since = as_utc(batch.created_at)
         changes = session.exec(select(ImportChange).where(ImportChange.batch_id == batch_id)).all()
         customer_ids = [c.customer_id for c in changes]
         active = _customers_with_activity(session, customer_ids, since)
@@ -550,9 +551,6 @@ def _customers_with_activity(session, customer_ids: list[int], since: dt.datetim
     return active
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
 
 # --- template and export ---------------------------------------------------------------------
 
@@ -609,7 +607,7 @@ def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator
                     held = cards.get(c.id, [])
                     yield [
                         f"{c.first_name} {c.last_name}", c.first_name, c.last_name, c.phone or "", c.email or "",
-                        c.birthdate.isoformat() if c.birthdate else "", _utc(c.created_at).date().isoformat(),
+                        c.birthdate.isoformat() if c.birthdate else "", as_utc(c.created_at).date().isoformat(),
                         "; ".join(card_status_label(h[1], h[2], today) for h in held),
                         "; ".join(h[3] for h in held),
                         "; ".join(sorted({device_label(h[4]) for h in held if h[4]})),

@@ -132,3 +132,12 @@ def test_deleting_a_customer_removes_cards_and_ledger(merchant):
         session.commit()
         assert session.exec(select(Card).where(Card.customer_id == customer.id)).all() == []
         assert session.exec(select(CardTransaction).where(CardTransaction.customer_id == customer.id)).all() == []
+
+
+def test_stored_timestamps_are_read_back_in_utc_whatever_the_session_zone():
+    from perkstar_ui.db.models import as_utc
+
+    paris = dt.timezone(dt.timedelta(hours=1))
+    assert as_utc(dt.datetime(2026, 1, 1, 0, 30, tzinfo=paris)) == dt.datetime(2025, 12, 31, 23, 30, tzinfo=dt.timezone.utc)
+    assert as_utc(dt.datetime(2026, 1, 1, 0, 30)).date() == dt.date(2026, 1, 1)
+    assert as_utc(dt.datetime(2026, 1, 1, 0, 30, tzinfo=paris)).date() == dt.date(2025, 12, 31)
