@@ -10,13 +10,13 @@ unchanged.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import json
 import os
-import pickle
 import re
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import select
 
+from perkstar_ui.config import PROJECT_ROOT
 from perkstar_ui.db.models import (
     Card,
     CardTemplate,
@@ -41,16 +42,18 @@ from perkstar_ui.db.models import (
     as_utc,
     utcnow,
 )
-from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import contacts, importing
 from perkstar_ui.domain.card_types import BALANCE_UNITS, BalanceUnit, CardType, validate_settings
 from perkstar_ui.domain.formatting import card_status_label, device_label
 from perkstar_ui.domain.serials import random_code, random_serial
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-UPLOAD_DIR = Path(os.environ.get("PERKSTAR_UPLOAD_DIR") or Path(tempfile.gettempdir()) / "perkstar-imports")
+# Inside the project (not a shared /tmp another local user could prepare), never served.
+UPLOAD_DIR = Path(os.environ.get("PERKSTAR_UPLOAD_DIR") or PROJECT_ROOT / ".imports")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,64}")
 FILLABLE = ("phone", "email", "birthdate", "gender")
+MAX_BALANCE_UNITS = 2_000_000_000  # card balances are 32-bit integers on PostgreSQL
 
 
 class ImportRefused(ValueError):
@@ -112,7 +115,7 @@ def discard_upload(merchant_id: int, token: str) -> None:
     except ImportRefused:
         return
     path.unlink(missing_ok=True)
-    path.with_suffix(".checked").unlink(missing_ok=True)
+    path.with_suffix(".checked.json").unlink(missing_ok=True)
 
 
 # --- planning -------------------------------------------------------------------------------
@@ -155,18 +158,24 @@ def _chunks(values: list, size: int = 900) -> Iterator[list]:
 def _checked_rows(merchant_id: int, token: str, raw: bytes, specs, region: str) -> importing.CheckedRows:  # noqa: ANN001
     """Parse and check the file once: the preview's result is kept beside the upload
     (same private folder) and reused by the confirm while the field set is the same."""
-    cache = _upload_path(merchant_id, token).with_suffix(".checked")
-    key = (hashlib.sha256(raw).hexdigest(), region, tuple(specs), dt.date.today())
+    cache = _upload_path(merchant_id, token).with_suffix(".checked.json")
+    key = [hashlib.sha256(raw).hexdigest(), region, [dataclasses.astuple(s) for s in specs], dt.date.today().isoformat()]
     if cache.exists():
-        with cache.open("rb") as stored:
-            cached_key, checked = pickle.load(stored)  # noqa: S301  our own file, private folder
-        if cached_key == key:
-            return checked
+        stored = json.loads(cache.read_text())  # plain data: nothing in it can run
+        if stored["key"] == json.loads(json.dumps(key)):
+            return importing.CheckedRows(
+                [importing.CleanRow(**{**r, "birthdate": dt.date.fromisoformat(r["birthdate"]) if r["birthdate"] else None})
+                 for r in stored["rows"]],
+                [importing.Rejection(**r) for r in stored["rejected"]],
+            )
     table = importing.read_table(raw)
     mapping = importing.match_columns([str(c) for c in table.columns], specs)
     checked = importing.check_rows(table, mapping, specs, region)
-    with cache.open("wb") as out:
-        pickle.dump((key, checked), out, protocol=pickle.HIGHEST_PROTOCOL)
+    cache.write_text(json.dumps({
+        "key": key,
+        "rows": [{**dataclasses.asdict(r), "birthdate": r.birthdate.isoformat() if r.birthdate else None} for r in checked.rows],
+        "rejected": [dataclasses.asdict(r) for r in checked.rejected],
+    }))
     return checked
 
 
@@ -184,9 +193,12 @@ def plan_import(session, merchant_id: int, token: str, template_id: int | None) 
     rows, rejected = [], list(checked.rejected)
     if card_type:
         unit = BALANCE_UNITS[CardType(card_type)]
+        scale = 100 if unit in (BalanceUnit.CENTS, BalanceUnit.CENTIPOINTS) else 1
         for row in checked.rows:
             if row.balance and "." in row.balance and unit == BalanceUnit.COUNT:
                 rejected.append(importing.Rejection(row.line, f"Balance “{row.balance}” must be a whole number for a {card_type} card."))
+            elif row.balance and Decimal(row.balance) * scale > MAX_BALANCE_UNITS:
+                rejected.append(importing.Rejection(row.line, f"Balance “{row.balance}” is too large."))
             else:
                 rows.append(row)
     else:
@@ -219,6 +231,7 @@ def plan_import(session, merchant_id: int, token: str, template_id: int | None) 
             )
 
     plans: list[RowPlan] = []
+    matched: dict[int, int] = {}  # existing customer id → the file row that matched it
     for row in rows:
         phone_owner = by_phone.get(row.phone) if row.phone else None
         email_owner = by_email.get(row.email) if row.email else None
@@ -232,6 +245,12 @@ def plan_import(session, merchant_id: int, token: str, template_id: int | None) 
             plans.append(RowPlan(row, "create", issue_card=bool(template_id)))
             continue
         owner = existing[owner_id]
+        if owner_id in matched:
+            # One row per customer: a second one could fill the same fields differently.
+            rejected.append(importing.Rejection(
+                row.line, f"Same customer as row {matched[owner_id]} ({owner.first_name} {owner.last_name})."))
+            continue
+        matched[owner_id] = row.line
         fill = {}
         for name in FILLABLE:
             value = getattr(row, name)
@@ -380,6 +399,18 @@ def apply_import(
         return Summary(batch.id, batch.created_count, batch.updated_count, batch.unchanged_count, batch.rejected_count)
 
 
+def _unused_codes(make: Callable[[], str], column, count: int) -> list[str]:  # noqa: ANN001
+    """``count`` fresh codes that no card of any merchant has yet (serials and referral
+    codes are global); redrawn until none collides, so a big import cannot fail on one."""
+    codes: set[str] = set()
+    while len(codes) < count:
+        draw = {make() for _ in range(count - len(codes))} - codes
+        with system_session() as session:  # uniqueness is global: look across merchants
+            taken = set(session.exec(select(column).where(column.in_(list(draw)))).all()) if draw else set()
+        codes |= draw - taken
+    return list(codes)
+
+
 def _reserve_ids(session, table: str, count: int) -> list[int]:  # noqa: ANN001
     """Ids for rows inserted with one executemany (RETURNING would go row by row).
 
@@ -406,13 +437,15 @@ def _issue_cards(session, merchant_id, staff_user_id, template, settings, plans:
     expires = settings.expiration.expires_on(now.date())
     for chunk in _chunks(plans, 2000):
         rows, ledger = [], []
-        for p in chunk:
+        serials = _unused_codes(random_serial, Card.serial, len(chunk))
+        referral_codes = _unused_codes(lambda: random_code(8), Card.referral_code, len(chunk))
+        for p, serial, referral_code in zip(chunk, serials, referral_codes, strict=True):
             balance, tier, metrics = _opening_balance(template.card_type, settings, p.row.balance)
             rows.append({
                 "merchant_id": merchant_id, "customer_id": p.customer_id, "template_id": template.id,
-                "card_type": template.card_type, "serial": random_serial(), "status": "uninstalled",
+                "card_type": template.card_type, "serial": serial, "status": "uninstalled",
                 "utm": "import", "issued_at": now, "expires_on": expires,
-                "install_token": random_code(32), "referral_code": random_code(8), "balance": balance,
+                "install_token": random_code(32), "referral_code": referral_code, "balance": balance,
                 "rewards_available": 0, "spend_total_cents": balance if template.card_type == "discount" else 0,
                 "ltv_cents": 0, "tier": tier, "metrics": metrics, "version": 0,
             })
@@ -548,6 +581,12 @@ def _customers_with_activity(session, customer_ids: list[int], since: dt.datetim
             select(Customer.id).where(Customer.id.in_(chunk), Customer.updated_at > since)
         ).all():
             active.setdefault(customer_id, "was edited since the import")
+        for customer_id in session.exec(
+            select(Card.customer_id).where(
+                Card.customer_id.in_(chunk), sa.or_(Card.issued_at > since, Card.installed_at >= since)
+            ).distinct()
+        ).all():
+            active.setdefault(customer_id, "has a card issued or installed since the import")
     return active
 
 

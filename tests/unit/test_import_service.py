@@ -190,3 +190,52 @@ def test_abandoned_uploads_are_purged_after_a_day(merchant):
     fresh = upload(merchant, HEADER)
     assert not path.exists()
     assert importing.read_upload(merchant, fresh) == HEADER.encode()
+
+
+def test_two_rows_for_one_existing_customer_keep_only_the_first(merchant):
+    records.add_custom_field(merchant, "Drink", "text")
+    add_customer(merchant, "Ada", "Lovelace", "07400 111111", "ada@example.com")
+    text = "first_name,last_name,phone,email,drink\nAda,L,07400 111111,,Tea\nAda,L,07400 999999,ada@example.com,Coffee\n"
+    token = upload(merchant, text)
+    preview = importing.preview(merchant, token, None)
+    assert (preview.update, [(r.line, r.reason) for r in preview.rejected]) == (1, [(3, "Same customer as row 2 (Ada Lovelace).")])
+    importing.apply_import(merchant, None, token, "f.csv", None)
+    profile = records.grid_page(merchant, records.GridQuery()).rows[0]
+    assert [c.value for c in profile.custom] == ["Tea"]
+
+
+def test_balances_beyond_a_card_balance_are_refused_not_crashing(merchant):
+    preview = importing.preview(merchant, upload(merchant, HEADER + "Ada,L,07400 111111,,,,30000000\n"), template_id(merchant, "gift"))
+    assert "too large" in preview.rejected[0].reason
+
+
+def test_serials_and_referral_codes_never_collide_with_existing_cards(merchant, other_merchant, monkeypatch):
+    customer = add_customer(other_merchant, "Old", "Card")
+    _, taken = give_card(other_merchant, customer)
+    draws = iter([taken, taken, "23456789A", "3456789AB"])
+    monkeypatch.setattr(importing, "random_serial", lambda: next(draws))
+    text = HEADER + "Ada,L,07400 111111,,,,1\nBob,B,07400 222222,,,,2\n"
+    importing.apply_import(merchant, None, upload(merchant, text), "f.csv", template_id(merchant, "stamp"))
+    with tenant_session(merchant) as session:
+        assert sorted(session.exec(select(Card.serial)).all()) == ["23456789A", "3456789AB"]
+
+
+def test_undo_keeps_customers_whose_cards_came_or_were_installed_later(merchant):
+    first = importing.apply_import(merchant, None, upload(merchant, HEADER + "Ada,L,07400 111111,,,,\nBob,B,07400 222222,,,,\n"), "a.csv", None)
+    importing.apply_import(merchant, None, upload(merchant, HEADER + "Ada,L,07400 111111,,,,\n"), "b.csv", template_id(merchant, "gift"))
+    report = importing.undo_import(merchant, first.batch_id)
+    assert report.removed == 1
+    assert report.kept == [("Ada L", "has a card issued or installed since the import")]
+    with tenant_session(merchant) as session:
+        assert len(session.exec(select(Card)).all()) == 1  # the later import's card is still there
+
+
+def test_checked_rows_are_cached_as_plain_data(merchant):
+    token = upload(merchant, HEADER + "Zoë,Müller,07400 111111,,1990-02-03,,\n")
+    first = importing.preview(merchant, token, None)
+    cache = importing._upload_path(merchant, token).with_suffix(".checked.json")
+    assert cache.exists() and cache.read_text().startswith("{")
+    assert importing.preview(merchant, token, None) == first
+    summary = importing.apply_import(merchant, None, token, "f.csv", None)
+    assert summary.created == 1
+    assert records.grid_page(merchant, records.GridQuery()).rows[0].birthdate == "1990-02-03"
