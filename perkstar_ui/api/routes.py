@@ -55,25 +55,6 @@ def _merchant_from_cookie(request: Request) -> int | None:
     return context.merchant_id if context else None
 
 
-async def card_history_csv(request: Request) -> Response:
-    """``GET /api/cards/{card_id}/history.csv``: one card's whole history, streamed."""
-    merchant_id = await asyncio.to_thread(_merchant_from_cookie, request)
-    if merchant_id is None:
-        return PlainTextResponse("Log in first.", status_code=401)
-    found = await asyncio.to_thread(customers.iter_card_history, merchant_id, request.path_params["card_id"])
-    if found is None:  # no such card, or another merchant's
-        return PlainTextResponse("No such card.", status_code=404)
-    serial, rows = found
-    header = customers.HISTORY_COLUMNS
-    lines = iterate_in_threadpool(csv_lines(header, (row.as_csv() for row in rows)))
-    return StreamingResponse(
-        lines,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="card-{serial}-history.csv"',
-                 "Cache-Control": "no-store"},
-    )
-
-
 async def _require_merchant(request: Request) -> int | None:
     return await asyncio.to_thread(_merchant_from_cookie, request)
 
@@ -84,6 +65,18 @@ def _csv_response(header: list[str], rows, filename: str) -> StreamingResponse: 
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )
+
+
+async def card_history_csv(request: Request) -> Response:
+    """``GET /api/cards/{card_id}/history.csv``: one card's whole history, streamed."""
+    merchant_id = await _require_merchant(request)
+    if merchant_id is None:
+        return PlainTextResponse("Log in first.", status_code=401)
+    found = await asyncio.to_thread(customers.iter_card_history, merchant_id, request.path_params["card_id"])
+    if found is None:  # no such card, or another merchant's
+        return PlainTextResponse("No such card.", status_code=404)
+    serial, rows = found
+    return _csv_response(customers.HISTORY_COLUMNS, (row.as_csv() for row in rows), f"card-{serial}-history.csv")
 
 
 async def import_template_csv(request: Request) -> Response:
@@ -114,14 +107,15 @@ async def upload_import(request: Request) -> Response:
     if merchant_id is None:
         return JSONResponse({"error": "Log in first."}, status_code=401)
     limit = importing.MAX_UPLOAD_BYTES
+    too_large = JSONResponse({"error": importing.TOO_LARGE_MESSAGE}, status_code=413)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        return JSONResponse({"error": f"The file is larger than {limit // (1024 * 1024)} MB; split it into smaller files."}, status_code=413)
+        return too_large
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > limit:
-            return JSONResponse({"error": f"The file is larger than {limit // (1024 * 1024)} MB; split it into smaller files."}, status_code=413)
+            return too_large
     try:
         token = await asyncio.to_thread(importing.store_upload, merchant_id, iter([bytes(body)]))
     except importing.ImportRefused as refusal:

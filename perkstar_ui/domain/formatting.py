@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
 from perkstar_ui.domain.card_types import BalanceUnit
 
@@ -30,3 +31,15 @@ def format_units(value: int | None, unit: BalanceUnit, *, signed: bool = False) 
     if unit in (BalanceUnit.CENTS, BalanceUnit.CENTIPOINTS):
         return f"{sign}{magnitude // 100}.{magnitude % 100:02d}"
     return f"{sign}{magnitude}"
+
+
+def mean_rating(total: int, count: int) -> Decimal | None:
+    """Mean of ``count`` ratings summing to ``total``, half-up to one decimal; exact
+    (no float average from the database), None without ratings."""
+    if not count:
+        return None
+    return (Decimal(int(total)) / Decimal(int(count))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def rating_text(mean: Decimal | None) -> str:
+    return "" if mean is None else f"{mean:.1f}"

@@ -32,7 +32,7 @@ from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain import contacts
 from perkstar_ui.domain.card_types import BALANCE_UNITS, CARD_TYPE_LABELS, BalanceUnit, CardType
 from perkstar_ui.domain.deletion import customer_deletion_refusal
-from perkstar_ui.domain.formatting import card_status_label, device_label, format_units
+from perkstar_ui.domain.formatting import card_status_label, device_label, format_units, mean_rating, rating_text
 from perkstar_ui.domain.serials import normalise_serial
 
 PAGE_SIZES = (25, 50, 100)
@@ -229,13 +229,14 @@ def _grid_rows(session, customers: list, definitions: list["CustomFieldView"]) -
         select(*_GRID_CARD_COLUMNS).where(Card.customer_id.in_(ids)).order_by(Card.issued_at, Card.id)
     ).all():
         cards[card.customer_id].append(card)
-    ratings = dict(
-        session.exec(
-            select(Review.customer_id, sa.func.avg(Review.rating))
+    ratings = {
+        customer_id: (total, count)
+        for customer_id, total, count in session.exec(
+            select(Review.customer_id, sa.func.sum(Review.rating), sa.func.count())
             .where(Review.customer_id.in_(ids))
             .group_by(Review.customer_id)
         ).all()
-    )
+    }
     custom: dict[int, dict[int, str]] = defaultdict(dict)
     values = (
         session.exec(
@@ -259,7 +260,7 @@ def _grid_rows(session, customers: list, definitions: list["CustomFieldView"]) -
                 created=as_utc(customer.created_at).date().isoformat(),
                 birthdate=customer.birthdate.isoformat() if customer.birthdate else "",
                 phone=customer.phone or "",
-                rating=_rating_text(ratings.get(customer.id)),
+                rating=rating_text(mean_rating(*ratings.get(customer.id, (0, 0)))),
                 utm=customer.utm or "",
                 device=", ".join(devices),
                 cards=", ".join(
@@ -271,13 +272,6 @@ def _grid_rows(session, customers: list, definitions: list["CustomFieldView"]) -
         )
     return rows
 
-
-def _rating_text(mean) -> str:  # noqa: ANN001
-    if mean is None:
-        return ""
-    from decimal import ROUND_HALF_UP, Decimal
-
-    return str(Decimal(str(mean)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 
@@ -548,13 +542,14 @@ def load_profile(merchant_id: int, customer_id: int) -> Profile | None:
             CustomValueView(d.key, d.label, d.field_type, values.get(d.id, ""))
             for d in list_custom_fields_in(session)
         ]
-        ratings = dict(
-            session.exec(
-                select(Review.card_id, sa.func.avg(Review.rating))
+        ratings = {
+            card_id: (total, count)
+            for card_id, total, count in session.exec(
+                select(Review.card_id, sa.func.sum(Review.rating), sa.func.count())
                 .where(Review.customer_id == customer_id)
                 .group_by(Review.card_id)
             ).all()
-        )
+        }
         today = dt.date.today()
         cards = [
             CardSummary(
@@ -571,7 +566,7 @@ def load_profile(merchant_id: int, customer_id: int) -> Profile | None:
                 balance=format_units(c.balance, BALANCE_UNITS[CardType(c.card_type)]),
                 install_token=c.install_token,
                 referral_code=c.referral_code,
-                rating=_rating_text(ratings.get(c.id)),
+                rating=rating_text(mean_rating(*ratings.get(c.id, (0, 0)))),
                 utm=c.utm or customer.utm or "",
             )
             for c in session.exec(

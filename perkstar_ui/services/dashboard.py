@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlmodel import select
 
 from perkstar_ui.db.models import CardTransaction, Customer, Review
 from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.domain.formatting import mean_rating, rating_text
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Tiles:
 
     @property
     def feedback_rating_text(self) -> str:
-        return "" if self.feedback_rating is None else f"{self.feedback_rating:.1f}"
+        return rating_text(self.feedback_rating)
 
 
 def load_tiles(merchant_id: int) -> Tiles:
@@ -32,9 +33,4 @@ def load_tiles(merchant_id: int) -> Tiles:
         reviews, rating_sum = session.exec(
             select(sa.func.count(), sa.func.coalesce(sa.func.sum(Review.rating), 0))
         ).one()
-    mean = None
-    if reviews:
-        mean = (Decimal(int(rating_sum)) / Decimal(reviews)).quantize(
-            Decimal("0.1"), rounding=ROUND_HALF_UP
-        )
-    return Tiles(int(customers), int(transactions), int(reviews), mean)
+    return Tiles(int(customers), int(transactions), int(reviews), mean_rating(rating_sum, reviews))

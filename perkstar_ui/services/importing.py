@@ -49,6 +49,7 @@ from perkstar_ui.domain.formatting import card_status_label, device_label
 from perkstar_ui.domain.serials import random_code, random_serial
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+TOO_LARGE_MESSAGE = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into smaller files."
 # Inside the project (not a shared /tmp another local user could prepare), never served.
 UPLOAD_DIR = Path(os.environ.get("PERKSTAR_UPLOAD_DIR") or PROJECT_ROOT / ".imports")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,64}")

@@ -112,7 +112,7 @@ class ImportState(AuthState):
         self._reset_file()
         script = UPLOAD_SCRIPT % {
             "limit": importing.MAX_UPLOAD_BYTES,
-            "too_big": json.dumps(f"The file is larger than {importing.MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into smaller files."),
+            "too_big": json.dumps(importing.TOO_LARGE_MESSAGE),
         }
         return rx.call_script(script, callback=ImportState.uploaded)
 
