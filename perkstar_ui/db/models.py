@@ -227,6 +227,7 @@ class CardTransaction(SQLModel, TenantScoped, table=True):
         sa.Index("ix_card_transaction_merchant_created", "merchant_id", "created_at"),
         sa.Index("ix_card_transaction_card_created", "card_id", "created_at"),
         sa.Index("ix_card_transaction_merchant_card_created", "merchant_id", "card_id", "created_at"),
+        sa.Index("ix_card_transaction_merchant_action", "merchant_id", "action_key"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")
@@ -246,6 +247,10 @@ class CardTransaction(SQLModel, TenantScoped, table=True):
         default=None, foreign_key="card_transaction.id", ondelete="SET NULL"
     )
     idempotency_key: Optional[str] = Field(default=None, max_length=64)
+    # All entries one action wrote share its key, so a correction reverses the whole action.
+    action_key: Optional[str] = Field(default=None, max_length=64)
+    detail: Optional[str] = Field(default=None, max_length=200)  # reward, tier, period, corrected kind
+    lot_expires_on: Optional[dt.date] = None  # when the points or visits this entry added expire
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 
