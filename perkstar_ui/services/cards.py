@@ -62,7 +62,8 @@ def _entry(row: CardTransaction) -> Entry:
 
 def ledger_entries(session, card_id: int) -> list[Entry]:  # noqa: ANN001
     rows = session.exec(
-        select(CardTransaction).where(CardTransaction.card_id == card_id).order_by(CardTransaction.created_at, CardTransaction.id)
+        # In the order the cache folded them: ids follow commit order under the card lock.
+        select(CardTransaction).where(CardTransaction.card_id == card_id).order_by(CardTransaction.id)
     ).all()
     return [_entry(r) for r in rows]
 
@@ -152,7 +153,6 @@ def perform_action(
     now: dt.datetime | None = None,
 ) -> Outcome:
     """Apply one merchant action to a card exactly once; ``Refused`` says why not."""
-    now = now or utcnow()
     comment = (comment or "").strip()[:500] or None
 
     def work() -> Outcome:
@@ -160,16 +160,17 @@ def perform_action(
             card = _lock(session, card_id)
             if card is None:
                 raise CardNotFound("This card no longer exists.")
+            at = now or utcnow()  # read under the lock, so time order is commit order
             card_type, settings = CardType(card.card_type), _settings(session, card)
             state = cached_state(session, card)
             if _already_applied(session, idempotency_key):
                 return Outcome(False, "Already applied.", card_metrics.view(card_type, settings, state).balance)
-            due = card_rules.settle(card_type, settings, state, now)
+            due = card_rules.settle(card_type, settings, state, at)
             if due:
                 _append(session, card, state, due, card_type, settings, source="system", staff_user_id=None,
                         comment=None, idempotency_key=None, action_key=None)
             try:
-                entries = card_rules.apply_action(card_type, settings, state, action, now,
+                entries = card_rules.apply_action(card_type, settings, state, action, at,
                                                   status=card.status, expires_on=card.expires_on)
             except Refused:
                 session.commit()  # expiries found on the way are true whatever the action
@@ -180,7 +181,7 @@ def perform_action(
             if action.verb == "change-expiration":
                 card.expires_on = action.date
             session.add(card)
-            converted = _convert_coupon(session, card, settings, now) if card_type == CardType.COUPON else None
+            converted = _convert_coupon(session, card, settings, at) if card_type == CardType.COUPON else None
             try:
                 session.commit()
             except IntegrityError:
