@@ -145,7 +145,11 @@ class CardState:
         return state
 
     def copy(self) -> "CardState":
-        return CardState(**json.loads(json.dumps(dataclasses.asdict(self))))
+        return dataclasses.replace(
+            self, counters=dict(self.counters), last=dict(self.last), lots=[list(lot) for lot in self.lots],
+            point_lots=[list(lot) for lot in self.point_lots], membership=dict(self.membership),
+            level_last_redeemed=dict(self.level_last_redeemed),
+        )
 
     def count(self, name: str) -> int:
         return self.counters.get(name, 0)

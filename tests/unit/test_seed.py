@@ -40,3 +40,14 @@ def test_demo_cards_cover_all_types_and_balances_match_their_ledgers():
         ).first()
         assert last_balance[0] == last_balance[1]
         assert session.exec(select(sa.func.min(Card.balance))).one() >= 0
+
+
+def test_every_demo_card_cache_is_the_replay_of_its_ledger():
+    from perkstar_ui.services import cards
+
+    result = seed.seed_demo(40)
+    with tenant_session(result.merchant_id) as session:
+        card_ids = session.exec(select(Card.id).order_by(Card.id).limit(120)).all()
+    for card_id in card_ids:
+        cache, replayed = cards.verify_cache(result.merchant_id, card_id)
+        assert cache == replayed, card_id
