@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from perkstar_ui.components.card_panels import type_panel
 from perkstar_ui.components.confirm import confirm_dialog
 from perkstar_ui.state.profile import CardView, CustomValue, HistoryView, ProfileState
 from perkstar_ui.state.customer_form import CustomerFormState
@@ -90,8 +91,8 @@ def card_panel(card: CardView) -> rx.Component:
                       on_click=ProfileState.set_delete_card_open(True)),
             gap="8px", align="center", wrap="wrap",
         ),
+        rx.box(type_panel(card.card_type), margin_top="12px", width="100%"),
         rx.flex(
-            _value("Balance", card.balance, "card-balance"),
             rx.vstack(
                 rx.text("Card serial number", size="1", color_scheme="gray"),
                 rx.hstack(
@@ -132,6 +133,11 @@ def _history_row(row: HistoryView) -> rx.Component:
         rx.table.cell(row.source),
         rx.table.cell(row.staff),
         rx.table.cell(row.comment),
+        rx.table.cell(rx.cond(
+            row.correctable,
+            rx.button("Correct", size="2", variant="soft", color_scheme="orange", data_testid="transaction-correct",
+                      aria_label="Correct this transaction", on_click=ProfileState.open_correction(row.id), style=TOUCH),
+        )),
         data_testid="transaction-row",
         data_kind=row.kind,
         data_amount=row.amount,
@@ -152,7 +158,7 @@ def history_block() -> rx.Component:
         rx.box(
             rx.table.root(
                 rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                    ["Date-time (UTC)", "Action", "Value change", "Purchase amount", "Balance after", "Source", "Staff user", "Comment"]])),
+                    ["Date-time (UTC)", "Action", "Value change", "Purchase amount", "Balance after", "Source", "Staff user", "Comment", ""]])),
                 rx.table.body(rx.foreach(ProfileState.history, _history_row)),
                 data_testid="transaction-history",
                 size="1",
@@ -170,6 +176,47 @@ def history_block() -> rx.Component:
             gap="8px", align="center", margin_top="8px",
         ),
         width="100%",
+    )
+
+
+def correction_dialog() -> rx.Component:
+    """Spec Q29: the opposite of the row's action, pre-filled; the original row stays."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Correct a transaction"),
+            rx.dialog.description("A reversing entry is written; the original stays in the history."),
+            rx.vstack(
+                rx.text("Action: ", ProfileState.correct_action, size="3", margin_top="8px"),
+                rx.vstack(
+                    rx.el.label("Value", html_for="correct-value", class_name="rt-r-size-2"),
+                    rx.input(id="correct-value", value=ProfileState.correct_amount, read_only=True, size="3", width="100%"),
+                    spacing="1", width="100%",
+                ),
+                rx.vstack(
+                    rx.el.label("Purchase amount", html_for="correct-purchase", class_name="rt-r-size-2"),
+                    rx.input(id="correct-purchase", value=ProfileState.correct_purchase, read_only=True, size="3", width="100%"),
+                    spacing="1", width="100%",
+                ),
+                rx.vstack(
+                    rx.el.label("Comment", html_for="correct-comment", class_name="rt-r-size-2"),
+                    rx.input(id="correct-comment", value=ProfileState.correct_comment,
+                             on_change=ProfileState.set_correct_comment, size="3", width="100%"),
+                    spacing="1", width="100%",
+                ),
+                rx.cond(ProfileState.correct_error != "",
+                        rx.callout(ProfileState.correct_error, icon="triangle-alert", color_scheme="red",
+                                   data_testid="form-error", role="alert", width="100%")),
+                rx.flex(
+                    rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", size="3", style=TOUCH)),
+                    rx.button("Apply", size="3", style=TOUCH, data_testid="action-apply", on_click=ProfileState.apply_correction),
+                    gap="3", justify="end", width="100%",
+                ),
+                spacing="3", width="100%",
+            ),
+            max_width="440px",
+        ),
+        open=ProfileState.correct_open,
+        on_open_change=ProfileState.set_correct_open,
     )
 
 

@@ -3,7 +3,14 @@
 import reflex as rx
 
 from perkstar_ui.components.customer_form import customer_dialog
-from perkstar_ui.components.profile import card_panel, card_tab, contact_block, delete_dialogs, history_block
+from perkstar_ui.components.profile import (
+    card_panel,
+    card_tab,
+    contact_block,
+    correction_dialog,
+    delete_dialogs,
+    history_block,
+)
 from perkstar_ui.components.shell import shell
 from perkstar_ui.state.profile import ProfileState
 
@@ -39,7 +46,7 @@ def profile_page() -> rx.Component:
         ProfileState.loaded,
         rx.cond(
             ProfileState.found,
-            rx.vstack(contact_block(), _cards(), delete_dialogs(), customer_dialog(), spacing="4", width="100%"),
+            rx.vstack(contact_block(), _cards(), delete_dialogs(), correction_dialog(), customer_dialog(), spacing="4", width="100%"),
             _not_found(),
         ),
         rx.spinner(size="3"),

@@ -29,7 +29,7 @@ from perkstar_ui.db.models import (
     utcnow,
 )
 from perkstar_ui.db.tenancy import tenant_session
-from perkstar_ui.domain import contacts
+from perkstar_ui.domain import contacts, ledger
 from perkstar_ui.domain.card_types import BALANCE_UNITS, CARD_TYPE_LABELS, BalanceUnit, CardType
 from perkstar_ui.domain.deletion import customer_deletion_refusal
 from perkstar_ui.domain.formatting import card_status_label, device_label, format_units, mean_rating, rating_text
@@ -500,6 +500,7 @@ class CardSummary:
     referral_code: str
     rating: str
     utm: str
+    last_activity: str = ""  # ISO date-time of the last visit on the card; the counter's default card
 
 
 @dataclass
@@ -568,6 +569,7 @@ def load_profile(merchant_id: int, customer_id: int) -> Profile | None:
                 referral_code=c.referral_code,
                 rating=rating_text(mean_rating(*ratings.get(c.id, (0, 0)))),
                 utm=c.utm or customer.utm or "",
+                last_activity=as_utc(c.last_activity_at).isoformat() if c.last_activity_at else "",
             )
             for c in session.exec(
                 select(Card).where(Card.customer_id == customer_id).order_by(Card.issued_at, Card.id)
@@ -605,9 +607,15 @@ class HistoryRow:
     source: str
     staff: str
     comment: str
+    correctable: bool = False
 
     def as_csv(self) -> list[str]:
         return [self.at, self.action, self.amount, self.purchase, self.balance_after, self.source, self.staff, self.comment]
+
+
+# Written by time or by the system, not by a merchant's action: nothing to correct.
+_NOT_CORRECTABLE = {ledger.CORRECTION, ledger.MEMBERSHIP_STARTED, ledger.LIMITS_REFILLED, ledger.EXPIRATION_CHANGED,
+                    ledger.STAMPS_EXPIRED, ledger.POINTS_EXPIRED, ledger.VISITS_EXPIRED}
 
 
 def _history_statement(card_id: int):  # noqa: ANN202
@@ -619,19 +627,41 @@ def _history_statement(card_id: int):  # noqa: ANN202
     )
 
 
-def _history_row(transaction: CardTransaction, staff: str | None, unit: BalanceUnit) -> HistoryRow:
+def _action_label(transaction: CardTransaction) -> str:
+    if transaction.kind == ledger.CORRECTION:
+        return f"Correction ({ledger.KIND_LABELS.get(transaction.detail or '', transaction.detail or '')})"
+    label = ledger.KIND_LABELS.get(transaction.kind, transaction.kind.replace("_", " ").capitalize())
+    if transaction.kind in (ledger.REWARD_REDEEMED, ledger.TIER_CHANGED) and transaction.detail:
+        return f"{label}: {transaction.detail}" if not transaction.detail.startswith("{") else label
+    return label
+
+
+def _history_row(transaction: CardTransaction, staff: str | None, unit: BalanceUnit, corrected: set = frozenset()) -> HistoryRow:
     return HistoryRow(
         id=transaction.id,
         at=as_utc(transaction.created_at).strftime("%Y-%m-%d %H:%M:%S"),
         kind=transaction.kind,
-        action=transaction.kind.replace("_", " ").capitalize(),
+        action=_action_label(transaction),
         amount=format_units(transaction.value_delta, unit, signed=True),
         purchase=format_units(transaction.purchase_cents, BalanceUnit.CENTS) if transaction.purchase_cents is not None else "",
         balance_after=format_units(transaction.balance_after, unit),
         source=transaction.source.capitalize(),
         staff=staff or "",
         comment=transaction.comment or "",
+        correctable=transaction.kind not in _NOT_CORRECTABLE
+        and transaction.id not in corrected and (transaction.action_key or "") not in corrected,
     )
+
+
+def _corrected(session, card_id: int) -> set:  # noqa: ANN001
+    """Ids and action keys of entries that a correction has reversed already."""
+    original = sa.orm.aliased(CardTransaction)
+    rows = session.exec(
+        select(original.id, original.action_key)
+        .join(CardTransaction, CardTransaction.correction_of_id == original.id)
+        .where(CardTransaction.card_id == card_id)
+    ).all()
+    return {i for i, _ in rows} | {k for _, k in rows if k}
 
 
 def card_history(merchant_id: int, card_id: int, page: int = 1, page_size: int = 20) -> tuple[list[HistoryRow], int]:
@@ -644,7 +674,8 @@ def card_history(merchant_id: int, card_id: int, page: int = 1, page_size: int =
             select(sa.func.count()).select_from(CardTransaction).where(CardTransaction.card_id == card_id)
         ).one()
         rows = session.exec(_history_statement(card_id).offset((max(page, 1) - 1) * page_size).limit(page_size)).all()
-        return [_history_row(t, email, unit) for t, email in rows], total
+        corrected = _corrected(session, card_id)
+        return [_history_row(t, email, unit, corrected) for t, email in rows], total
 
 
 def iter_card_history(merchant_id: int, card_id: int) -> tuple[str, Iterator[HistoryRow]] | None:

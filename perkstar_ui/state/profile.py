@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 
 import reflex as rx
 
+from perkstar_ui.domain.ledger import Refused
+from perkstar_ui.services import cards as engine
 from perkstar_ui.services import customers as records
 from perkstar_ui.state.auth import HOME_ROUTE, LOGIN_ROUTE, AuthState
+from perkstar_ui.state.card_panels import PANEL_STATES
 from perkstar_ui.state.tiles import TilesState
 
 HISTORY_PAGE_SIZE = 20
@@ -38,6 +42,7 @@ class CardView:
     utm: str
     install_path: str
     referral_path: str
+    last_activity: str
 
 
 @dataclasses.dataclass
@@ -52,6 +57,17 @@ class HistoryView:
     source: str
     staff: str
     comment: str
+    correctable: bool
+
+
+def _default_card(cards: list[CardView]) -> int:
+    """The card the counter most likely wants: the last used one, else the newest."""
+    if not cards:
+        return 0
+    used = [c for c in cards if c.last_activity and c.status != "Deleted"]
+    if used:
+        return max(used, key=lambda c: c.last_activity).id
+    return cards[-1].id
 
 
 class ProfileState(AuthState):
@@ -73,6 +89,15 @@ class ProfileState(AuthState):
     delete_customer_open: bool = False
     delete_card_open: bool = False
     form_error: str = ""
+    # The correction dialog (spec Q29): the opposite of one history row's action.
+    correct_open: bool = False
+    correct_id: int = 0
+    correct_action: str = ""
+    correct_amount: str = ""
+    correct_purchase: str = ""
+    correct_comment: str = ""
+    correct_error: str = ""
+    _correct_key: str = ""
 
     @rx.var
     def history_info(self) -> str:
@@ -110,14 +135,19 @@ class ProfileState(AuthState):
                 device=c.device, issued=c.issued, installed=c.installed, expiration=c.expiration,
                 balance=c.balance, rating=c.rating, utm=c.utm,
                 install_path=f"/card/{c.install_token}", referral_path=f"/r/{c.referral_code}",
+                last_activity=c.last_activity,
             )
             for c in profile.cards
         ]
         if not any(c.id == self.selected_card_id for c in self.cards):
-            self.selected_card_id = self.cards[-1].id if self.cards else 0  # the newest card
+            self.selected_card_id = _default_card(self.cards)
         self.history_page = 1
         await self._load_history(merchant_id)
-        return None
+        return self._panel_event()
+
+    def _panel_event(self):  # noqa: ANN202
+        card = next((c for c in self.cards if c.id == self.selected_card_id), None)
+        return PANEL_STATES[card.card_type].load_card(card.id) if card else None
 
     async def _load_history(self, merchant_id: int) -> None:
         if not self.selected_card_id:
@@ -138,7 +168,47 @@ class ProfileState(AuthState):
             self.selected_card_id = card_id
             self.history_page = 1
             await self._load_history(merchant_id)
+            return self._panel_event()
         return None
+
+    @rx.event
+    def open_correction(self, transaction_id: int):
+        row = next((h for h in self.history if h.id == transaction_id and h.correctable), None)
+        if row is None:
+            return
+        self.correct_id, self.correct_action = row.id, row.action
+        self.correct_amount = row.amount[1:] if row.amount[:1] in "+-" else row.amount
+        self.correct_purchase, self.correct_comment, self.correct_error = row.purchase, "", ""
+        self._correct_key = uuid.uuid4().hex
+        self.correct_open = True
+
+    @rx.event
+    def set_correct_open(self, value: bool):
+        self.correct_open = value
+
+    @rx.event
+    def set_correct_comment(self, value: str):
+        self.correct_comment = value
+
+    @rx.event
+    async def apply_correction(self):
+        if not self.correct_open:
+            return
+        context = await self.login()
+        if context is None:
+            yield rx.redirect(LOGIN_ROUTE, replace=True)
+            return
+        try:
+            await asyncio.to_thread(
+                engine.correct_transaction, context.merchant_id, self.correct_id, staff_user_id=context.staff_user_id,
+                idempotency_key=self._correct_key, comment=self.correct_comment,
+            )
+        except Refused as refusal:
+            self.correct_error = str(refusal)
+            return
+        self.correct_open = False
+        yield rx.toast.success("The correction was recorded.")
+        yield ProfileState.load
 
     @rx.event
     async def history_next(self):

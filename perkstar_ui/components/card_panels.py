@@ -1,0 +1,184 @@
+"""The card-type panels of the profile: balance, tier, metrics, actions and their dialog.
+
+``panel(State, extras)`` is the shape every type shares; each ``<type>_panel`` binds it
+to that type's own state and adds the dialog inputs only that type needs.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from perkstar_ui.domain.card_rules import PERIODS
+from perkstar_ui.state import card_panels as states
+from perkstar_ui.state.card_panels import MetricView, VerbButton
+
+TOUCH = {"min_height": "44px"}
+
+
+def _metric(metric: MetricView) -> rx.Component:
+    return rx.vstack(
+        rx.text(metric.label, size="1", color_scheme="gray"),
+        rx.text(metric.value, data_testid="metric-" + metric.key, size="3", min_height="1.5em"),
+        spacing="0",
+        min_width="150px",
+    )
+
+
+def _label(text: str, for_id: str) -> rx.Component:
+    return rx.el.label(text, html_for=for_id, class_name="rt-r-size-2", style={"font_weight": "500"})
+
+
+def _text_input(label: str, input_id: str, value: rx.Var, on_change, hint: rx.Var | str = "", **props) -> rx.Component:  # noqa: ANN001
+    return rx.vstack(
+        _label(label, input_id),
+        rx.input(id=input_id, value=value, on_change=on_change, size="3", width="100%", auto_complete="off", **props),
+        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")) if not isinstance(hint, str) else rx.fragment(),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _select(label: str, input_id: str, value: rx.Var, options, on_change) -> rx.Component:  # noqa: ANN001
+    return rx.vstack(
+        _label(label, input_id),
+        rx.el.select(
+            *([rx.el.option(o, value=o) for o in options] if isinstance(options, list)
+              else [rx.foreach(options, lambda option: rx.el.option(option, value=option))]),
+            id=input_id, value=value, on_change=on_change,
+            style={"min_height": "44px", "width": "100%", "font_size": "16px"},
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _dialog(state, prefix: str, extras: list[rx.Component]) -> rx.Component:  # noqa: ANN001
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(state.verb_label),
+            rx.vstack(
+                rx.cond(
+                    state.verb == "send-push",
+                    _text_input("Message", f"{prefix}-message", state.value, state.set_value),
+                    rx.cond(
+                        state.needs_value,
+                        _text_input("Value", f"{prefix}-value", state.value, state.set_value, state.value_hint,
+                                    input_mode="decimal", auto_focus=True),
+                    ),
+                ),
+                rx.cond(
+                    state.verb == "change-expiration",
+                    rx.vstack(_label("Date", f"{prefix}-date"),
+                              rx.input(id=f"{prefix}-date", type="date", value=state.date, on_change=state.set_date,
+                                       size="3", width="100%"),
+                              spacing="1", width="100%"),
+                ),
+                *extras,
+                rx.cond(
+                    state.needs_purchase,
+                    _text_input("Purchase amount", f"{prefix}-purchase", state.purchase, state.set_purchase,
+                                input_mode="decimal", placeholder="optional, e.g. 12.50"),
+                ),
+                rx.cond(
+                    state.verb != "send-push",
+                    _text_input("Comment", f"{prefix}-comment", state.comment, state.set_comment,
+                                placeholder="internal, never shown to the customer"),
+                ),
+                rx.cond(state.form_error != "",
+                        rx.callout(state.form_error, icon="triangle-alert", color_scheme="red", data_testid="form-error",
+                                   role="alert", width="100%")),
+                rx.flex(
+                    rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", size="3", style=TOUCH)),
+                    rx.button("Apply", size="3", style=TOUCH, data_testid="action-apply", on_click=state.apply),
+                    gap="3", justify="end", width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            max_width="440px",
+        ),
+        open=state.dialog_open,
+        on_open_change=state.close_dialog,
+    )
+
+
+def _verb_button(state):  # noqa: ANN001, ANN202
+    def button(verb: VerbButton) -> rx.Component:
+        return rx.button(
+            verb.label, variant="soft", size="3", style=TOUCH, data_testid="card-action-" + verb.verb,
+            disabled=state.status == "Deleted", on_click=state.open_action(verb.verb),
+        )
+
+    return button
+
+
+def panel(state, prefix: str, extras: list[rx.Component] | None = None) -> rx.Component:  # noqa: ANN001
+    return rx.vstack(
+        rx.flex(
+            rx.vstack(rx.text("Balance", size="1", color_scheme="gray"),
+                      rx.heading(state.balance, data_testid="card-balance", size="7", min_height="1.2em"), spacing="0"),
+            rx.cond(state.tier != "",
+                    rx.vstack(rx.text("Tier", size="1", color_scheme="gray"),
+                              rx.badge(state.tier, data_testid="card-tier", size="3"), spacing="1")),
+            gap="24px", align="end", wrap="wrap",
+        ),
+        rx.flex(rx.foreach(state.verbs, _verb_button(state)), gap="8px", wrap="wrap", role="group",
+                aria_label="Card actions"),
+        rx.flex(rx.foreach(state.metrics, _metric), gap="16px", wrap="wrap", data_testid="card-metrics"),
+        _dialog(state, prefix, extras or []),
+        spacing="3",
+        width="100%",
+        data_testid="card-type-panel",
+    )
+
+
+def stamp_panel() -> rx.Component:
+    return panel(states.StampPanelState, "stamp")
+
+
+def multipass_panel() -> rx.Component:
+    return panel(states.MultipassPanelState, "multipass")
+
+
+def cashback_panel() -> rx.Component:
+    return panel(states.CashbackPanelState, "cashback")
+
+
+def gift_panel() -> rx.Component:
+    return panel(states.GiftPanelState, "gift")
+
+
+def reward_panel() -> rx.Component:
+    s = states.RewardPanelState
+    return panel(s, "reward", [rx.cond(s.verb == "redeem-reward", _select("Reward", "reward-level", s.choice, s.rewards, s.set_choice))])
+
+
+def coupon_panel() -> rx.Component:
+    return panel(states.CouponPanelState, "coupon")
+
+
+def membership_panel() -> rx.Component:
+    s = states.MembershipPanelState
+    return panel(s, "membership", [
+        rx.cond(s.verb == "change-tier", _select("Tier", "membership-tier", s.choice, s.tiers, s.set_choice)),
+        rx.cond(s.verb == "change-period", _select("Period", "membership-period", s.choice, list(PERIODS), s.set_choice)),
+    ])
+
+
+def discount_panel() -> rx.Component:
+    return panel(states.DiscountPanelState, "discount")
+
+
+def type_panel(card_type: rx.Var) -> rx.Component:
+    return rx.match(
+        card_type,
+        ("stamp", stamp_panel()),
+        ("multipass", multipass_panel()),
+        ("cashback", cashback_panel()),
+        ("gift", gift_panel()),
+        ("reward", reward_panel()),
+        ("coupon", coupon_panel()),
+        ("membership", membership_panel()),
+        ("discount", discount_panel()),
+        rx.fragment(),
+    )
