@@ -31,7 +31,8 @@ def _label(text: str, for_id: str) -> rx.Component:
 def _text_input(label: str, input_id: str, value: rx.Var, on_change, hint: rx.Var | str = "", **props) -> rx.Component:  # noqa: ANN001
     return rx.vstack(
         _label(label, input_id),
-        rx.input(id=input_id, value=value, on_change=on_change, size="3", width="100%", auto_complete="off", **props),
+        rx.input(id=input_id, value=value, on_change=on_change, size="3", width="100%", auto_complete="off",
+                 style=TOUCH, **props),
         rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")) if not isinstance(hint, str) else rx.fragment(),
         spacing="1",
         width="100%",
@@ -70,7 +71,7 @@ def _dialog(state, prefix: str, extras: list[rx.Component]) -> rx.Component:  # 
                     state.verb == "change-expiration",
                     rx.vstack(_label("Date", f"{prefix}-date"),
                               rx.input(id=f"{prefix}-date", type="date", value=state.date, on_change=state.set_date,
-                                       size="3", width="100%"),
+                                       size="3", width="100%", style=TOUCH),
                               spacing="1", width="100%"),
                 ),
                 *extras,

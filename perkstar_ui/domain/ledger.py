@@ -139,7 +139,9 @@ class CardState:
     def from_cache(cls, columns: dict, metrics: dict | None) -> "CardState":
         metrics = dict(metrics or {})
         known = {f.name for f in dataclasses.fields(cls)}
-        state = cls(**{k: v for k, v in metrics.items() if k in known})
+        # A copy: folding must never mutate the loaded JSON in place, or the ORM would see
+        # "no change" when the new metrics are assigned and skip writing them.
+        state = cls(**{k: v for k, v in metrics.items() if k in known}).copy()
         for name in cls._COLUMNS:
             setattr(state, name, columns[name])
         return state

@@ -107,6 +107,8 @@ def test_correction_through_the_service_links_the_original(merchant):
         correction = session.exec(select(CardTransaction).where(CardTransaction.kind == "correction",
                                                                 CardTransaction.card_id == card_id)).one()
     assert correction.correction_of_id == original.id and correction.value_delta == -original.value_delta
+    cache, replayed = cards.verify_cache(merchant, card_id)
+    assert cache == replayed and cache.count("points_earned") == 0
 
 
 @pytest.mark.parametrize("card_type, verb, value, expected", [

@@ -1,0 +1,189 @@
+"""Card panels in Chromium: each type's main action and a refused one, corrections,
+exactly-once Apply, and the three-tap flow at the counter on a tablet."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlmodel import select
+
+from perkstar_ui.db.models import Card, CardTemplate, CardTransaction
+from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.services import accounts, cards
+from tests.e2e.conftest import goto, log_in, wait_ready
+from tests.helpers import add_customer
+
+PASSWORD = "shop-password"
+
+
+@pytest.fixture
+def shop(unique: str) -> tuple[int, str]:
+    email = f"cards-{unique}@shop.test"
+    return accounts.create_merchant(f"Cards {unique}", email, PASSWORD), email
+
+
+def issue(merchant_id: int, customer_id: int, card_type: str) -> int:
+    with tenant_session(merchant_id) as session:
+        template = session.exec(select(CardTemplate).where(CardTemplate.card_type == card_type)).first()
+        card = cards.issue_card(session, customer_id, template)
+        session.commit()
+        return card.id
+
+
+def ledger_kinds(merchant_id: int, card_id: int) -> list[str]:
+    with tenant_session(merchant_id) as session:
+        return session.exec(select(CardTransaction.kind).where(CardTransaction.card_id == card_id)
+                            .order_by(CardTransaction.id)).all()
+
+
+def open_customer(page: Page, customer_id: int) -> None:
+    goto(page, f"/customers/{customer_id}")
+    expect(page.get_by_test_id("card-panel")).to_be_visible()
+
+
+def act(page: Page, verb: str, value: str | None = None, **fields: str) -> None:
+    page.get_by_test_id(f"card-action-{verb}").click()
+    dialog = page.get_by_role("dialog")
+    if value is not None:
+        dialog.get_by_label("Value", exact=True).fill(value)
+    for label, text in fields.items():
+        control = dialog.get_by_label(label.replace("_", " "), exact=True)
+        if label in ("Reward", "Tier", "Period"):
+            control.select_option(text)
+        else:
+            control.fill(text)
+    dialog.get_by_test_id("action-apply").click()
+
+
+# verb, value, extra fields, expected balance, refused verb, refused value, refused message
+MAIN_ACTIONS = {
+    "stamp": ("add-stamps", "3", {}, "3", "remove-stamps", "4", "Cannot remove more stamps"),
+    "multipass": ("add-visits", "10", {"Purchase_amount": "50.00"}, "10", "redeem-visits", "11", "more visits than are available"),
+    "cashback": ("add-amount", "200.00", {}, "2.00", "remove-points", "3", "more points than the current balance"),
+    "gift": ("add-balance", "25.00", {}, "25.00", "remove-balance", "25.01", "more than the current balance"),
+    "reward": ("add-amount", "60.00", {}, "60.00", "redeem-reward", None, "Not enough points"),
+    "coupon": ("redeem", None, {"Purchase_amount": "8.00"}, "", "redeem", None, "already been redeemed"),
+    "membership": ("add-visits", "2", {}, "28", "add-visits", "29", "limit left in this period"),
+    "discount": ("add-amount", "120.00", {}, "120.00", "subtract-amount", "120.01", "transactions amount"),
+}
+
+
+@pytest.mark.parametrize("card_type", list(MAIN_ACTIONS))
+def test_main_action_and_a_refused_one(page: Page, shop, card_type: str):
+    merchant_id, email = shop
+    customer = add_customer(merchant_id, "Card", card_type.capitalize(), email=f"{card_type}@example.com")
+    card_id = issue(merchant_id, customer, card_type)
+    log_in(page, email, PASSWORD)
+    open_customer(page, customer)
+    panel = page.get_by_test_id("card-panel")
+    expect(panel).to_have_attribute("data-card-type", card_type)
+    verb, value, fields, balance, refused_verb, refused_value, message = MAIN_ACTIONS[card_type]
+    act(page, verb, value, **fields)
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(panel.get_by_test_id("card-balance")).to_have_text(balance)
+    written = ledger_kinds(merchant_id, card_id)
+    refused_fields = {"Reward": "10% off"} if card_type == "reward" else {}
+    act(page, refused_verb, refused_value, **refused_fields)
+    expect(page.get_by_role("dialog").get_by_test_id("form-error")).to_contain_text(message)
+    page.keyboard.press("Escape")
+    expect(panel.get_by_test_id("card-balance")).to_have_text(balance)
+    assert ledger_kinds(merchant_id, card_id) == written  # the refusal wrote nothing
+    if card_type == "coupon":
+        expect(panel.get_by_test_id("metric-coupon-status")).to_have_text("Redeemed")
+        expect(panel.get_by_test_id("metric-ltv")).to_have_text("8.00")
+    if card_type == "cashback":
+        expect(panel.get_by_test_id("card-tier")).to_have_text("Bronze")
+        expect(panel.get_by_test_id("metric-transaction-amount")).to_have_text("200.00")
+
+
+def test_correction_writes_a_reversing_row(page: Page, shop):
+    merchant_id, email = shop
+    customer = add_customer(merchant_id, "Correct", "Me", email="correct@example.com")
+    card_id = issue(merchant_id, customer, "stamp")
+    log_in(page, email, PASSWORD)
+    open_customer(page, customer)
+    act(page, "add-stamps", "4", Comment="typo: meant 1")
+    panel = page.get_by_test_id("card-panel")
+    expect(panel.get_by_test_id("card-balance")).to_have_text("4")
+    rows = page.get_by_test_id("transaction-row")
+    expect(rows).to_have_count(1)
+    rows.first.get_by_test_id("transaction-correct").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Value", exact=True)).to_have_value("4")
+    dialog.get_by_test_id("action-apply").click()
+    expect(panel.get_by_test_id("card-balance")).to_have_text("0")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_have_attribute("data-kind", "correction")
+    expect(rows.first).to_have_attribute("data-amount", "-4")
+    expect(page.get_by_test_id("transaction-correct")).to_have_count(0)  # corrected once only
+    assert ledger_kinds(merchant_id, card_id) == ["stamps_added", "correction"]
+    expect(panel.get_by_test_id("metric-stamps-earned")).to_have_text("0")
+
+
+def test_double_click_on_apply_applies_once(page: Page, shop):
+    merchant_id, email = shop
+    customer = add_customer(merchant_id, "Double", "Tap", email="double@example.com")
+    card_id = issue(merchant_id, customer, "gift")
+    log_in(page, email, PASSWORD)
+    open_customer(page, customer)
+    page.get_by_test_id("card-action-add-balance").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Value", exact=True).fill("10.00")
+    dialog.get_by_test_id("action-apply").dblclick()
+    expect(page.get_by_test_id("card-balance")).to_have_text("10.00")
+    page.wait_for_timeout(500)  # let any second event arrive
+    assert ledger_kinds(merchant_id, card_id) == ["balance_added"]
+
+
+def test_change_expiration_past_shows_expired_and_blocks_earning(page: Page, shop):
+    merchant_id, email = shop
+    customer = add_customer(merchant_id, "Expiring", "Card", email="expiring@example.com")
+    issue(merchant_id, customer, "stamp")
+    log_in(page, email, PASSWORD)
+    open_customer(page, customer)
+    page.get_by_test_id("card-action-change-expiration").click()
+    page.get_by_role("dialog").get_by_label("Date", exact=True).fill("2020-01-31")
+    page.get_by_role("dialog").get_by_test_id("action-apply").click()
+    expect(page.get_by_test_id("card-status")).to_have_text("Expired")
+    expect(page.get_by_test_id("card-expiration")).to_have_text("2020-01-31")
+    act(page, "add-stamps", "1")
+    expect(page.get_by_role("dialog").get_by_test_id("form-error")).to_contain_text("expired on 2020-01-31")
+
+
+def test_three_taps_at_the_counter_on_a_tablet(browser: Browser, base_url: str, shop):
+    merchant_id, email = shop
+    customer = add_customer(merchant_id, "Counter", "Regular", phone="+14155550199")
+    card_id = issue(merchant_id, customer, "stamp")
+    context = browser.new_context(base_url=base_url, viewport={"width": 768, "height": 1024}, has_touch=True,
+                                  is_mobile=True)
+    try:
+        page = context.new_page()
+        log_in(page, email, PASSWORD)
+        page.get_by_label("Search customers").fill("415 555 0199")
+        expect(page.get_by_test_id("customer-row")).to_have_count(1)
+        page.get_by_test_id("cell-name").first.tap()  # 1: the profile
+        wait_ready(page)
+        add = page.get_by_test_id("card-action-add-stamps")
+        add.tap()  # 2: the action
+        apply = page.get_by_role("dialog").get_by_test_id("action-apply")
+        for control in (add, apply, page.get_by_role("dialog").get_by_label("Value", exact=True)):
+            assert round(control.bounding_box()["height"]) >= 44  # sub-pixel layout: 43.99 is 44 px
+        apply.tap()  # 3: Apply, with Value 1 already there
+        expect(page.get_by_test_id("card-balance")).to_have_text("1")
+        assert ledger_kinds(merchant_id, card_id) == ["stamps_added"]
+    finally:
+        context.close()
+
+
+def test_deleted_card_offers_no_actions(page: Page, shop):
+    merchant_id, email = shop
+    customer = add_customer(merchant_id, "Deleted", "Card", email="deleted@example.com")
+    card_id = issue(merchant_id, customer, "gift")
+    log_in(page, email, PASSWORD)
+    open_customer(page, customer)
+    page.get_by_test_id("card-action-delete-card").click()
+    page.get_by_test_id("confirm-delete").click()
+    expect(page.get_by_test_id("card-status")).to_have_text("Deleted")
+    expect(page.get_by_test_id("card-action-add-balance")).to_be_disabled()
+    with tenant_session(merchant_id) as session:
+        assert session.get(Card, card_id).status == "deleted"
