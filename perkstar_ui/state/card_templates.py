@@ -155,8 +155,8 @@ class CardTemplatesState(AuthState):
             return None
         self.create_open = False
         await self._reload(merchant_id)
-        await self._open_editor(merchant_id, template_id)
-        return rx.toast.success("Template created.")
+        await self._open_editor(merchant_id, template_id)  # the editor opening is the confirmation
+        return None
 
     # --- edit ---------------------------------------------------------------------
 
@@ -193,7 +193,7 @@ class CardTemplatesState(AuthState):
             return rx.redirect(LOGIN_ROUTE, replace=True)
         if not await self._open_editor(merchant_id, template_id):
             await self._reload(merchant_id)
-            return rx.toast.error("This template no longer exists.")
+            return rx.toast.error("This template no longer exists.", position="top-center")
         return None
 
     @rx.event
@@ -251,7 +251,7 @@ class CardTemplatesState(AuthState):
         self.saving = False
         self.edit_open = False
         await self._reload(merchant_id)
-        yield rx.toast.success("Template saved.")
+        yield rx.toast.success("Template saved.", position="top-center")
 
 
 TYPE_OPTIONS = [(t.value, CARD_TYPE_LABELS[t]) for t in CardType]

@@ -93,3 +93,68 @@ def test_create_edit_and_lock_a_stamp_template(page: Page, demo_merchant: int):
     assert settings["referral"]["enabled"] is True and settings["referral"]["referrer_reward"] == 2
     assert (settings["stamp_count"], settings["welcome_stamps"], settings["milestones"]) == (8, 2, [4])
     assert settings["expiration"]["days"] == 365
+
+
+def create_template(page: Page, card_type: str, name: str):
+    page.get_by_test_id("template-create").click()
+    create = page.get_by_test_id("template-create-dialog")
+    create.get_by_label("Card type").select_option(card_type)
+    create.get_by_label("Template name").fill(name)
+    page.get_by_test_id("template-create-confirm").click()
+    editor = page.get_by_test_id("template-editor")
+    expect(editor).to_have_attribute("data-card-type", card_type)
+    return editor
+
+
+def test_tier_and_level_rows_in_money_points_and_percent(page: Page, demo_merchant: int):
+    suffix = uuid.uuid4().hex[:6]
+    log_in(page, config.DEMO_EMAIL, config.DEMO_PASSWORD)
+    goto(page, "/cards")
+
+    # Membership: replace the starter tiers by one typed tier; removing a row keeps the others' text.
+    editor = create_template(page, "membership", f"Gym {suffix}")
+    expect(editor.get_by_test_id("tier-row")).to_have_count(2)
+    editor.get_by_test_id("tier-add").click()
+    editor.get_by_label("Tier 3 name", exact=True).fill("Family")
+    editor.get_by_label("Tier 3 price", exact=True).fill("99.50")
+    editor.get_by_label("Tier 3 visit limit", exact=True).fill("")
+    editor.get_by_label("Tier 2 price", exact=True).fill("70")
+    editor.get_by_role("button", name="Remove tier 1").click()
+    expect(editor.get_by_test_id("tier-row")).to_have_count(2)
+    expect(editor.get_by_label("Tier 1 price", exact=True)).to_have_value("70")
+    expect(editor.get_by_label("Tier 2 name", exact=True)).to_have_value("Family")
+    editor.get_by_label("Period", exact=True).select_option("yearly")
+    page.screenshot(path="test-results/card-templates-membership.png", full_page=True)
+    page.get_by_test_id("template-save").click()
+    expect(editor).to_have_count(0)
+    settings = svc.load_template(demo_merchant, stored(demo_merchant, f"Gym {suffix}").id).settings
+    assert settings["tiers"] == [
+        {"name": "Premium", "price_cents": 7000, "visit_limit": 90},
+        {"name": "Family", "price_cents": 9950, "visit_limit": None},
+    ]
+    assert settings["period"] == "yearly"
+
+    # Cashback: tiers must ascend; the refusal names the problem and saves nothing.
+    editor = create_template(page, "cashback", f"Cash {suffix}")
+    editor.get_by_label("Tier 3 spend threshold", exact=True).fill("250.00")
+    editor.get_by_label("Tier 2 percentage", exact=True).fill("2.5")
+    page.get_by_test_id("template-save").click()
+    expect(page.get_by_test_id("form-error")).to_contain_text("thresholds must be distinct and ascending")
+    editor.get_by_label("Tier 3 spend threshold", exact=True).fill("1000.00")
+    page.get_by_test_id("template-save").click()
+    expect(editor).to_have_count(0)
+    tiers = svc.load_template(demo_merchant, stored(demo_merchant, f"Cash {suffix}").id).settings["tiers"]
+    assert [(t["threshold_cents"], t["percent"]) for t in tiers] == [(0, "1"), (50000, "2.5"), (100000, "5")]
+
+    # Reward: add a 0-point welcome level with its type and usage limit.
+    editor = create_template(page, "reward", f"Points {suffix}")
+    editor.get_by_test_id("level-add").click()
+    editor.get_by_label("Level 3 name", exact=True).fill("Welcome drink")
+    editor.get_by_label("Level 3 points", exact=True).fill("0")
+    editor.get_by_label("Level 3 reward type", exact=True).select_option("gift")
+    editor.get_by_label("Level 3 usage limit", exact=True).select_option("week")
+    page.screenshot(path="test-results/card-templates-reward.png", full_page=True)
+    page.get_by_test_id("template-save").click()
+    expect(editor).to_have_count(0)
+    levels = svc.load_template(demo_merchant, stored(demo_merchant, f"Points {suffix}").id).settings["levels"]
+    assert levels[-1] == {"name": "Welcome drink", "centipoints": 0, "kind": "gift", "usage_limit": "week"}
