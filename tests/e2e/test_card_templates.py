@@ -124,7 +124,6 @@ def test_tier_and_level_rows_in_money_points_and_percent(page: Page, demo_mercha
     expect(editor.get_by_label("Tier 1 price", exact=True)).to_have_value("70")
     expect(editor.get_by_label("Tier 2 name", exact=True)).to_have_value("Family")
     editor.get_by_label("Period", exact=True).select_option("yearly")
-    page.screenshot(path="test-results/card-templates-membership.png", full_page=True)
     page.get_by_test_id("template-save").click()
     expect(editor).to_have_count(0)
     settings = svc.load_template(demo_merchant, stored(demo_merchant, f"Gym {suffix}").id).settings
@@ -153,7 +152,6 @@ def test_tier_and_level_rows_in_money_points_and_percent(page: Page, demo_mercha
     editor.get_by_label("Level 3 points", exact=True).fill("0")
     editor.get_by_label("Level 3 reward type", exact=True).select_option("gift")
     editor.get_by_label("Level 3 usage limit", exact=True).select_option("week")
-    page.screenshot(path="test-results/card-templates-reward.png", full_page=True)
     page.get_by_test_id("template-save").click()
     expect(editor).to_have_count(0)
     levels = svc.load_template(demo_merchant, stored(demo_merchant, f"Points {suffix}").id).settings["levels"]
