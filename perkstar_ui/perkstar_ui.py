@@ -4,12 +4,14 @@ import reflex as rx
 
 from perkstar_ui.api.routes import api
 from perkstar_ui.db import migrate
+from perkstar_ui.pages.cards import cards_page
 from perkstar_ui.pages.customers import customers_page
 from perkstar_ui.pages.login import login_page
 from perkstar_ui.pages.profile import profile_page
 from perkstar_ui.pages.sections import SECTIONS, section_page
 from perkstar_ui.pages.settings import settings_page
 from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.card_templates import CardTemplatesState
 from perkstar_ui.state.custom_fields import CustomFieldsState
 from perkstar_ui.state.customer_grid import GridState
 from perkstar_ui.state.login import LoginState
@@ -36,6 +38,7 @@ app.add_page(
     profile_page, route="/customers/[customer_id]", title="Customer · Perkstar",
     on_load=[AuthState.require_login, ProfileState.load],
 )
+app.add_page(cards_page, route="/cards", title="Cards · Perkstar", on_load=[AuthState.require_login, CardTemplatesState.load])
 app.add_page(settings_page, route="/settings", title="Settings · Perkstar", on_load=[AuthState.require_login, CustomFieldsState.load])
 for key, (title, _) in SECTIONS.items():
     app.add_page(section_page(key), route=f"/{key}", title=f"{title} · Perkstar", on_load=AuthState.require_login)

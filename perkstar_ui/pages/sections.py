@@ -7,7 +7,6 @@ from perkstar_ui.components.shell import shell
 SECTIONS = {
     "segments": ("Segments", "Saved customer segments and automatic RFM segments."),
     "campaigns": ("Campaigns", "SMS, email and push messages sent to customers."),
-    "cards": ("Cards", "Card templates of the eight card types."),
 }
 
 
