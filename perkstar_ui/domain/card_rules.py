@@ -616,14 +616,12 @@ def correction_entries(
 
 
 def referral_entries(card_type: CardType, settings: CardSettings, state: CardState, amount: int, now: dt.datetime) -> list[Entry]:
-    """A referral reward in the card's own units (customers.md §15): stamps, visits or points."""
+    """A referral reward in the card's own unit (customers.md §15; the template stores it in
+    ``BALANCE_UNITS``): stamps, visits, centipoints or cents."""
     card_type = CardType(card_type)
     if amount <= 0 or card_type in (CardType.COUPON, CardType.MEMBERSHIP):
         return []
-    if card_type in (CardType.STAMP, CardType.MULTIPASS):
-        value = amount
-    else:
-        value = amount * 100  # whole points or money units → centipoints / cents
+    value = amount
     expiry = None
     if card_type == CardType.CASHBACK:
         expiry = _lot_expiry(settings.points_life_days, now)

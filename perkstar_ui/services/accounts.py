@@ -61,7 +61,6 @@ def create_merchant(name: str, email: str, password: str, *, default_country: st
         session.add(
             StaffUser(merchant_id=merchant.id, email=email, password_hash=password_hash, role="owner")
         )
-        now = utcnow()
         for card_type in CardType:
             session.add(
                 CardTemplate(
@@ -70,7 +69,6 @@ def create_merchant(name: str, email: str, password: str, *, default_country: st
                     card_type=card_type.value,
                     settings=default_settings(card_type).model_dump(mode="json"),
                     active=True,
-                    activated_at=now,
                 )
             )
         session.commit()

@@ -323,8 +323,15 @@ def issue_card(
             comment=None, idempotency_key=None, action_key=secrets.token_hex(16))
     card.version = 0
     if template.activated_at is None:
-        template.activated_at = now  # cards.md §0.3: settings lock from the first issued card
-        session.add(template)
+        # cards.md §0.3: settings lock from the first issued card. The row lock keeps a
+        # template edit running at the same moment from slipping past that check.
+        template = session.exec(
+            select(CardTemplate).where(CardTemplate.id == template.id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        if template.activated_at is None:
+            template.activated_at = now
+            session.add(template)
     return card
 
 
