@@ -175,6 +175,8 @@ def perform_action(
             except Refused:
                 session.commit()  # expiries found on the way are true whatever the action
                 raise
+            first_visit = bool(card.referred_by_card_id) and not state.count("total_visits") and (
+                card_rules.is_first_action(entries))
             key = idempotency_key or secrets.token_hex(16)
             _append(session, card, state, entries, card_type, settings, source=source, staff_user_id=staff_user_id,
                     comment=comment, idempotency_key=idempotency_key, action_key=key)
@@ -189,6 +191,10 @@ def perform_action(
                 if _already_applied(session, idempotency_key):
                     return Outcome(False, "Already applied.", "")
                 raise
+            if first_visit:
+                from perkstar_ui.services import referrals  # referrals builds on this module
+
+                referrals.on_first_visit(merchant_id, card_id)
             view = card_metrics.view(card_type, settings, state)
             message = f"{card_rules.VERB_LABELS[action.verb]}: done."
             if converted:
@@ -474,3 +480,29 @@ def verify_cache(merchant_id: int, card_id: int) -> tuple[CardState, CardState]:
         card = session.get(Card, card_id)
         return cached_state(session, card), replay_card(session, card)
 
+
+
+def grant_referral_bonus(merchant_id: int, card_id: int, amount: int, *, key: str, comment: str) -> bool:
+    """A referral reward on one card, at most once per ``key``; False if already granted."""
+
+    def work() -> bool:
+        with tenant_session(merchant_id) as session:
+            card = _lock(session, card_id)
+            if card is None or card.status == "deleted" or _already_applied(session, key):
+                return False
+            card_type, settings = CardType(card.card_type), _settings(session, card)
+            state = cached_state(session, card)
+            entries = card_rules.referral_entries(card_type, settings, state, amount, utcnow())
+            if not entries:
+                return False
+            _append(session, card, state, entries, card_type, settings, source="referral", staff_user_id=None,
+                    comment=comment, idempotency_key=key, action_key=key)
+            session.add(card)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return False
+            return True
+
+    return _with_retries(work)

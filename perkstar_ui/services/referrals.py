@@ -1,0 +1,155 @@
+"""The referral program (customers.md §15): sign-up by a card's referral link and the
+rewards for both sides, on install or on the new card's first visit (spec Q27).
+
+Rewards are granted at most once per referred card: each bonus carries an idempotency
+key derived from the new card, so a repeated install or a second first-visit cannot pay
+twice. Nobody is rewarded for inviting someone the business already knows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from perkstar_ui.db.models import Card, CardTemplate, Customer, Merchant, utcnow
+from perkstar_ui.db.tenancy import system_session, tenant_session
+from perkstar_ui.domain import contacts
+from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardType, validate_settings
+from perkstar_ui.domain.ledger import Refused
+from perkstar_ui.services import cards
+from perkstar_ui.services.customers import CustomerInput, RecordError, save_customer
+
+
+@dataclass(frozen=True)
+class Invitation:
+    business: str
+    card_name: str
+    card_type_label: str
+    referrer_first_name: str
+
+
+def _referrer_card(code: str) -> Card | None:
+    code = (code or "").strip()
+    if not code or len(code) > 16:
+        return None
+    with system_session() as session:  # the code is all we have: look it up across merchants
+        card = session.exec(select(Card).where(Card.referral_code == code)).first()
+    return card if card is not None and card.status != "deleted" else None
+
+
+def invitation(code: str) -> Invitation | None:
+    card = _referrer_card(code)
+    if card is None:
+        return None
+    with tenant_session(card.merchant_id) as session:
+        template = session.get(CardTemplate, card.template_id)
+        referrer = session.get(Customer, card.customer_id)
+        merchant = session.get(Merchant, card.merchant_id)
+        return Invitation(merchant.name, template.name, CARD_TYPE_LABELS[CardType(card.card_type)], referrer.first_name)
+
+
+def _existing_customer(session, region: str, phone: str, email: str) -> Customer | None:  # noqa: ANN001
+    for column, normalise, raw in ((Customer.phone, lambda v: contacts.normalise_phone(v, region), phone),
+                                   (Customer.email, contacts.normalise_email, email)):
+        try:
+            value = normalise(raw)
+        except ValueError:
+            continue
+        if value:
+            found = session.exec(select(Customer).where(column == value)).first()
+            if found is not None:
+                return found
+    return None
+
+
+def sign_up(code: str, first_name: str, last_name: str, phone: str, email: str, *, device: str = "pwa") -> str:
+    """A new customer referred by the code's card holder, with the same card issued and
+    installed; returns the new card's install token. ``Refused`` with a message."""
+    referrer_card = _referrer_card(code)
+    if referrer_card is None:
+        raise Refused("This referral link is not valid any more.")
+    if not (phone or "").strip() and not (email or "").strip():
+        raise Refused("Enter a phone number or an email.")
+    merchant_id = referrer_card.merchant_id
+    with tenant_session(merchant_id) as session:
+        region = session.get(Merchant, merchant_id).default_country
+        existing = _existing_customer(session, region, phone, email)
+    if existing is not None:
+        # §15: no referral reward for someone the business already knows; they get their card.
+        return _card_for(merchant_id, existing.id, referrer_card.template_id, referred_by=None)
+    try:
+        customer_id = save_customer(merchant_id, CustomerInput(first_name, last_name, phone, email))
+    except RecordError as error:
+        raise Refused(str(error)) from None
+    with tenant_session(merchant_id) as session:
+        customer = session.get(Customer, customer_id)
+        customer.utm = "referral"
+        session.add(customer)
+        session.commit()
+    token = _card_for(merchant_id, customer_id, referrer_card.template_id, referred_by=referrer_card.id)
+    with tenant_session(merchant_id) as session:
+        card_id = session.exec(select(Card.id).where(Card.install_token == token)).one()
+    on_card_installed(merchant_id, card_id)
+    return token
+
+
+def _card_for(merchant_id: int, customer_id: int, template_id: int, *, referred_by: int | None) -> str:
+    """The customer's live card of this template, issued (and installed) if missing."""
+    with tenant_session(merchant_id) as session:
+        card = session.exec(
+            select(Card).where(Card.customer_id == customer_id, Card.template_id == template_id, Card.status != "deleted")
+        ).first()
+        if card is None:
+            template = session.get(CardTemplate, template_id)
+            card = cards.issue_card(session, customer_id, template, utm="referral", referred_by_card_id=referred_by,
+                                    source="referral")
+        if card.status != "installed":
+            card.status, card.device, card.installed_at = "installed", card.device or "pwa", card.installed_at or utcnow()
+            session.add(card)
+        session.commit()
+        return card.install_token
+
+
+def _program(merchant_id: int, card_id: int):  # noqa: ANN202
+    with tenant_session(merchant_id) as session:
+        card = session.get(Card, card_id)
+        if card is None or card.referred_by_card_id is None:
+            return None
+        template = session.get(CardTemplate, card.template_id)
+        settings = validate_settings(card.card_type, template.settings)
+        referrer = session.get(Card, card.referred_by_card_id)
+        if referrer is None or not settings.referral.enabled:
+            return None
+        new_customer = session.get(Customer, card.customer_id)
+        old_customer = session.get(Customer, referrer.customer_id)
+        return (card, referrer, settings.referral,
+                contacts.full_name(new_customer.first_name, new_customer.last_name),
+                contacts.full_name(old_customer.first_name, old_customer.last_name))
+
+
+def _reward(merchant_id: int, card_id: int, trigger: str) -> int:
+    program = _program(merchant_id, card_id)
+    if program is None:
+        return 0
+    card, referrer, referral, new_name, old_name = program
+    if referral.trigger != trigger:
+        return 0
+    granted = 0
+    if referral.new_customer_reward:
+        granted += cards.grant_referral_bonus(merchant_id, card.id, referral.new_customer_reward,
+                                              key=f"referral-{card.id}-new", comment=f"Referral bonus: invited by {old_name}")
+    if referral.referrer_reward:
+        granted += cards.grant_referral_bonus(merchant_id, referrer.id, referral.referrer_reward,
+                                              key=f"referral-{card.id}-referrer", comment=f"Referral bonus: invited {new_name}")
+    return granted
+
+
+def on_card_installed(merchant_id: int, card_id: int) -> int:
+    """Rewards of a program that pays on installation; the number of bonuses granted."""
+    return _reward(merchant_id, card_id, "install")
+
+
+def on_first_visit(merchant_id: int, card_id: int) -> int:
+    """Rewards of a program that pays on the new card's first visit (spec Q27)."""
+    return _reward(merchant_id, card_id, "first_visit")

@@ -1,0 +1,93 @@
+"""Referral sign-up and rewards (customers.md §15, spec Q27)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer
+from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.domain.card_rules import Action
+from perkstar_ui.domain.card_types import validate_settings
+from perkstar_ui.domain.ledger import Refused
+from perkstar_ui.services import cards, referrals
+from tests.helpers import add_customer
+
+
+def _referrer(merchant_id: int, trigger: str, referrer_reward: int = 2, new_reward: int = 1) -> Card:
+    with tenant_session(merchant_id) as session:
+        template = session.exec(select(CardTemplate).where(CardTemplate.card_type == "stamp")).first()
+        raw = {**template.settings, "referral": {"enabled": True, "referrer_reward": referrer_reward,
+                                                 "new_customer_reward": new_reward, "trigger": trigger}}
+        template.settings = validate_settings("stamp", raw).model_dump(mode="json")
+        session.add(template)
+        session.commit()
+    customer = add_customer(merchant_id, "Rita", "Referrer", email="rita@example.com")
+    with tenant_session(merchant_id) as session:
+        card = cards.issue_card(session, customer, session.get(CardTemplate, template.id))
+        session.commit()
+        return card
+
+
+def _card(merchant_id: int, token: str) -> Card:
+    with tenant_session(merchant_id) as session:
+        return session.exec(select(Card).where(Card.install_token == token)).one()
+
+
+def _balance(merchant_id: int, card_id: int) -> int:
+    with tenant_session(merchant_id) as session:
+        return session.get(Card, card_id).balance
+
+
+def test_sign_up_rewards_both_on_install(merchant):
+    referrer = _referrer(merchant, "install")
+    token = referrals.sign_up(referrer.referral_code, "Nia", "New", "", "nia@example.com")
+    card = _card(merchant, token)
+    assert card.status == "installed" and card.referred_by_card_id == referrer.id and card.balance == 1
+    assert _balance(merchant, referrer.id) == 2
+    panel = cards.load_panel(merchant, referrer.id)
+    assert {m.key: m.value for m in panel.metrics}["stamps-earned-by-referral-program"] == "2"
+    with tenant_session(merchant) as session:
+        comments = session.exec(select(CardTransaction.comment).where(CardTransaction.kind == "referral_bonus")
+                                 .order_by(CardTransaction.id)).all()
+        assert session.exec(select(Customer.utm).where(Customer.id == card.customer_id)).one() == "referral"
+    assert comments == ["Referral bonus: invited by Rita Referrer", "Referral bonus: invited Nia New"]
+    # Installing again (another phone) pays nothing more.
+    assert referrals.on_card_installed(merchant, card.id) == 0
+    assert _balance(merchant, referrer.id) == 2
+
+
+def test_no_reward_for_someone_already_known(merchant):
+    referrer = _referrer(merchant, "install")
+    known = add_customer(merchant, "Kim", "Known", email="kim@example.com")
+    token = referrals.sign_up(referrer.referral_code, "Kim", "Known", "", "KIM@example.com ")
+    card = _card(merchant, token)
+    assert card.customer_id == known and card.referred_by_card_id is None
+    assert _balance(merchant, referrer.id) == 0
+    assert referrals.sign_up(referrer.referral_code, "Kim", "Known", "", "kim@example.com") == token
+
+
+def test_first_visit_trigger_pays_once_on_the_first_earning_action(merchant):
+    referrer = _referrer(merchant, "first_visit", referrer_reward=3, new_reward=0)
+    card = _card(merchant, referrals.sign_up(referrer.referral_code, "Finn", "First", "", "finn@example.com"))
+    assert _balance(merchant, referrer.id) == 0
+    cards.perform_action(merchant, card.id, Action("add-stamps", 1))
+    assert _balance(merchant, referrer.id) == 3
+    cards.perform_action(merchant, card.id, Action("add-stamps", 1))
+    assert _balance(merchant, referrer.id) == 3
+
+
+def test_invalid_or_deleted_codes_are_refused(merchant):
+    with pytest.raises(Refused, match="not valid"):
+        referrals.sign_up("NOPE1234", "A", "B", "", "a@example.com")
+    referrer = _referrer(merchant, "install")
+    with pytest.raises(Refused, match="phone number or an email"):
+        referrals.sign_up(referrer.referral_code, "A", "B", "", "")
+    with pytest.raises(Refused, match="not a valid"):
+        referrals.sign_up(referrer.referral_code, "A", "B", "", "not-an-email")
+    with tenant_session(merchant) as session:
+        card = session.get(Card, referrer.id)
+        card.status = "deleted"
+        session.add(card)
+        session.commit()
+    assert referrals.invitation(referrer.referral_code) is None
