@@ -253,3 +253,39 @@ def submit_review(token: str, rating: int | str, text: str | None = None, *, now
         session.commit()
         return recent.id
 
+
+
+def card_manifest(token: str) -> dict | None:
+    """The web app manifest that makes "Add to home screen" install this one card as a
+    PWA opening on its own page; None for an unknown token."""
+    found = _locate(token)
+    if found is None:
+        return None
+    card_id, merchant_id = found
+    with tenant_session(merchant_id) as session:
+        row = session.exec(
+            select(Merchant.name, CardTemplate.name, Card.card_type)
+            .join(CardTemplate, CardTemplate.id == Card.template_id)
+            .join(Merchant, Merchant.id == Card.merchant_id)
+            .where(Card.id == card_id)
+        ).first()
+    if row is None:
+        return None
+    business, template_name, _card_type = row
+    page = f"/card/{token}"
+    return {
+        "id": page,
+        "name": f"{business} · {template_name}",
+        "short_name": business[:12],
+        "description": f"Your {template_name} at {business}",
+        "start_url": page,
+        "scope": page,
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#ffffff",
+        "theme_color": "#6e56cf",
+        "icons": [
+            {"src": "/card-icon-192.png", "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": "/card-icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "any"},
+        ],
+    }

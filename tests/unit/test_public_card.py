@@ -184,3 +184,21 @@ def test_qr_encodes_the_serial():
     assert uri.startswith("data:image/svg+xml")
     # segno renders the same matrix for the same content.
     assert uri == svc.qr_data_uri("ABCD2345K") != svc.qr_data_uri("ABCD2345M")
+
+
+def test_manifest_route_installs_the_card_page(merchant, stamp_card):
+    from starlette.testclient import TestClient
+
+    from perkstar_ui.api.routes import api
+
+    token = stamp_card[2]
+    client = TestClient(api)
+    response = client.get(f"/api/cards/public/{token}/manifest.webmanifest")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/manifest+json")
+    manifest = response.json()
+    assert manifest["start_url"] == manifest["scope"] == f"/card/{token}"
+    assert manifest["display"] == "standalone"
+    assert manifest["name"].startswith("Shop ")
+    assert {icon["sizes"] for icon in manifest["icons"]} == {"192x192", "512x512"}
+    assert client.get("/api/cards/public/NOSUCHTOKEN/manifest.webmanifest").status_code == 404
