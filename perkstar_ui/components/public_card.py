@@ -54,7 +54,11 @@ def card_face() -> rx.Component:
             rx.cond(
                 ~S.deleted,
                 rx.flex(
-                    rx.cond(S.balance_label != "", _value(S.balance_label, S.balance, "card-balance", "6")),
+                    rx.cond(
+                        S.balance_label != "",
+                        _value(S.balance_label, S.balance, "card-balance", "6"),
+                        rx.el.span(S.balance, data_testid="card-balance", hidden=True),  # coupon: empty
+                    ),
                     rx.cond(S.has_tier, _value(S.tier_label, S.tier, "card-tier", "6")),
                     rx.cond(S.rewards_available != "", _value("Rewards ready", S.rewards_available, "card-rewards", "6")),
                     gap="24px", wrap="wrap",
@@ -78,7 +82,7 @@ def card_face() -> rx.Component:
         ),
         size="3",
         width="100%",
-        style={"border_top": f"6px solid {rx.color('accent', 9)}"},
+        background=rx.color("accent", 2),
     )
 
 

@@ -74,7 +74,7 @@ class PublicCard:
     tier: str
     tier_label: str
     rewards: tuple[str, ...]  # lines for people: rewards ready, the catalogue, the offer
-    rewards_available: str  # digits; empty for types without a reward count
+    rewards_available: str  # digits (stamp cards); empty for the other types
     expiration: str  # ISO date, empty when the card never expires
     qr_svg_data_uri: str  # empty for a deleted card: it must not be scanned
 
@@ -123,7 +123,7 @@ def _rewards(card: Card, settings) -> tuple[tuple[str, ...], str]:  # noqa: ANN0
             + (" (available)" if points >= level.centipoints else "")
             for level in settings.levels
         )
-        return lines, str(card.rewards_available)
+        return lines, ""
     if kind == CardType.COUPON:
         used = (card.metrics or {}).get("coupon_status") == "redeemed"
         return (settings.offer + (" (used)" if used else ""),), ""

@@ -132,3 +132,12 @@ def test_an_unknown_token_shows_card_not_found(phone: Page, demo_merchant):
     expect(phone.get_by_test_id("not-found")).to_contain_text("Card not found")
     expect(phone.get_by_test_id("card-holder")).to_have_count(0)
     assert "/card/NOSUCHTOKEN" in phone.url  # public: no login redirect
+
+
+def test_a_coupon_has_an_empty_balance_and_its_offer(phone: Page, demo_merchant):
+    _, _, token = demo_card(demo_merchant, "coupon")
+    goto(phone, f"/card/{token}")
+    expect(phone.get_by_test_id("card-holder")).not_to_have_text("")
+    expect(phone.get_by_test_id("card-balance")).to_have_text("")
+    expect(phone.get_by_test_id("card-tier")).to_have_count(0)
+    expect(phone.get_by_test_id("card-reward-list")).to_contain_text(public_card.load_public_card(token).rewards[0])

@@ -186,6 +186,7 @@ def test_qr_encodes_the_serial():
     assert uri == svc.qr_data_uri("ABCD2345K") != svc.qr_data_uri("ABCD2345M")
 
 
+@pytest.mark.filterwarnings("ignore:Using `httpx`")
 def test_manifest_route_installs_the_card_page(merchant, stamp_card):
     from starlette.testclient import TestClient
 
