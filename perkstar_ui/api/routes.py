@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from perkstar_ui import config
+from perkstar_ui.api import public_card as public_card_routes
 from perkstar_ui.api.csv_stream import csv_lines
 from perkstar_ui.services import accounts, customers, importing
 
@@ -147,5 +148,6 @@ api = Starlette(
         Route("/api/customers/export.csv", export_customers_csv, methods=["GET"]),
         Route("/api/imports", upload_import, methods=["POST"]),
         Route("/api/imports/{token}/errors.csv", import_errors_csv, methods=["GET"]),
+        *public_card_routes.ROUTES,
     ]
 )

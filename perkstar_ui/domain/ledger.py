@@ -318,9 +318,17 @@ def fold(state: CardState, entry: Entry, card_type: CardType, settings: CardSett
     return state
 
 
+def initial_state(card_type: CardType, settings: CardSettings) -> CardState:
+    """A card before its first entry: spend-tiered types already sit in their first tier."""
+    state = CardState()
+    if CardType(card_type) in (CardType.CASHBACK, CardType.DISCOUNT):
+        state.tier = spend_tier(settings.tiers, 0).name  # type: ignore[union-attr]
+    return state
+
+
 def replay(entries: list[Entry], card_type: CardType, settings: CardSettings) -> CardState:
     """The card's state from its whole ledger, oldest entry first."""
-    state = CardState()
+    state = initial_state(card_type, settings)
     for entry in entries:
         fold(state, entry, card_type, settings)
     return state

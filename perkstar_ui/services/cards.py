@@ -324,7 +324,7 @@ def issue_card(
     )
     session.add(card)
     session.flush()
-    state = CardState()
+    state = L.initial_state(card_type, settings)
     _append(session, card, state, entries, card_type, settings, source=source, staff_user_id=staff_user_id,
             comment=None, idempotency_key=None, action_key=secrets.token_hex(16))
     card.version = 0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from perkstar_ui.db.models import Card, CardTemplate, Customer, Merchant, utcnow
+from perkstar_ui.db.models import Card, CardTemplate, Customer, Merchant
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import contacts
 from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardType, validate_settings
@@ -77,7 +77,7 @@ def sign_up(code: str, first_name: str, last_name: str, phone: str, email: str, 
         existing = _existing_customer(session, region, phone, email)
     if existing is not None:
         # §15: no referral reward for someone the business already knows; they get their card.
-        return _card_for(merchant_id, existing.id, referrer_card.template_id, referred_by=None)
+        return _card_for(merchant_id, existing.id, referrer_card.template_id, referred_by=None, device=device)
     try:
         customer_id = save_customer(merchant_id, CustomerInput(first_name, last_name, phone, email))
     except RecordError as error:
@@ -87,15 +87,15 @@ def sign_up(code: str, first_name: str, last_name: str, phone: str, email: str, 
         customer.utm = "referral"
         session.add(customer)
         session.commit()
-    token = _card_for(merchant_id, customer_id, referrer_card.template_id, referred_by=referrer_card.id)
-    with tenant_session(merchant_id) as session:
-        card_id = session.exec(select(Card.id).where(Card.install_token == token)).one()
-    on_card_installed(merchant_id, card_id)
-    return token
+    return _card_for(merchant_id, customer_id, referrer_card.template_id, referred_by=referrer_card.id, device=device)
 
 
-def _card_for(merchant_id: int, customer_id: int, template_id: int, *, referred_by: int | None) -> str:
-    """The customer's live card of this template, issued (and installed) if missing."""
+def _card_for(merchant_id: int, customer_id: int, template_id: int, *, referred_by: int | None, device: str = "pwa") -> str:
+    """The customer's live card of this template, issued if missing, then installed
+    (the install is what may pay the referral rewards)."""
+    from perkstar_ui.services import public_card  # public_card calls back into this module
+
+
     with tenant_session(merchant_id) as session:
         card = session.exec(
             select(Card).where(Card.customer_id == customer_id, Card.template_id == template_id, Card.status != "deleted")
@@ -104,11 +104,10 @@ def _card_for(merchant_id: int, customer_id: int, template_id: int, *, referred_
             template = session.get(CardTemplate, template_id)
             card = cards.issue_card(session, customer_id, template, utm="referral", referred_by_card_id=referred_by,
                                     source="referral")
-        if card.status != "installed":
-            card.status, card.device, card.installed_at = "installed", card.device or "pwa", card.installed_at or utcnow()
-            session.add(card)
         session.commit()
-        return card.install_token
+        token = card.install_token
+    public_card.install_card(token, device)
+    return token
 
 
 def _program(merchant_id: int, card_id: int):  # noqa: ANN202

@@ -28,7 +28,7 @@ from perkstar_ui.domain import ledger as L
 from perkstar_ui.domain.card_rules import Action, IssueOptions
 from perkstar_ui.domain.card_types import CardType, validate_settings
 from perkstar_ui.domain.contacts import search_fold, search_text
-from perkstar_ui.domain.ledger import CardState, Refused
+from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.domain.serials import serial_for_number
 from perkstar_ui.services import accounts
 
@@ -262,7 +262,7 @@ class _Ledger:
 
     def __init__(self, card_type: CardType, settings, card_id: int) -> None:  # noqa: ANN001
         self.type, self.settings, self.card_id = card_type, settings, card_id
-        self.state, self.rows, self.actions = CardState(), [], 0
+        self.state, self.rows, self.actions = L.initial_state(card_type, settings), [], 0
 
     def write(self, entries: list, key: str | None = "opening") -> None:  # noqa: ANN001
         if key == "opening":

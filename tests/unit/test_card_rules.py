@@ -35,7 +35,7 @@ class Card:
 
     def __init__(self, card_type: CardType, settings=None, options: IssueOptions = IssueOptions(), expires_on=None):  # noqa: ANN001
         self.type, self.settings = card_type, settings or default_settings(card_type)
-        self.state, self.entries, self.expires_on = CardState(), [], expires_on
+        self.state, self.entries, self.expires_on = L.initial_state(card_type, self.settings), [], expires_on
         self._write(card_rules.opening_entries(card_type, self.settings, options, NOW))
 
     def _write(self, entries: list[L.Entry]) -> list[L.Entry]:
