@@ -467,3 +467,11 @@ def verify_cache(merchant_id: int, card_id: int) -> tuple[CardState, CardState]:
         card = session.get(Card, card_id)
         return cached_state(session, card), replay_card(session, card)
 
+
+def list_templates_for_issue(merchant_id: int) -> list[tuple[int, str, str]]:
+    """The merchant's active templates as (id, name, card type), for the bulk-issue dialog."""
+    with tenant_session(merchant_id) as session:
+        return [
+            (t.id, t.name, t.card_type)
+            for t in session.exec(select(CardTemplate).where(CardTemplate.active).order_by(CardTemplate.id)).all()
+        ]
