@@ -10,6 +10,7 @@ from perkstar_ui.state.issue_cards import IssueCardsState as S
 from perkstar_ui.state.issue_cards import IssueTemplateOption
 
 TOUCH = {"min_height": "44px"}
+INPUT_TOUCH = {"min_height": "44px", "& input": {"min_height": "44px"}}  # the label points at the inner input
 CONTROL = {"min_height": "44px", "width": "100%", "font_size": "16px"}
 DELIVERY_OPTIONS = [("none", "None"), ("sms", "SMS"), ("email", "Email"), ("both", "Both")]
 
@@ -29,7 +30,7 @@ def _field(label: str, for_id: str, control: rx.Component, hint=None) -> rx.Comp
 
 def _text(label: str, for_id: str, value: rx.Var, on_change, hint=None, **props) -> rx.Component:  # noqa: ANN001
     control = rx.input(id=for_id, value=value, on_change=on_change, size="3", width="100%", auto_complete="off",
-                       style=TOUCH, **({"aria_describedby": f"{for_id}-hint"} if hint is not None else {}), **props)
+                       style=INPUT_TOUCH, **({"aria_describedby": f"{for_id}-hint"} if hint is not None else {}), **props)
     return _field(label, for_id, control, hint)
 
 
