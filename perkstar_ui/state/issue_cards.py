@@ -126,12 +126,13 @@ class IssueCardsState(AuthState):
     @rx.event(background=True)
     async def confirm(self):
         async with self:
+            context = await self.login()
+        if context is None:
+            yield rx.redirect(LOGIN_ROUTE, replace=True)
+            return
+        async with self:
             if self.issuing:
                 return  # a double click: the first one is under way
-            context = await self.login()
-            if context is None:
-                yield rx.redirect(LOGIN_ROUTE, replace=True)
-                return
             grid = await self.get_state(GridState)
             customer_ids = list(grid.selected_ids)
             if not customer_ids:
@@ -154,9 +155,10 @@ class IssueCardsState(AuthState):
             async with self:
                 self.issuing, self.form_error = False, f"No cards were issued: {refusal}"
             return
-        except Exception:  # noqa: BLE001  one transaction: nothing was issued
+        except Exception:  # noqa: BLE001  the issuing transaction rolled back
             async with self:
-                self.issuing, self.form_error = False, "No cards were issued: something went wrong. Try again."
+                self.issuing = False
+                self.form_error = "Issuing failed: something went wrong. Check the grid's cards column, then try again."
             raise
         text = bulk_issue.summary(report)
         async with self:
