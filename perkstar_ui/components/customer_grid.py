@@ -9,6 +9,7 @@ from perkstar_ui.components.customer_form import customer_dialog
 from perkstar_ui.components.import_dialog import import_dialog
 from perkstar_ui.state.customer_form import CustomerFormState
 from perkstar_ui.state.import_export import ExportState, ImportState
+from perkstar_ui.state.issue_cards import IssueCardsState
 from perkstar_ui.services.customers import GridRow
 from perkstar_ui.state.customer_grid import BUILT_IN_COLUMNS, ColumnView, GridState
 
@@ -44,7 +45,10 @@ def _actions_menu() -> rx.Component:
             )
         ),
         rx.menu.content(
-            rx.menu.item("Delete customers", color="red", data_testid="action-delete-customers", on_select=GridState.ask_delete_selected),
+            rx.menu.item("Issue cards", data_testid="action-issue-cards", on_select=IssueCardsState.open_dialog,
+                         style={"min_height": "44px"}),
+            rx.menu.item("Delete customers", color="red", data_testid="action-delete-customers", on_select=GridState.ask_delete_selected,
+                         style={"min_height": "44px"}),
         ),
     )
 

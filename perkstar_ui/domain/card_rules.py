@@ -494,6 +494,7 @@ class IssueOptions:
     welcome_stamps: int | None = None  # None: the template's
     tier: str | None = None
     period: str | None = None
+    expires_on: dt.date | None = None  # overrides the template's expiration for these cards
 
 
 def opening_entries(card_type: CardType, settings: CardSettings, options: IssueOptions, now: dt.datetime) -> list[Entry]:

@@ -320,7 +320,7 @@ def issue_card(
         merchant_id=template.merchant_id, customer_id=customer_id, template_id=template.id, card_type=card_type.value,
         serial=serial, status="uninstalled", utm=utm, issued_at=now, install_token=random_code(32),
         referral_code=referral, referred_by_card_id=referred_by_card_id,
-        expires_on=settings.expiration.expires_on(now.date()),
+        expires_on=options.expires_on or settings.expiration.expires_on(now.date()),
     )
     session.add(card)
     session.flush()
@@ -506,3 +506,12 @@ def grant_referral_bonus(merchant_id: int, card_id: int, amount: int, *, key: st
             return True
 
     return _with_retries(work)
+
+
+def list_templates_for_issue(merchant_id: int) -> list[tuple[int, str, str]]:
+    """The merchant's active templates as (id, name, card type), for the bulk-issue dialog."""
+    with tenant_session(merchant_id) as session:
+        return [
+            (t.id, t.name, t.card_type)
+            for t in session.exec(select(CardTemplate).where(CardTemplate.active).order_by(CardTemplate.id)).all()
+        ]
