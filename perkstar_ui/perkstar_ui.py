@@ -11,6 +11,8 @@ from perkstar_ui.pages.profile import profile_page
 from perkstar_ui.pages.public_card import META as CARD_META
 from perkstar_ui.pages.public_card import ROUTE as CARD_ROUTE
 from perkstar_ui.pages.public_card import public_card_page
+from perkstar_ui.pages.referral import ROUTE as REFERRAL_ROUTE
+from perkstar_ui.pages.referral import referral_page
 from perkstar_ui.pages.sections import SECTIONS, section_page
 from perkstar_ui.pages.settings import settings_page
 from perkstar_ui.state.auth import AuthState
@@ -20,6 +22,7 @@ from perkstar_ui.state.customer_grid import GridState
 from perkstar_ui.state.login import LoginState
 from perkstar_ui.state.profile import ProfileState
 from perkstar_ui.state.public_card import PublicCardState
+from perkstar_ui.state.referral import ReferralState
 from perkstar_ui.state.tiles import TilesState
 
 # Contract: migrations are applied on start-up (idempotent; PostgreSQL takes a lock).
@@ -45,6 +48,7 @@ app.add_page(
 app.add_page(cards_page, route="/cards", title="Cards · Perkstar", on_load=[AuthState.require_login, CardTemplatesState.load])
 # Public (no login): a card's own page, opened from its install link or the home screen.
 app.add_page(public_card_page, route=CARD_ROUTE, title="Your card", meta=CARD_META, on_load=PublicCardState.load)
+app.add_page(referral_page, route=REFERRAL_ROUTE, title="Join · Perkstar", on_load=ReferralState.load)
 app.add_page(settings_page, route="/settings", title="Settings · Perkstar", on_load=[AuthState.require_login, CustomFieldsState.load])
 for key, (title, _) in SECTIONS.items():
     app.add_page(section_page(key), route=f"/{key}", title=f"{title} · Perkstar", on_load=AuthState.require_login)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-
 from perkstar_ui.db.models import CardTemplate
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.card_rules import PERIODS, IssueOptions, Unit, parse_amount
