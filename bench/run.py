@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import grid, imports, tiles
+from bench import cards, grid, imports, tiles
 from bench.common import bench_database, seeded
 
 
@@ -20,6 +20,7 @@ def main() -> None:
         with seeded(backend, args.customers) as merchant:
             tiles.measure(backend, merchant)
             grid.measure(backend, merchant)
+            cards.measure(backend, merchant)
         with bench_database(backend):
             imports.measure(backend, args.customers)
 

@@ -10,10 +10,13 @@ tablets on one card are serialised instead of overwriting each other.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import secrets
 import time
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
@@ -45,14 +48,32 @@ class Outcome:
 
 
 # --- loading and locking ------------------------------------------------------------------
+# The counter's hot path is plain Core SQL: one locked read of the card with its
+# template's settings, the key check, one insert, one update. Every statement names the
+# merchant, as the ORM's tenant criteria would.
+
+_CARD = Card.__table__
+_TEMPLATE = CardTemplate.__table__
+_LEDGER = CardTransaction.__table__
+_CACHE_COLUMNS = ("balance", "rewards_available", "spend_total_cents", "ltv_cents", "tier")
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed_settings(card_type: str, raw: str) -> CardSettings:
+    return validate_settings(card_type, json.loads(raw))
+
+
+def settings_of(card_type: str, raw: dict | None) -> CardSettings:
+    """Validated template settings, parsed once per distinct JSON (pydantic is not free)."""
+    return _parsed_settings(card_type, json.dumps(raw or {}, sort_keys=True))
 
 
 def _settings(session, card: Card) -> CardSettings:  # noqa: ANN001
     template = session.get(CardTemplate, card.template_id)
-    return validate_settings(card.card_type, template.settings if template else None)
+    return settings_of(card.card_type, template.settings if template else None)
 
 
-def _entry(row: CardTransaction) -> Entry:
+def _entry(row) -> Entry:  # noqa: ANN001
     return Entry(
         kind=row.kind, at=as_utc(row.created_at), value_delta=row.value_delta, rewards_delta=row.rewards_delta,
         points_delta=row.points_delta, spend_delta_cents=row.spend_delta_cents, purchase_cents=row.purchase_cents,
@@ -60,70 +81,128 @@ def _entry(row: CardTransaction) -> Entry:
     )
 
 
-def ledger_entries(session, card_id: int) -> list[Entry]:  # noqa: ANN001
-    rows = session.exec(
+def ledger_entries(session, merchant_id: int, card_id: int) -> list[Entry]:  # noqa: ANN001
+    rows = session.execute(
         # In the order the cache folded them: ids follow commit order under the card lock.
-        select(CardTransaction).where(CardTransaction.card_id == card_id).order_by(CardTransaction.id)
+        sa.select(_LEDGER).where(_LEDGER.c.merchant_id == merchant_id, _LEDGER.c.card_id == card_id)
+        .order_by(_LEDGER.c.id)
     ).all()
     return [_entry(r) for r in rows]
 
 
+def _state_of(session, merchant_id: int, card_id: int, card_type: str, columns, metrics: dict | None,  # noqa: ANN001
+              settings: CardSettings) -> CardState:
+    """The cache; cards written before the engine kept counters (seed, import) are replayed."""
+    if "counters" not in (metrics or {}):
+        return L.replay(ledger_entries(session, merchant_id, card_id), CardType(card_type), settings)
+    return CardState.from_cache({name: columns[name] for name in _CACHE_COLUMNS}, metrics)
+
+
 def replay_card(session, card: Card) -> CardState:  # noqa: ANN001
     """The card's state recomputed from its whole ledger (the truth the cache mirrors)."""
-    return L.replay(ledger_entries(session, card.id), CardType(card.card_type), _settings(session, card))
+    return L.replay(ledger_entries(session, card.merchant_id, card.id), CardType(card.card_type), _settings(session, card))
 
 
 def cached_state(session, card: Card) -> CardState:  # noqa: ANN001
-    """The cache; cards written before the engine kept counters (seed, import) are replayed once."""
-    if "counters" not in (card.metrics or {}):
-        return replay_card(session, card)
-    return CardState.from_cache(
-        {"balance": card.balance, "rewards_available": card.rewards_available, "spend_total_cents": card.spend_total_cents,
-         "ltv_cents": card.ltv_cents, "tier": card.tier},
-        card.metrics,
+    columns = {name: getattr(card, name) for name in _CACHE_COLUMNS}
+    return _state_of(session, card.merchant_id, card.id, card.card_type, columns, card.metrics, _settings(session, card))
+
+
+@dataclass
+class LockedCard:
+    """One card read under its lock: what the rules need, and the cache to update."""
+
+    id: int
+    merchant_id: int
+    customer_id: int
+    card_type: CardType
+    status: str
+    expires_on: dt.date | None
+    referred_by_card_id: int | None
+    version: int
+    settings: CardSettings
+    state: CardState
+
+
+# Built once: constructing SQL per call would cost more than running it.
+_LOCK_READ = (
+    sa.select(_CARD, _TEMPLATE.c.settings.label("template_settings"))
+    .join(_TEMPLATE, _TEMPLATE.c.id == _CARD.c.template_id)
+    .where(_CARD.c.id == sa.bindparam("card_id"), _CARD.c.merchant_id == sa.bindparam("merchant_id"))
+)
+_LOCK_READ_FOR_UPDATE = _LOCK_READ.with_for_update(of=_CARD)
+_KEY_READ = sa.select(_LEDGER.c.id).where(
+    _LEDGER.c.merchant_id == sa.bindparam("merchant_id"), _LEDGER.c.idempotency_key == sa.bindparam("key")
+)
+_LEDGER_INSERT = sa.insert(_LEDGER)
+_CACHE_UPDATE = (
+    sa.update(_CARD)
+    .where(_CARD.c.id == sa.bindparam("for_card"), _CARD.c.merchant_id == sa.bindparam("for_merchant"),
+           _CARD.c.version == sa.bindparam("old_version"))
+    .values(**{name: sa.bindparam(f"new_{name}") for name in (*_CACHE_COLUMNS, "metrics", "last_activity_at", "version")})
+)
+
+
+def _lock(session, merchant_id: int, card_id: int, *, begin: bool = True) -> LockedCard | None:  # noqa: ANN001
+    """Read the card for update. SQLite: BEGIN IMMEDIATE makes this session the one writer
+    from the read on; PostgreSQL: the row lock makes other writers of this card wait."""
+    connection = session.connection()
+    if is_sqlite(session.get_bind()):
+        if begin:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        statement = _LOCK_READ
+    else:
+        statement = _LOCK_READ_FOR_UPDATE
+    row = connection.execute(statement, {"card_id": card_id, "merchant_id": merchant_id}).mappings().first()
+    if row is None:
+        return None
+    settings = settings_of(row["card_type"], row["template_settings"])
+    return LockedCard(
+        id=row["id"], merchant_id=row["merchant_id"], customer_id=row["customer_id"], card_type=CardType(row["card_type"]),
+        status=row["status"], expires_on=row["expires_on"], referred_by_card_id=row["referred_by_card_id"],
+        version=row["version"], settings=settings,
+        state=_state_of(session, merchant_id, card_id, row["card_type"], row, row["metrics"], settings),
     )
 
 
-def _lock(session, card_id: int) -> Card | None:  # noqa: ANN001
-    if is_sqlite(session.get_bind()):
-        # One writer at a time from the first read on: the version we read is the one we update.
-        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-        return session.exec(select(Card).where(Card.id == card_id).execution_options(populate_existing=True)).first()
-    return session.exec(
-        select(Card).where(Card.id == card_id).with_for_update().execution_options(populate_existing=True)
-    ).first()
-
-
-def _append(session, card: Card, state: CardState, entries: list[Entry], card_type: CardType, settings: CardSettings, *,  # noqa: ANN001
-            source: str, staff_user_id: int | None, comment: str | None, idempotency_key: str | None,
-            action_key: str | None, correction_of_id: int | None = None) -> list[CardTransaction]:
+def _write(session, card: LockedCard, entries: list[Entry], *, source: str, staff_user_id: int | None = None,  # noqa: ANN001
+           comment: str | None = None, idempotency_key: str | None = None, action_key: str | None = None,
+           correction_of_id: int | None = None, **card_values) -> None:  # noqa: ANN003
+    """Append the entries (folded into ``card.state``) and store the new cache, in the caller's transaction."""
+    connection = session.connection()
     rows = []
     for index, entry in enumerate(entries):
-        L.fold(state, entry, card_type, settings)
-        rows.append(CardTransaction(
-            merchant_id=card.merchant_id, card_id=card.id, customer_id=card.customer_id, kind=entry.kind,
-            value_delta=entry.value_delta, rewards_delta=entry.rewards_delta, points_delta=entry.points_delta,
-            spend_delta_cents=entry.spend_delta_cents, purchase_cents=entry.purchase_cents, balance_after=state.balance,
-            source=source, staff_user_id=staff_user_id, comment=comment, detail=entry.detail,
-            lot_expires_on=entry.lot_expires_on, created_at=entry.at, action_key=action_key,
-            idempotency_key=idempotency_key if index == 0 else None, correction_of_id=correction_of_id,
-        ))
-    session.add_all(rows)
-    _store(card, state)
-    return rows
-
-
-def _store(card: Card, state: CardState) -> None:
-    card.balance, card.rewards_available = state.balance, state.rewards_available
-    card.spend_total_cents, card.ltv_cents, card.tier = state.spend_total_cents, state.ltv_cents, state.tier
-    card.metrics = state.metrics_json()
-    if state.last_activity_at:
-        card.last_activity_at = dt.datetime.fromisoformat(state.last_activity_at)
+        L.fold(card.state, entry, card.card_type, card.settings)
+        rows.append({
+            "merchant_id": card.merchant_id, "card_id": card.id, "customer_id": card.customer_id, "kind": entry.kind,
+            "value_delta": entry.value_delta, "rewards_delta": entry.rewards_delta, "points_delta": entry.points_delta,
+            "spend_delta_cents": entry.spend_delta_cents, "purchase_cents": entry.purchase_cents,
+            "balance_after": card.state.balance, "source": source, "staff_user_id": staff_user_id, "comment": comment,
+            "detail": entry.detail, "lot_expires_on": entry.lot_expires_on, "created_at": entry.at,
+            "action_key": action_key, "idempotency_key": idempotency_key if index == 0 else None,
+            "correction_of_id": correction_of_id,
+        })
+    if rows:
+        connection.execute(_LEDGER_INSERT, rows)
+    state = card.state
+    values = {f"new_{name}": getattr(state, name) for name in _CACHE_COLUMNS}
+    values["new_metrics"] = state.metrics_json()
+    values["new_last_activity_at"] = dt.datetime.fromisoformat(state.last_activity_at) if state.last_activity_at else None
+    values["new_version"] = card.version + 1
+    updated = connection.execute(
+        _CACHE_UPDATE, {**values, "for_card": card.id, "for_merchant": card.merchant_id, "old_version": card.version}
+    ).rowcount
+    if updated != 1:  # cannot happen under the lock; never let a lost update pass silently
+        raise OperationalError("card changed under its lock (database is locked)", None, None)
+    if card_values:  # rare (a new expiration date): its own statement keeps the common one prebuilt
+        connection.execute(sa.update(_CARD).where(_CARD.c.id == card.id, _CARD.c.merchant_id == card.merchant_id)
+                           .values(**card_values))
     card.version += 1
 
 
-def _already_applied(session, key: str | None) -> bool:  # noqa: ANN001
-    return bool(key) and session.exec(select(CardTransaction.id).where(CardTransaction.idempotency_key == key)).first() is not None
+def _already_applied(session, merchant_id: int, key: str | None) -> bool:  # noqa: ANN001
+    return bool(key) and session.connection().execute(
+        _KEY_READ, {"merchant_id": merchant_id, "key": key}).first() is not None
 
 
 def _with_retries(work):  # noqa: ANN001, ANN202
@@ -157,51 +236,56 @@ def perform_action(
 
     def work() -> Outcome:
         with tenant_session(merchant_id) as session:
-            card = _lock(session, card_id)
+            card = _lock(session, merchant_id, card_id)
             if card is None:
                 raise CardNotFound("This card no longer exists.")
             at = now or utcnow()  # read under the lock, so time order is commit order
-            card_type, settings = CardType(card.card_type), _settings(session, card)
-            state = cached_state(session, card)
-            if _already_applied(session, idempotency_key):
-                return Outcome(False, "Already applied.", card_metrics.view(card_type, settings, state).balance)
-            due = card_rules.settle(card_type, settings, state, at)
-            if due:
-                _append(session, card, state, due, card_type, settings, source="system", staff_user_id=None,
-                        comment=None, idempotency_key=None, action_key=None)
+            if _already_applied(session, merchant_id, idempotency_key):
+                return Outcome(False, "Already applied.", card_metrics.view(card.card_type, card.settings, card.state).balance)
+            due = card_rules.settle(card.card_type, card.settings, card.state, at)
             try:
-                entries = card_rules.apply_action(card_type, settings, state, action, at,
+                entries = card_rules.apply_action(card.card_type, card.settings, _after(card, due), action, at,
                                                   status=card.status, expires_on=card.expires_on)
             except Refused:
-                session.commit()  # expiries found on the way are true whatever the action
+                if due:  # expiries found on the way are true whatever the action
+                    _write(session, card, due, source="system")
+                    session.commit()
                 raise
-            first_visit = bool(card.referred_by_card_id) and not state.count("total_visits") and (
+            if due:
+                _write(session, card, due, source="system")
+            first_visit = bool(card.referred_by_card_id) and not card.state.count("total_visits") and (
                 card_rules.is_first_action(entries))
-            key = idempotency_key or secrets.token_hex(16)
-            _append(session, card, state, entries, card_type, settings, source=source, staff_user_id=staff_user_id,
-                    comment=comment, idempotency_key=idempotency_key, action_key=key)
-            if action.verb == "change-expiration":
-                card.expires_on = action.date
-            session.add(card)
-            converted = _convert_coupon(session, card, settings, at) if card_type == CardType.COUPON else None
+            extra = {"expires_on": action.date} if action.verb == "change-expiration" else {}
+            _write(session, card, entries, source=source, staff_user_id=staff_user_id, comment=comment,
+                   idempotency_key=idempotency_key, action_key=idempotency_key or secrets.token_hex(16), **extra)
+            converted = _convert_coupon(session, card, at) if card.card_type == CardType.COUPON else None
             try:
                 session.commit()
             except IntegrityError:
                 session.rollback()  # the same key committed by a concurrent request
-                if _already_applied(session, idempotency_key):
+                if _already_applied(session, merchant_id, idempotency_key):
                     return Outcome(False, "Already applied.", "")
                 raise
             if first_visit:
                 from perkstar_ui.services import referrals  # referrals builds on this module
 
                 referrals.on_first_visit(merchant_id, card_id)
-            view = card_metrics.view(card_type, settings, state)
             message = f"{card_rules.VERB_LABELS[action.verb]}: done."
             if converted:
                 message += f" The coupon became a {converted} card."
-            return Outcome(True, message, view.balance)
+            return Outcome(True, message, card_metrics.view(card.card_type, card.settings, card.state).balance)
 
     return _with_retries(work)
+
+
+def _after(card: LockedCard, due: list[Entry]) -> CardState:
+    """The state the action sees: the cache with what time has caused folded in."""
+    if not due:
+        return card.state
+    state = card.state.copy()
+    for entry in due:
+        L.fold(state, entry, card.card_type, card.settings)
+    return state
 
 
 def correct_transaction(
@@ -214,62 +298,61 @@ def correct_transaction(
     now: dt.datetime | None = None,
 ) -> Outcome:
     """Write the reversing entries of the action that wrote this row (spec Q29)."""
-    now = now or utcnow()
 
     def work() -> Outcome:
         with tenant_session(merchant_id) as session:
-            original = session.get(CardTransaction, transaction_id)
+            original = session.execute(
+                sa.select(_LEDGER).where(_LEDGER.c.id == transaction_id, _LEDGER.c.merchant_id == merchant_id)
+            ).first()
             if original is None:
                 raise CardNotFound("This transaction no longer exists.")
-            card = _lock(session, original.card_id)
+            card = _lock(session, merchant_id, original.card_id)
             if card is None:
                 raise CardNotFound("This card no longer exists.")
-            card_type, settings = CardType(card.card_type), _settings(session, card)
-            state = cached_state(session, card)
-            if _already_applied(session, idempotency_key):
-                return Outcome(False, "Already applied.", card_metrics.view(card_type, settings, state).balance)
+            if _already_applied(session, merchant_id, idempotency_key):
+                return Outcome(False, "Already applied.", card_metrics.view(card.card_type, card.settings, card.state).balance)
             group = [original]
             if original.action_key:
-                group = session.exec(
-                    select(CardTransaction).where(CardTransaction.action_key == original.action_key)
-                    .order_by(CardTransaction.id)
+                group = session.execute(
+                    sa.select(_LEDGER).where(_LEDGER.c.merchant_id == merchant_id, _LEDGER.c.card_id == card.id,
+                                             _LEDGER.c.action_key == original.action_key).order_by(_LEDGER.c.id)
                 ).all()
-            if session.exec(select(CardTransaction.id).where(CardTransaction.correction_of_id.in_([g.id for g in group]))).first():
+            corrected = session.execute(sa.select(_LEDGER.c.id).where(
+                _LEDGER.c.merchant_id == merchant_id, _LEDGER.c.correction_of_id.in_([g.id for g in group]))).first()
+            if corrected:
                 raise Refused("This transaction has already been corrected.")
             if card.status == "deleted":
                 raise Refused("This card was deleted; it no longer works.")
-            entries = card_rules.correction_entries(card_type, settings, state, [_entry(g) for g in group], now)
-            _append(session, card, state, entries, card_type, settings, source="dashboard", staff_user_id=staff_user_id,
-                    comment=(comment or "").strip()[:500] or f"Correction of {L.KIND_LABELS.get(original.kind, original.kind)}",
-                    idempotency_key=idempotency_key, action_key=idempotency_key or secrets.token_hex(16),
-                    correction_of_id=original.id)
-            session.add(card)
+            entries = card_rules.correction_entries(card.card_type, card.settings, card.state,
+                                                    [_entry(g) for g in group], now or utcnow())
+            label = L.KIND_LABELS.get(original.kind, original.kind)
+            _write(session, card, entries, source="dashboard", staff_user_id=staff_user_id,
+                   comment=(comment or "").strip()[:500] or f"Correction of {label}",
+                   idempotency_key=idempotency_key, action_key=idempotency_key or secrets.token_hex(16),
+                   correction_of_id=original.id)
             session.commit()
-            return Outcome(True, "The correction was recorded.", card_metrics.view(card_type, settings, state).balance)
+            return Outcome(True, "The correction was recorded.", card_metrics.view(card.card_type, card.settings, card.state).balance)
 
     return _with_retries(work)
 
 
 def settle_card(merchant_id: int, card_id: int, now: dt.datetime | None = None) -> None:
-    """Write expiries and refills that are due, and replay cards that predate the engine."""
+    """Write expiries and refills that are due, and store the replay of cards that predate
+    the engine (seed, import) so their counters are cached from now on."""
     now = now or utcnow()
 
     def work() -> None:
         with tenant_session(merchant_id) as session:
-            card = session.get(Card, card_id)
-            if card is None or card.status == "deleted":
+            row = session.execute(sa.select(_CARD.c.status, _CARD.c.metrics).where(
+                _CARD.c.id == card_id, _CARD.c.merchant_id == merchant_id)).first()
+            if row is None or row.status == "deleted":
                 return
-            card_type, settings = CardType(card.card_type), _settings(session, card)
-            state = cached_state(session, card)
-            due = card_rules.settle(card_type, settings, state, now)
-            if not due and "counters" in (card.metrics or {}):
+            card = _lock(session, merchant_id, card_id)
+            due = card_rules.settle(card.card_type, card.settings, card.state, now)
+            if not due and "counters" in (row.metrics or {}):
+                session.rollback()
                 return
-            card = _lock(session, card_id)
-            state = cached_state(session, card)
-            due = card_rules.settle(card_type, settings, state, now)
-            _append(session, card, state, due, card_type, settings, source="system", staff_user_id=None, comment=None,
-                    idempotency_key=None, action_key=None)
-            session.add(card)
+            _write(session, card, due, source="system")
             session.commit()
 
     _with_retries(work)
@@ -278,23 +361,23 @@ def settle_card(merchant_id: int, card_id: int, now: dt.datetime | None = None) 
 # --- coupon conversion and issuing --------------------------------------------------------------
 
 
-def _convert_coupon(session, coupon: Card, settings, now: dt.datetime) -> str | None:  # noqa: ANN001
+def _convert_coupon(session, coupon: LockedCard, now: dt.datetime) -> str | None:  # noqa: ANN001
     """Spec Q20: a redeemed coupon linked to a loyalty template becomes a new card of it."""
-    linked_id = getattr(settings, "linked_template_id", None)
+    linked_id = getattr(coupon.settings, "linked_template_id", None)
     if not linked_id:
         return None
     template = session.get(CardTemplate, linked_id)
     if template is None or template.card_type == CardType.COUPON.value:
         return None
+    status = session.execute(sa.select(_CARD.c.status, _CARD.c.device, _CARD.c.installed_at).where(
+        _CARD.c.id == coupon.id, _CARD.c.merchant_id == coupon.merchant_id)).one()
     card = issue_card(session, coupon.customer_id, template, IssueOptions(), now=now, utm="coupon")
-    card.status, card.device, card.installed_at = coupon.status, coupon.device, coupon.installed_at
+    session.execute(sa.update(_CARD).where(_CARD.c.id == card.id, _CARD.c.merchant_id == coupon.merchant_id)
+                    .values(status=status.status, device=status.device, installed_at=status.installed_at))
     if template.card_type == CardType.STAMP.value:  # "stamp card with the first stamp already earned"
-        card_type, linked_settings = CardType.STAMP, validate_settings(template.card_type, template.settings)
-        state = cached_state(session, card)
-        entries = card_rules.apply_action(card_type, linked_settings, state, Action("add-stamps", 1), now)
-        _append(session, card, state, entries, card_type, linked_settings, source="system", staff_user_id=None,
-                comment="First visit (coupon)", idempotency_key=None, action_key=secrets.token_hex(16))
-    session.add(card)
+        linked = _lock(session, coupon.merchant_id, card.id, begin=False)
+        entries = card_rules.apply_action(CardType.STAMP, linked.settings, linked.state, Action("add-stamps", 1), now)
+        _write(session, linked, entries, source="system", comment="First visit (coupon)", action_key=secrets.token_hex(16))
     return CARD_TYPE_LABELS[CardType(template.card_type)]
 
 
@@ -312,7 +395,7 @@ def issue_card(
 ) -> Card:
     """A new card with its opening entries, in the caller's transaction; activates the template."""
     now = now or utcnow()
-    card_type, settings = CardType(template.card_type), validate_settings(template.card_type, template.settings)
+    card_type, settings = CardType(template.card_type), settings_of(template.card_type, template.settings)
     entries = card_rules.opening_entries(card_type, settings, options, now)
     serial = unused_codes(random_serial, Card.serial, 1)[0]
     referral = unused_codes(lambda: random_code(8), Card.referral_code, 1)[0]
@@ -324,10 +407,12 @@ def issue_card(
     )
     session.add(card)
     session.flush()
-    state = L.initial_state(card_type, settings)
-    _append(session, card, state, entries, card_type, settings, source=source, staff_user_id=staff_user_id,
-            comment=None, idempotency_key=None, action_key=secrets.token_hex(16))
-    card.version = 0
+    opened = LockedCard(id=card.id, merchant_id=card.merchant_id, customer_id=customer_id, card_type=card_type,
+                        status=card.status, expires_on=card.expires_on, referred_by_card_id=referred_by_card_id,
+                        version=card.version, settings=settings, state=L.initial_state(card_type, settings))
+    _write(session, opened, entries, source=source, staff_user_id=staff_user_id, action_key=secrets.token_hex(16))
+    # The row changed under the ORM object: reload its cache on next access.
+    session.expire(card, [*_CACHE_COLUMNS, "metrics", "last_activity_at", "version"])
     if template.activated_at is None:
         # cards.md §0.3: settings lock from the first issued card. The row lock keeps a
         # template edit running at the same moment from slipping past that check.
@@ -487,17 +572,13 @@ def grant_referral_bonus(merchant_id: int, card_id: int, amount: int, *, key: st
 
     def work() -> bool:
         with tenant_session(merchant_id) as session:
-            card = _lock(session, card_id)
-            if card is None or card.status == "deleted" or _already_applied(session, key):
+            card = _lock(session, merchant_id, card_id)
+            if card is None or card.status == "deleted" or _already_applied(session, merchant_id, key):
                 return False
-            card_type, settings = CardType(card.card_type), _settings(session, card)
-            state = cached_state(session, card)
-            entries = card_rules.referral_entries(card_type, settings, state, amount, utcnow())
+            entries = card_rules.referral_entries(card.card_type, card.settings, card.state, amount, utcnow())
             if not entries:
                 return False
-            _append(session, card, state, entries, card_type, settings, source="referral", staff_user_id=None,
-                    comment=comment, idempotency_key=key, action_key=key)
-            session.add(card)
+            _write(session, card, entries, source="referral", comment=comment, idempotency_key=key, action_key=key)
             try:
                 session.commit()
             except IntegrityError:
