@@ -45,6 +45,7 @@ class Outcome:
     applied: bool  # False: this idempotency key was applied before; nothing changed
     message: str
     balance: str
+    new_card_id: int | None = None  # the loyalty card a redeemed coupon became
 
 
 # --- loading and locking ------------------------------------------------------------------
@@ -271,9 +272,10 @@ def perform_action(
 
                 referrals.on_first_visit(merchant_id, card_id)
             message = f"{card_rules.VERB_LABELS[action.verb]}: done."
-            if converted:
-                message += f" The coupon became a {converted} card."
-            return Outcome(True, message, card_metrics.view(card.card_type, card.settings, card.state).balance)
+            if converted is not None:
+                message += f" The coupon became a {CARD_TYPE_LABELS[CardType(converted.card_type)]} card."
+            return Outcome(True, message, card_metrics.view(card.card_type, card.settings, card.state).balance,
+                           new_card_id=converted.id if converted is not None else None)
 
     return _with_retries(work)
 
@@ -361,7 +363,7 @@ def settle_card(merchant_id: int, card_id: int, now: dt.datetime | None = None) 
 # --- coupon conversion and issuing --------------------------------------------------------------
 
 
-def _convert_coupon(session, coupon: LockedCard, now: dt.datetime) -> str | None:  # noqa: ANN001
+def _convert_coupon(session, coupon: LockedCard, now: dt.datetime) -> Card | None:  # noqa: ANN001
     """Spec Q20: a redeemed coupon linked to a loyalty template becomes a new card of it."""
     linked_id = getattr(coupon.settings, "linked_template_id", None)
     if not linked_id:
@@ -378,7 +380,7 @@ def _convert_coupon(session, coupon: LockedCard, now: dt.datetime) -> str | None
         linked = _lock(session, coupon.merchant_id, card.id, begin=False)
         entries = card_rules.apply_action(CardType.STAMP, linked.settings, linked.state, Action("add-stamps", 1), now)
         _write(session, linked, entries, source="system", comment="First visit (coupon)", action_key=secrets.token_hex(16))
-    return CARD_TYPE_LABELS[CardType(template.card_type)]
+    return card
 
 
 def issue_card(

@@ -179,6 +179,9 @@ class CardPanel(rx.State, mixin=True):
         yield rx.toast.success(message)
         from perkstar_ui.state.profile import ProfileState  # the profile reloads this panel
 
+        if self.verb != "send-push" and outcome.new_card_id:  # spec Q20: show the card the coupon became
+            profile = await self.get_state(ProfileState)
+            profile.selected_card_id = outcome.new_card_id
         yield ProfileState.load
 
 

@@ -187,3 +187,38 @@ def test_deleted_card_offers_no_actions(page: Page, shop):
     expect(page.get_by_test_id("card-action-add-balance")).to_be_disabled()
     with tenant_session(merchant_id) as session:
         assert session.get(Card, card_id).status == "deleted"
+
+
+def test_linked_coupon_becomes_its_loyalty_card_and_push_is_queued(page: Page, shop):
+    from perkstar_ui.db.models import Message
+    from perkstar_ui.domain.card_types import validate_settings
+
+    merchant_id, email = shop
+    with tenant_session(merchant_id) as session:
+        stamp = session.exec(select(CardTemplate).where(CardTemplate.card_type == "stamp")).first()
+        coupon = session.exec(select(CardTemplate).where(CardTemplate.card_type == "coupon")).first()
+        coupon.settings = validate_settings("coupon", {**coupon.settings, "linked_template_id": stamp.id}).model_dump(mode="json")
+        session.add(coupon)
+        session.commit()
+    customer = add_customer(merchant_id, "Coupon", "Convert", email="convert@example.com")
+    coupon_id = issue(merchant_id, customer, "coupon")
+    with tenant_session(merchant_id) as session:
+        card = session.get(Card, coupon_id)
+        card.status = "installed"
+        session.add(card)
+        session.commit()
+    log_in(page, email, PASSWORD)
+    open_customer(page, customer)
+    act(page, "redeem", None, Purchase_amount="0")
+    panel = page.get_by_test_id("card-panel")
+    expect(panel).to_have_attribute("data-card-type", "stamp")
+    expect(panel.get_by_test_id("card-balance")).to_have_text("1")
+    expect(page.get_by_test_id("card-tab")).to_have_count(2)
+    expect(panel.get_by_test_id("card-status")).to_have_text("Installed")
+    page.get_by_test_id("card-action-send-push").click()
+    page.get_by_role("dialog").get_by_label("Message", exact=True).fill("Double stamps on Friday")
+    page.get_by_role("dialog").get_by_test_id("action-apply").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    with tenant_session(merchant_id) as session:
+        assert session.exec(select(Message.body).where(Message.customer_id == customer, Message.channel == "push")).all() == [
+            "Double stamps on Friday"]

@@ -164,7 +164,7 @@ def test_coupon_redemption_converts_to_the_linked_card(merchant):
     assert "Stamp" in outcome.message
     with tenant_session(merchant) as session:
         stamp = session.exec(select(Card).where(Card.customer_id == customer, Card.card_type == "stamp")).one()
-    assert stamp.balance == 1
+    assert stamp.balance == 1 and outcome.new_card_id == stamp.id
 
 
 def test_bulk_issue_skips_holders_and_queues_deliveries(merchant):
