@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -152,6 +154,19 @@ def _custom_specs(session) -> tuple[list[importing.CustomFieldSpec], dict[str, i
     return specs, {d.key: d.id for d in definitions}
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """A 100k-row import makes ~1M short-lived objects without cycles; the cyclic GC
+    would walk all of them again and again (as in ``importing.check_rows``)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _chunks(values: list, size: int = 900) -> Iterator[list]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -225,11 +240,24 @@ def plan_import(session, merchant_id: int, token: str, template_id: int | None) 
     existing: dict[int, sa.Row] = {}  # the columns matching and filling need, not ORM objects
     by_phone: dict[str, int] = {}
     by_email: dict[str, int] = {}
-    for column, values, index in ((Customer.phone, phones, by_phone), (Customer.email, emails, by_email)):
-        for chunk in _chunks(values):
-            for customer in session.exec(select(*_MATCH_COLUMNS).where(column.in_(chunk))).all():
+    known = session.exec(select(sa.func.count()).select_from(Customer)).one() if phones or emails else 0
+    if known and known <= len(phones) + len(emails):
+        # A big file against a smaller customer base (e.g. a first import): one pass over
+        # the merchant's customers costs less than hundreds of IN (…900 values…) look-ups.
+        wanted_phones, wanted_emails = set(phones), set(emails)
+        for customer in session.exec(select(*_MATCH_COLUMNS)).all():
+            if customer.phone in wanted_phones:
                 existing[customer.id] = customer
-                index[getattr(customer, column.key)] = customer.id
+                by_phone[customer.phone] = customer.id
+            if customer.email in wanted_emails:
+                existing[customer.id] = customer
+                by_email[customer.email] = customer.id
+    elif known:
+        for column, values, index in ((Customer.phone, phones, by_phone), (Customer.email, emails, by_email)):
+            for chunk in _chunks(values):
+                for customer in session.exec(select(*_MATCH_COLUMNS).where(column.in_(chunk))).all():
+                    existing[customer.id] = customer
+                    index[getattr(customer, column.key)] = customer.id
     ids = list(existing)
     filled_custom: dict[int, set[int]] = {}
     holders: set[int] = set()
@@ -296,7 +324,7 @@ class Preview:
 
 
 def preview(merchant_id: int, token: str, template_id: int | None) -> Preview:
-    with tenant_session(merchant_id) as session:
+    with tenant_session(merchant_id) as session, _gc_paused():
         plan = plan_import(session, merchant_id, token, template_id)
     return Preview(plan.count("create"), plan.count("update"), plan.count("unchanged"), plan.rejected)
 
@@ -343,7 +371,7 @@ def apply_import(
     """Everything or nothing: one database transaction for the whole file."""
     progress = progress or (lambda _fraction: None)
     now = utcnow()
-    with tenant_session(merchant_id) as session:
+    with tenant_session(merchant_id) as session, _gc_paused():
         plan = plan_import(session, merchant_id, token, template_id)
         template = session.get(CardTemplate, template_id) if template_id else None
         settings = validate_settings(template.card_type, template.settings) if template else None
@@ -359,12 +387,15 @@ def apply_import(
         _, field_ids = _custom_specs(session)
         total_steps = max(1, len(creates) + len(updates))
         done = 0
+        folded: dict[tuple[str, str], str] = {}  # search_fold is pure: each name pair once
         for chunk in _chunks(creates, 10_000):
             ids = _reserve_ids(session, "customer", len(chunk))
             records = []
             for p, customer_id in zip(chunk, ids, strict=True):
                 row = p.row
-                name = contacts.search_fold(f"{row.first_name} {row.last_name}")
+                name = folded.get((row.first_name, row.last_name))
+                if name is None:
+                    name = folded[row.first_name, row.last_name] = contacts.search_fold(f"{row.first_name} {row.last_name}")
                 records.append((
                     customer_id, merchant_id, row.first_name, row.last_name, name,
                     contacts.search_text(row.first_name, row.last_name, row.email, row.phone, name),
@@ -416,20 +447,26 @@ def _bulk_insert(session, table: sa.Table, columns: list[str], rows: list[tuple]
     ):
         connection.execute(sa.insert(table), [dict(zip(columns, row)) for row in rows])
         return
+    processors = []
     for index, name in enumerate(columns):
         processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is None:
-            continue
-        rows = [list(row) for row in rows] if rows and isinstance(rows[0], tuple) else rows
-        seen: dict = {}
+        if processor is not None:
+            processors.append((index, processor, {}))
+    if processors:
+        converted = []
         for row in rows:
-            value = row[index]
-            if isinstance(value, (dict, list)):
-                row[index] = processor(value)
-            elif value in seen:
-                row[index] = seen[value]
-            else:
-                row[index] = seen[value] = processor(value)
+            row = list(row)
+            for index, processor, seen in processors:
+                value = row[index]
+                key = "{}" if value == {} and isinstance(value, dict) else value  # an empty dict: the common case
+                try:
+                    row[index] = seen[key]
+                except KeyError:
+                    row[index] = seen[key] = processor(value)
+                except TypeError:  # unhashable (a filled dict): processed each time
+                    row[index] = processor(value)
+            converted.append(row)
+        rows = converted
     preparer = dialect.identifier_preparer
     names = ", ".join(preparer.quote(name) for name in columns)
     cursor = connection.connection.cursor()  # the DB-API cursor of this very transaction
@@ -678,6 +715,13 @@ EXPORT_COLUMNS = ["Customer name", "First name", "Last name", "Phone", "Email", 
                   "Card status", "Card serial number", "Device type", "UTM tag"]
 
 
+EXPORT_BATCH = 5_000  # customers per keyset page: bounded memory, few round trips
+
+
+def _created_day(created_at: dt.datetime) -> str:
+    return as_utc(created_at).date().isoformat()
+
+
 def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator[list[str]]]:
     """Header and rows of the export, streamed in id order (one row per customer)."""
     from perkstar_ui.services.customers import search_condition
@@ -689,6 +733,8 @@ def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator
 
     def rows() -> Iterator[list[str]]:
         today = dt.date.today()
+        field_order = [field_ids[s.key] for s in specs]
+        statuses: dict[tuple, str] = {}  # (status, expires_on) → label: few distinct pairs
         with tenant_session(merchant_id) as session:
             condition = search_condition(search, lambda: region)
             last_id = 0
@@ -696,37 +742,60 @@ def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator
                 statement = (
                     select(Customer.id, Customer.first_name, Customer.last_name, Customer.phone, Customer.email,
                            Customer.birthdate, Customer.created_at, Customer.utm)
-                    .where(Customer.id > last_id).order_by(Customer.id).limit(5000)
+                    .where(Customer.id > last_id).order_by(Customer.id).limit(EXPORT_BATCH)
                 )
                 if condition is not None:
                     statement = statement.where(condition)
                 customers = session.exec(statement).all()
                 if not customers:
                     return
-                ids = [c.id for c in customers]
+                # Cards and custom values of the batch: without a search the batch is a
+                # whole id range, read by range (indexed merchant + customer) instead of
+                # IN (…10,000 ids…); with a search, only its hits (range could be wide).
+                low, high = customers[0][0], customers[-1][0]
+
+                def batch(column):  # noqa: ANN001, ANN202
+                    if condition is None:  # the whole id range is this batch
+                        return sa.and_(column >= low, column <= high)
+                    return column.in_([c[0] for c in customers])  # a search: only its hits
+
                 cards: dict[int, list] = {}
                 for row in session.exec(
                     select(Card.customer_id, Card.status, Card.expires_on, Card.serial, Card.device)
-                    .where(Card.customer_id.in_(ids)).order_by(Card.issued_at, Card.id)
+                    .where(batch(Card.customer_id)).order_by(Card.issued_at, Card.id)
                 ).all():
                     cards.setdefault(row[0], []).append(row)
                 values: dict[int, dict[int, str]] = {}
-                for customer_id, field_id, value in session.exec(
-                    select(CustomFieldValue.customer_id, CustomFieldValue.field_id, CustomFieldValue.value)
-                    .where(CustomFieldValue.customer_id.in_(ids))
-                ).all():
-                    values.setdefault(customer_id, {})[field_id] = value
-                for c in customers:
-                    held = cards.get(c.id, [])
-                    yield [
-                        f"{c.first_name} {c.last_name}", c.first_name, c.last_name, c.phone or "", c.email or "",
-                        c.birthdate.isoformat() if c.birthdate else "", as_utc(c.created_at).date().isoformat(),
-                        "; ".join(card_status_label(h[1], h[2], today) for h in held),
-                        "; ".join(h[3] for h in held),
-                        "; ".join(sorted({device_label(h[4]) for h in held if h[4]})),
-                        c.utm or "",
-                    ] + [values.get(c.id, {}).get(field_ids[s.key], "") for s in specs]
-                last_id = ids[-1]
+                if field_order:
+                    for customer_id, field_id, value in session.exec(
+                        select(CustomFieldValue.customer_id, CustomFieldValue.field_id, CustomFieldValue.value)
+                        .where(batch(CustomFieldValue.customer_id))
+                    ).all():
+                        values.setdefault(customer_id, {})[field_id] = value
+                no_values: dict[int, str] = {}
+                for customer_id, first, last, phone, email, birthdate, created_at, utm in customers:
+                    held = cards.get(customer_id)
+                    if held:
+                        labels = []
+                        for h in held:
+                            label = statuses.get((h[1], h[2]))
+                            if label is None:
+                                label = statuses[h[1], h[2]] = card_status_label(h[1], h[2], today)
+                            labels.append(label)
+                        card_cells = ["; ".join(labels), "; ".join(h[3] for h in held),
+                                      "; ".join(sorted({device_label(h[4]) for h in held if h[4]}))]
+                    else:
+                        card_cells = ["", "", ""]
+                    row = [
+                        f"{first} {last}", first, last, phone or "", email or "",
+                        birthdate.isoformat() if birthdate else "", _created_day(created_at),
+                        *card_cells, utm or "",
+                    ]
+                    if field_order:
+                        held_values = values.get(customer_id, no_values)
+                        row.extend(held_values.get(field_id, "") for field_id in field_order)
+                    yield row
+                last_id = high
 
     return header, rows()
 

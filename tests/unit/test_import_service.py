@@ -239,3 +239,16 @@ def test_checked_rows_are_cached_as_plain_data(merchant):
     summary = importing.apply_import(merchant, None, token, "f.csv", None)
     assert summary.created == 1
     assert records.grid_page(merchant, records.GridQuery()).rows[0].birthdate == "1990-02-03"
+
+
+def test_matching_by_lookup_when_the_merchant_has_more_customers_than_the_file(merchant):
+    for i in range(4):
+        add_customer(merchant, f"Old{i}", "Customer", f"07400 11111{i}")
+    token = upload(merchant, HEADER + "Someone,Else,07400 111112,c2@example.com,1990-01-02,,\n")
+    preview = importing.preview(merchant, token, None)
+    assert (preview.create, preview.update) == (0, 1)
+    importing.apply_import(merchant, None, token, "f.csv", None)
+    row = records.grid_page(merchant, records.GridQuery(search="old2")).rows[0]
+    profile = records.load_profile(merchant, row.id)
+    assert (profile.name, profile.email, profile.birthdate) == ("Old2 Customer", "c2@example.com", "1990-01-02")
+    assert records.grid_page(merchant, records.GridQuery(search="c2@example")).rows[0].name == "Old2 Customer"
