@@ -1,6 +1,7 @@
 """Phone, email, date and custom-field normalisation (what the form and import share)."""
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -213,3 +214,18 @@ def test_the_fast_phone_path_covers_everyday_numbers(region):
     assert len(hits) >= len(texts) * 0.8, (region, sorted(set(texts) - set(hits)))
     for text in ("07400 123456", "+44 7400 123456", "(07400) 123456", "07400-123-456", "+1 (415) 555-2671"):
         assert contacts.fast_e164(text, "GB") == _library_phone(text, "GB")
+
+
+def _neutralise_as_before(cell):
+    text = "" if cell is None else str(cell)
+    if text.startswith(("=", "+", "-", "@", "\t", "\r")) and not re.fullmatch(r"[+-]?\d+(\.\d+)?", text):
+        return "'" + text
+    return text
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(), st.text(alphabet="=+-@\t\r1.2a ' ", max_size=6), st.text(max_size=4))))
+def test_safe_row_neutralises_like_the_cell_rule(cells):
+    from perkstar_ui.domain.csv_safety import safe_row
+
+    assert safe_row(cells) == [_neutralise_as_before(c) for c in cells] == [neutralise(c) for c in cells]
