@@ -11,15 +11,21 @@ from perkstar_ui.domain.csv_safety import safe_row
 BOM = "\ufeff"
 
 
-def csv_lines(header: list[str], rows: Iterable[list[object]], chunk: int = 500) -> Iterator[bytes]:
+def csv_lines(header: list[str], rows: Iterable[list[object]], chunk: int = 1000) -> Iterator[bytes]:
+    """The BOM and header, then ``chunk`` rows per yielded piece (``writerows`` on a
+    buffer): memory stays at one chunk whatever the number of rows."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write(BOM)
     writer.writerow(safe_row(header))
-    for count, row in enumerate(rows, 1):
-        writer.writerow(safe_row(row))
-        if count % chunk == 0:
+    pending: list[list[str]] = []
+    for row in rows:
+        pending.append(safe_row(row))
+        if len(pending) >= chunk:
+            writer.writerows(pending)
+            pending.clear()
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
+    writer.writerows(pending)
     yield buffer.getvalue().encode()

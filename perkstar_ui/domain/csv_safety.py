@@ -11,15 +11,25 @@ from __future__ import annotations
 import re
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_TRIGGER_SET = frozenset(_TRIGGERS)  # all single characters: a set lookup on the first one
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
 def neutralise(cell: object) -> str:
     text = "" if cell is None else str(cell)
-    if text.startswith(_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(text):
+    if text[:1] in _TRIGGER_SET and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
 
 
 def safe_row(cells: list[object]) -> list[str]:
-    return [neutralise(cell) for cell in cells]
+    """``neutralise`` on every cell; most cells are text not starting with a trigger and
+    cost one type check and one set lookup."""
+    out = []
+    append = out.append
+    for cell in cells:
+        text = cell if type(cell) is str else ("" if cell is None else str(cell))
+        if text[:1] in _TRIGGER_SET and not _PLAIN_NUMBER.fullmatch(text):
+            text = "'" + text
+        append(text)
+    return out

@@ -172,52 +172,80 @@ def check_rows(
             gc.enable()
 
 
+def _parsed(values: list[str], parse: Callable[..., object], *args: object) -> list[tuple[object, str]]:
+    """``(value, "")`` or ``(None, message)`` for each cell, each distinct cell parsed once
+    (every parser here is a pure function of the cell, so a repeat gets the same answer)."""
+    seen: dict[str, tuple[object, str]] = {}
+    out = []
+    append = out.append
+    for raw in values:
+        result = seen.get(raw)
+        if result is None:
+            try:
+                result = (parse(raw, *args), "")
+            except ValueError as error:
+                result = (None, str(error))
+            seen[raw] = result
+        append(result)
+    return out
+
+
+def _name(label: str) -> Callable[[str], str]:
+    return lambda raw: contacts.clean_name(raw, label)
+
+
+def _gender(raw: str) -> str | None:
+    text = raw.lower()
+    if text not in GENDERS:
+        raise ValueError(f"Gender “{raw}” is not one of Male, Female, Other, Unknown.")
+    return GENDERS[text]
+
+
+def _balance(raw: str) -> str:
+    balance = raw.replace(" ", "")
+    if balance and not BALANCE_PATTERN.fullmatch(balance):
+        raise ValueError(f"Balance “{raw}” must be digits only (no currency sign).")
+    return balance
+
+
 def _check_each(
     columns: dict[str, list[str]], custom: list[CustomFieldSpec], default_region: str, today: dt.date
 ) -> list[tuple[int, CleanRow | None, str]]:
-    """(line, clean row or None, problems) for every row, each on its own."""
-    specs = {f"cf:{s.key}": s for s in custom}
+    """(line, clean row or None, problems) for every row, each on its own.
+
+    Column by column (each distinct cell checked once), then row by row in the order
+    the form reports problems: names, phone, email, birthdate, gender, balance, custom.
+    """
     size = len(next(iter(columns.values()), []))
     empty = [""] * size
-    first_names, last_names = columns.get("first_name", empty), columns.get("last_name", empty)
-    phones, emails = columns.get("phone", empty), columns.get("email", empty)
-    birthdates, genders = columns.get("birthdate", empty), columns.get("gender", empty)
-    balances = columns.get("balance", empty)
+    checks = [
+        _parsed(columns.get("first_name", empty), _name("First name")),
+        _parsed(columns.get("last_name", empty), _name("Last name")),
+        _parsed(columns.get("phone", empty), contacts.normalise_phone, default_region),
+        _parsed(columns.get("email", empty), contacts.normalise_email),
+        _parsed(columns.get("birthdate", empty), contacts.parse_birthdate, today),
+        _parsed(columns.get("gender", empty), _gender),
+        _parsed(columns.get("balance", empty), _balance),
+    ]
+    keys = [spec.key for spec in custom]
+    custom_checks = [
+        _parsed(columns.get(f"cf:{spec.key}", empty), lambda raw, s=spec: contacts.parse_custom_value(s.field_type, s.label, raw, list(s.choices)))
+        for spec in custom
+    ]
     results = []
-    for index in range(size):
-        problems: list[str] = []
-
-        def attempt(parse: Callable[..., object], *args: object, default: object = None) -> object:
-            try:
-                return parse(*args)
-            except ValueError as error:
-                problems.append(str(error))
-                return default
-
-        first = attempt(contacts.clean_name, first_names[index], "First name", default="")
-        last = attempt(contacts.clean_name, last_names[index], "Last name", default="")
-        phone = attempt(contacts.normalise_phone, phones[index], default_region)
-        email = attempt(contacts.normalise_email, emails[index])
-        birthdate = attempt(contacts.parse_birthdate, birthdates[index], today)
-        gender_text = genders[index].lower()
-        if gender_text not in GENDERS:
-            problems.append(f"Gender “{genders[index]}” is not one of Male, Female, Other, Unknown.")
-        balance = balances[index].replace(" ", "")
-        if balance and not BALANCE_PATTERN.fullmatch(balance):
-            problems.append(f"Balance “{balances[index]}” must be digits only (no currency sign).")
-        values: dict[str, str] = {}
-        for target, spec in specs.items():
-            raw = columns[target][index] if target in columns else ""
-            value = attempt(contacts.parse_custom_value, spec.field_type, spec.label, raw, list(spec.choices))
-            if value is not None:
-                values[spec.key] = value
-        if not problems and not phone and not email:
-            problems.append("A phone number or an email is needed to identify the customer.")
+    append = results.append
+    for index, cells in enumerate(zip(*checks, *custom_checks)):
         line = index + 2
+        problems = [message for _, message in cells if message]
         if problems:
-            results.append((line, None, " ".join(problems)))
-        else:
-            results.append((line, CleanRow(line, first, last, phone, email, birthdate, GENDERS[gender_text], balance, values), ""))
+            append((line, None, " ".join(problems)))
+            continue
+        (first, _), (last, _), (phone, _), (email, _), (birthdate, _), (gender, _), (balance, _) = cells[:7]
+        if not phone and not email:
+            append((line, None, "A phone number or an email is needed to identify the customer."))
+            continue
+        values = {key: value for key, (value, _) in zip(keys, cells[7:]) if value is not None}
+        append((line, CleanRow(line, first, last, phone, email, birthdate, gender, balance, values), ""))
     return results
 
 

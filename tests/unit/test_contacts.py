@@ -1,6 +1,7 @@
 """Phone, email, date and custom-field normalisation (what the form and import share)."""
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -136,3 +137,95 @@ def test_the_fast_email_path_agrees_with_email_validator(text):
     except ValueError:
         actual = "invalid"
     assert actual == expected
+
+
+import phonenumbers  # noqa: E402
+
+_REGIONS = ["GB", "US", "CA", "DE", "FR", "IT", "ES", "NL", "BE", "CH", "AT", "IE", "AU", "NZ", "IN", "BR", "MX", "AR",
+            "JP", "CN", "RU", "KZ", "ZA", "NG", "GG", "JE", "IM", "SE", "NO", "DK", "PL", "PT", "SG", "HK", "AE", "IL",
+            "KR", "SM", "VA", "CI", "XX"]
+
+
+def _library_phone(text: str, region: str) -> str:
+    """normalise_phone as it was before the fast path: the library alone."""
+    text = text.strip()
+    if not text:
+        return "blank"
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, None if text.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        return "not a number"
+    if not phonenumbers.is_valid_number(number):
+        return "invalid"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _ours(text: str, region: str) -> str:
+    try:
+        result = contacts.normalise_phone(text, region)
+    except ValueError as error:
+        return "not a number" if "is not a phone number" in str(error) else "invalid"
+    return "blank" if result is None else result
+
+
+def _example_texts(region: str) -> list[str]:
+    texts = []
+    for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE,
+                 phonenumbers.PhoneNumberType.TOLL_FREE):
+        number = phonenumbers.example_number_for_type(region, kind)
+        if number is not None:
+            for style in (phonenumbers.PhoneNumberFormat.NATIONAL, phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+                          phonenumbers.PhoneNumberFormat.E164):
+                texts.append(phonenumbers.format_number(number, style))
+    return texts
+
+
+_separators = st.sampled_from(["", "", " ", "-", ".", "(", ")", "  ", "/"])
+_digit_runs = st.text(alphabet="0123456789", min_size=1, max_size=5)
+_prefixes = st.sampled_from(["", "", "+", "0", "00", "+44", "+44 (0)", "0044", "+1", "1", "+33", "+39 0", "+7", "+49",
+                             "+61", "+353", "+800", "+882", "+54 9", "+", "011", "44", "(", "+(44)"])
+_typed_phone = st.builds(lambda prefix, runs, seps: prefix + "".join(r + s for r, s in zip(runs, seps)),
+                         _prefixes, st.lists(_digit_runs, min_size=1, max_size=6), st.lists(_separators, min_size=6, max_size=6))
+_mutated_example = st.builds(
+    lambda region, index, cut, digit: (lambda texts: (texts[index % len(texts)][: max(0, len(texts[index % len(texts)]) - cut)] + digit) if texts else "")(_example_texts(region)),
+    st.sampled_from(_REGIONS[:-1]), st.integers(0, 20), st.integers(0, 3), st.sampled_from(["", "", "0", "7", "9"]))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(_typed_phone, _mutated_example, st.text(alphabet="0123456789 +-.()", max_size=22)),
+       st.sampled_from(_REGIONS))
+def test_the_fast_phone_path_agrees_with_phonenumbers(text, region):
+    stripped = text.strip()
+    fast = contacts.fast_e164("+" + stripped[2:] if stripped.startswith("00") else stripped, region) if stripped else None
+    expected = _library_phone(text, region)
+    if fast is not None:
+        assert fast == expected
+    assert _ours(text, region) == expected
+
+
+@pytest.mark.parametrize("region", ["GB", "US", "DE", "FR", "ES", "NL", "AU", "IE", "CH", "IN", "SE", "PL"])
+def test_the_fast_phone_path_covers_everyday_numbers(region):
+    texts = [t for t in _example_texts(region) if _library_phone(t, region).startswith("+")]
+    for text in texts:
+        assert contacts.normalise_phone(text, region) == _library_phone(text, region)
+    hits = [t for t in texts if contacts.fast_e164(t, region) is not None]
+    assert len(hits) >= len(texts) * 0.8, (region, sorted(set(texts) - set(hits)))
+    for text in ("07400 123456", "+44 7400 123456", "(07400) 123456", "07400-123-456", "+1 (415) 555-2671"):
+        assert contacts.fast_e164(text, "GB") == _library_phone(text, "GB")
+
+
+def _neutralise_as_before(cell):
+    text = "" if cell is None else str(cell)
+    if text.startswith(("=", "+", "-", "@", "\t", "\r")) and not re.fullmatch(r"[+-]?\d+(\.\d+)?", text):
+        return "'" + text
+    return text
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(), st.text(alphabet="=+-@\t\r1.2a ' ", max_size=6), st.text(max_size=4))))
+def test_safe_row_neutralises_like_the_cell_rule(cells):
+    from perkstar_ui.domain.csv_safety import safe_row
+
+    assert safe_row(cells) == [_neutralise_as_before(c) for c in cells] == [neutralise(c) for c in cells]

@@ -239,3 +239,33 @@ def test_checked_rows_are_cached_as_plain_data(merchant):
     summary = importing.apply_import(merchant, None, token, "f.csv", None)
     assert summary.created == 1
     assert records.grid_page(merchant, records.GridQuery()).rows[0].birthdate == "1990-02-03"
+
+
+def test_matching_by_lookup_when_the_merchant_has_more_customers_than_the_file(merchant):
+    for i in range(4):
+        add_customer(merchant, f"Old{i}", "Customer", f"07400 11111{i}")
+    token = upload(merchant, HEADER + "Someone,Else,07400 111112,c2@example.com,1990-01-02,,\n")
+    preview = importing.preview(merchant, token, None)
+    assert (preview.create, preview.update) == (0, 1)
+    importing.apply_import(merchant, None, token, "f.csv", None)
+    row = records.grid_page(merchant, records.GridQuery(search="old2")).rows[0]
+    profile = records.load_profile(merchant, row.id)
+    assert (profile.name, profile.email, profile.birthdate) == ("Old2 Customer", "c2@example.com", "1990-01-02")
+    assert records.grid_page(merchant, records.GridQuery(search="c2@example")).rows[0].name == "Old2 Customer"
+
+
+def test_export_streams_in_batches_with_each_customers_cards_and_values(merchant, monkeypatch):
+    monkeypatch.setattr(importing, "EXPORT_BATCH", 3)
+    drink = records.add_custom_field(merchant, "Drink", "text")
+    ids = [add_customer(merchant, f"P{i}", "Batch", f"07400 2222{i:02d}", drink=f"tea{i}") for i in range(8)]
+    give_card(merchant, ids[2], status="installed", device="pwa")
+    give_card(merchant, ids[3])
+    give_card(merchant, ids[3], status="installed", device="pwa")
+    for search in ("", "batch"):
+        header, rows = importing.export_rows(merchant, search)
+        table = list(csv.reader(io.StringIO(b"".join(csv_lines(header, rows)).decode("utf-8").lstrip("\ufeff"))))
+        by_first = {r[1]: r for r in table[1:]}
+        assert [r[1] for r in table[1:]] == [f"P{i}" for i in range(8)]
+        assert by_first["P2"][7] == "Installed" and by_first["P2"][9] == "PWA"
+        assert by_first["P3"][7] == "Uninstalled; Installed" and len(by_first["P3"][8].split("; ")) == 2
+        assert by_first["P5"][7:10] == ["", "", ""] and by_first["P5"][-1] == "tea5"
