@@ -44,11 +44,15 @@ from perkstar_ui.db.models import (
     as_utc,
     utcnow,
 )
-from perkstar_ui.db.tenancy import system_session, tenant_session
-from perkstar_ui.domain import contacts, importing
+from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.domain import card_rules, contacts, importing
+from perkstar_ui.domain import ledger as L
+from perkstar_ui.domain.card_rules import IssueOptions
 from perkstar_ui.domain.card_types import BALANCE_UNITS, BalanceUnit, CardType, validate_settings
 from perkstar_ui.domain.formatting import card_status_label, device_label
+from perkstar_ui.domain.ledger import CardState
 from perkstar_ui.domain.serials import random_code, random_serial
+from perkstar_ui.services.codes import unused_codes
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 TOO_LARGE_MESSAGE = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into smaller files."
@@ -345,23 +349,15 @@ class Summary:
         return f"Created {self.created}, updated {self.updated}, rejected {self.rejected}"
 
 
-def _opening_balance(card_type: str, settings, balance: str) -> tuple[int, str | None, dict]:  # noqa: ANN001
-    """(main balance in the type's unit, tier, metrics) for the Balance column (§10)."""
+def _opening_amount(card_type: str, balance: str) -> int:
+    """The Balance column (§10) in the card type's unit: stamps and visits as counts, points
+    and money ×100; coupon and membership ignore it (cards.md §6.4, §7.5)."""
     amount = Decimal(balance or "0")
     if card_type in ("stamp", "multipass"):
-        return int(amount), None, ({"visits_sold": int(amount)} if card_type == "multipass" else {})
-    if card_type in ("cashback", "reward", "gift"):
-        value = int(amount * 100)  # points → centipoints, money → cents
-        tier = settings.tiers[0].name if card_type == "cashback" else None
-        return value, tier, {}
-    if card_type == "discount":
-        cents = int(amount * 100)
-        tier = [t for t in settings.tiers if t.threshold_cents <= cents][-1].name
-        return cents, tier, {}
-    if card_type == "membership":
-        first = settings.tiers[0] if settings.tiers else None
-        return (first.visit_limit or 0) if first else 0, first.name if first else None, {}
-    return 0, None, {"coupon_status": "active"}  # coupon: the balance column is ignored
+        return int(amount)
+    if card_type in ("cashback", "reward", "gift", "discount"):
+        return int(amount * 100)
+    return 0
 
 
 def apply_import(
@@ -511,18 +507,6 @@ def _fill_customers(session, merchant_id: int, plans: list[RowPlan], now: dt.dat
         session.connection().execute(statement, params)
 
 
-def _unused_codes(make: Callable[[], str], column, count: int) -> list[str]:  # noqa: ANN001
-    """``count`` fresh codes that no card of any merchant has yet (serials and referral
-    codes are global); redrawn until none collides, so a big import cannot fail on one."""
-    codes: set[str] = set()
-    while len(codes) < count:
-        draw = {make() for _ in range(count - len(codes))} - codes
-        with system_session() as session:  # uniqueness is global: look across merchants
-            taken = set(session.exec(select(column).where(column.in_(list(draw)))).all()) if draw else set()
-        codes |= draw - taken
-    return list(codes)
-
-
 def _reserve_ids(session, table: str, count: int) -> list[int]:  # noqa: ANN001
     """Ids for rows inserted with one executemany (RETURNING would go row by row).
 
@@ -542,38 +526,56 @@ def _jsonable(values: dict) -> dict:
 
 
 def _issue_cards(session, merchant_id, staff_user_id, template, settings, plans: list[RowPlan], now) -> dict[int, int]:  # noqa: ANN001
-    """One card of the chosen template per customer, its opening balance as a ledger row."""
+    """One card of the chosen template per customer, opened by the card rules exactly as a
+    bulk issue would (welcome stamps, membership start, the Balance as an import entry)."""
     if template is None or not plans:
         return {}
-    issued: dict[int, int] = {}
+    card_type = CardType(template.card_type)
     expires = settings.expiration.expires_on(now.date())
+    opened: dict[int, tuple[list, CardState]] = {}  # by amount: every card opens at the same time
+
+    def opening(amount: int) -> tuple[list, CardState]:
+        if amount not in opened:
+            entries = card_rules.opening_entries(card_type, settings, IssueOptions(starting_balance=amount), now)
+            state, afters = L.initial_state(card_type, settings), []
+            for entry in entries:
+                L.fold(state, entry, card_type, settings)
+                afters.append(state.balance)
+            opened[amount] = (list(zip(entries, afters)), state)
+        return opened[amount]
+
+    issued: dict[int, int] = {}
     for chunk in _chunks(plans, 2000):
-        rows, ledger = [], []
-        serials = _unused_codes(random_serial, Card.serial, len(chunk))
-        referral_codes = _unused_codes(lambda: random_code(8), Card.referral_code, len(chunk))
+        rows, ledger, openings = [], [], []
+        serials = unused_codes(random_serial, Card.serial, len(chunk))
+        referral_codes = unused_codes(lambda: random_code(8), Card.referral_code, len(chunk))
         for p, serial, referral_code in zip(chunk, serials, referral_codes, strict=True):
-            balance, tier, metrics = _opening_balance(template.card_type, settings, p.row.balance)
+            entries, state = opening(_opening_amount(template.card_type, p.row.balance))
+            openings.append(entries)
             rows.append({
                 "merchant_id": merchant_id, "customer_id": p.customer_id, "template_id": template.id,
                 "card_type": template.card_type, "serial": serial, "status": "uninstalled",
                 "utm": "import", "issued_at": now, "expires_on": expires,
-                "install_token": random_code(32), "referral_code": referral_code, "balance": balance,
-                "rewards_available": 0, "spend_total_cents": balance if template.card_type == "discount" else 0,
-                "ltv_cents": 0, "tier": tier, "metrics": metrics, "version": 0,
+                "install_token": random_code(32), "referral_code": referral_code, "balance": state.balance,
+                "rewards_available": state.rewards_available, "spend_total_cents": state.spend_total_cents,
+                "ltv_cents": state.ltv_cents, "tier": state.tier, "metrics": state.metrics_json(), "version": 0,
             })
         card_ids = _reserve_ids(session, "card", len(rows))
         for row, card_id in zip(rows, card_ids, strict=True):
             row["id"] = card_id
         _bulk_insert_dicts(session, Card.__table__, rows)
-        for p, card_id, row in zip(chunk, card_ids, rows, strict=True):
+        for p, card_id, entries in zip(chunk, card_ids, openings, strict=True):
             issued[p.customer_id] = card_id
-            if row["balance"]:
+            key = f"import-{card_id}"
+            for entry, balance_after in entries:
                 ledger.append({
                     "merchant_id": merchant_id, "card_id": card_id, "customer_id": p.customer_id,
-                    "kind": "import_balance", "value_delta": row["balance"], "rewards_delta": 0, "points_delta": 0,
-                    "spend_delta_cents": row["spend_total_cents"], "purchase_cents": None,
-                    "balance_after": row["balance"], "source": "import", "staff_user_id": staff_user_id,
-                    "comment": "Opening balance from import", "created_at": now,
+                    "kind": entry.kind, "value_delta": entry.value_delta, "rewards_delta": entry.rewards_delta,
+                    "points_delta": entry.points_delta, "spend_delta_cents": entry.spend_delta_cents,
+                    "purchase_cents": entry.purchase_cents, "balance_after": balance_after, "source": "import",
+                    "staff_user_id": staff_user_id, "detail": entry.detail, "lot_expires_on": entry.lot_expires_on,
+                    "action_key": key, "created_at": now,
+                    "comment": "Opening balance from import" if entry.kind == L.IMPORT_BALANCE else None,
                 })
         _bulk_insert_dicts(session, CardTransaction.__table__, ledger)
     return issued

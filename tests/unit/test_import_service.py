@@ -89,6 +89,11 @@ def test_balance_column_means_what_the_card_type_says(merchant, card_type, balan
     with tenant_session(merchant) as session:
         card = session.exec(select(Card)).one()
     assert (card.balance, card.tier) == (expected_balance, expected_tier)
+    # Opened by the card rules: the cache is the replay of the entries the import wrote.
+    from perkstar_ui.services import cards
+
+    cache, replayed = cards.verify_cache(merchant, card.id)
+    assert cache == replayed and "counters" in card.metrics
 
 
 def test_whole_numbers_for_count_balances(merchant):
