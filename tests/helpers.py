@@ -35,3 +35,33 @@ def give_card(merchant_id: int, customer_id: int, *, card_type: str = "stamp", s
                                         created_at=start + dt.timedelta(hours=i)))
         session.commit()
         return card.id, card.serial
+
+
+def issue(merchant_id: int, customer_id: int, card_type: str, options=None) -> int:  # noqa: ANN001
+    """A card of the merchant's first template of this type, issued by the card engine."""
+    from perkstar_ui.domain.card_rules import IssueOptions
+    from perkstar_ui.services import cards
+
+    with tenant_session(merchant_id) as session:
+        template = session.exec(select(CardTemplate).where(CardTemplate.card_type == card_type)).first()
+        card = cards.issue_card(session, customer_id, template, options or IssueOptions())
+        session.commit()
+        return card.id
+
+
+def set_template(merchant_id: int, card_type: str, **settings) -> int:  # noqa: ANN003
+    """Change settings of the merchant's first template of this type; its id."""
+    from perkstar_ui.domain.card_types import validate_settings
+
+    with tenant_session(merchant_id) as session:
+        template = session.exec(select(CardTemplate).where(CardTemplate.card_type == card_type)).first()
+        template.settings = validate_settings(card_type, {**template.settings, **settings}).model_dump(mode="json")
+        session.add(template)
+        session.commit()
+        return template.id
+
+
+def referral_program(merchant_id: int, trigger: str, referrer_reward: int = 2, new_customer_reward: int = 1) -> int:
+    """Turn on the stamp template's referral program; its id."""
+    return set_template(merchant_id, "stamp", referral={"enabled": True, "referrer_reward": referrer_reward,
+                                                        "new_customer_reward": new_customer_reward, "trigger": trigger})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from perkstar_ui.components.values import labelled_value
 from perkstar_ui.domain.card_rules import PERIODS
 from perkstar_ui.state import card_panels as states
 from perkstar_ui.state.card_panels import MetricView, VerbButton
@@ -16,12 +17,7 @@ TOUCH = {"min_height": "44px"}
 
 
 def _metric(metric: MetricView) -> rx.Component:
-    return rx.vstack(
-        rx.text(metric.label, size="1", color_scheme="gray"),
-        rx.text(metric.value, data_testid="metric-" + metric.key, size="3", min_height="1.5em"),
-        spacing="0",
-        min_width="150px",
-    )
+    return labelled_value(metric.label, metric.value, "metric-" + metric.key, min_width="150px")
 
 
 def _label(text: str, for_id: str) -> rx.Component:

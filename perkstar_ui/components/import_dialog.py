@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from perkstar_ui.services.importing import BatchView
-from perkstar_ui.state.import_export import ErrorRow, ImportState, TemplateOption
+from perkstar_ui.state.import_export import ErrorRow, ImportState
 
 TOUCH = {"min_height": "44px"}
 

@@ -6,28 +6,15 @@ import reflex as rx
 
 from perkstar_ui.components.card_panels import type_panel
 from perkstar_ui.components.confirm import confirm_dialog
+from perkstar_ui.components.values import labelled_value
 from perkstar_ui.state.profile import CardView, CustomValue, HistoryView, ProfileState
 from perkstar_ui.state.customer_form import CustomerFormState
 
 TOUCH = {"min_height": "44px"}
 
 
-def _value(label: str, value: rx.Var, testid: str) -> rx.Component:
-    return rx.vstack(
-        rx.text(label, size="1", color_scheme="gray"),
-        rx.text(value, data_testid=testid, size="3", min_height="1.5em"),
-        spacing="0",
-        min_width="140px",
-    )
-
-
 def _custom_value(item: CustomValue) -> rx.Component:
-    return rx.vstack(
-        rx.text(item.label, size="1", color_scheme="gray"),
-        rx.text(item.value, data_testid="profile-cf-" + item.key, size="3", min_height="1.5em"),
-        spacing="0",
-        min_width="140px",
-    )
+    return labelled_value(item.label, item.value, "profile-cf-" + item.key)
 
 
 def contact_block() -> rx.Component:
@@ -42,10 +29,10 @@ def contact_block() -> rx.Component:
             gap="8px", align="center", wrap="wrap",
         ),
         rx.flex(
-            _value("Phone", ProfileState.phone, "profile-phone"),
-            _value("Email", ProfileState.email, "profile-email"),
-            _value("Date of birth", ProfileState.birthdate, "profile-birthdate"),
-            _value("Customer since", ProfileState.created, "profile-created"),
+            labelled_value("Phone", ProfileState.phone, "profile-phone"),
+            labelled_value("Email", ProfileState.email, "profile-email"),
+            labelled_value("Date of birth", ProfileState.birthdate, "profile-birthdate"),
+            labelled_value("Customer since", ProfileState.created, "profile-created"),
             rx.foreach(ProfileState.custom, _custom_value),
             gap="16px", wrap="wrap", margin_top="12px",
         ),
@@ -103,12 +90,12 @@ def card_panel(card: CardView) -> rx.Component:
                 ),
                 spacing="0",
             ),
-            _value("Installed on device", card.device, "card-device"),
-            _value("Card issue date", card.issued, "card-issued"),
-            _value("Card expiration date", card.expiration, "card-expiration"),
-            _value("Segments", "", "card-rfm-segment"),
-            _value("Feedback rating", card.rating, "card-rating"),
-            _value("UTM", card.utm, "card-utm"),
+            labelled_value("Installed on device", card.device, "card-device"),
+            labelled_value("Card issue date", card.issued, "card-issued"),
+            labelled_value("Card expiration date", card.expiration, "card-expiration"),
+            labelled_value("Segments", "", "card-rfm-segment"),
+            labelled_value("Feedback rating", card.rating, "card-rating"),
+            labelled_value("UTM", card.utm, "card-utm"),
             gap="16px", wrap="wrap", margin_y="12px",
         ),
         rx.vstack(

@@ -9,9 +9,9 @@ from sqlmodel import select
 
 from perkstar_ui.db.models import Card, CardTemplate, CardTransaction
 from perkstar_ui.db.tenancy import tenant_session
-from perkstar_ui.services import accounts, cards
+from perkstar_ui.services import accounts
 from tests.e2e.conftest import goto, log_in, wait_ready
-from tests.helpers import add_customer
+from tests.helpers import add_customer, issue, set_template
 
 PASSWORD = "shop-password"
 
@@ -20,14 +20,6 @@ PASSWORD = "shop-password"
 def shop(unique: str) -> tuple[int, str]:
     email = f"cards-{unique}@shop.test"
     return accounts.create_merchant(f"Cards {unique}", email, PASSWORD), email
-
-
-def issue(merchant_id: int, customer_id: int, card_type: str) -> int:
-    with tenant_session(merchant_id) as session:
-        template = session.exec(select(CardTemplate).where(CardTemplate.card_type == card_type)).first()
-        card = cards.issue_card(session, customer_id, template)
-        session.commit()
-        return card.id
 
 
 def ledger_kinds(merchant_id: int, card_id: int) -> list[str]:
@@ -39,6 +31,17 @@ def ledger_kinds(merchant_id: int, card_id: int) -> list[str]:
 def open_customer(page: Page, customer_id: int) -> None:
     goto(page, f"/customers/{customer_id}")
     expect(page.get_by_test_id("card-panel")).to_be_visible()
+
+
+def at_the_profile(page: Page, shop, name: str, card_type: str) -> tuple[int, int]:  # noqa: ANN001
+    """A customer holding one new card of this type, their profile open; (customer, card)."""
+    merchant_id, email = shop
+    first, last = name.split()
+    customer = add_customer(merchant_id, first, last, email=f"{first.lower()}.{last.lower()}@example.com")
+    card_id = issue(merchant_id, customer, card_type)
+    log_in(page, email, PASSWORD)
+    open_customer(page, customer)
+    return customer, card_id
 
 
 def act(page: Page, verb: str, value: str | None = None, **fields: str) -> None:
@@ -70,11 +73,8 @@ MAIN_ACTIONS = {
 
 @pytest.mark.parametrize("card_type", list(MAIN_ACTIONS))
 def test_main_action_and_a_refused_one(page: Page, shop, card_type: str):
-    merchant_id, email = shop
-    customer = add_customer(merchant_id, "Card", card_type.capitalize(), email=f"{card_type}@example.com")
-    card_id = issue(merchant_id, customer, card_type)
-    log_in(page, email, PASSWORD)
-    open_customer(page, customer)
+    merchant_id = shop[0]
+    _, card_id = at_the_profile(page, shop, f"Card {card_type.capitalize()}", card_type)
     panel = page.get_by_test_id("card-panel")
     expect(panel).to_have_attribute("data-card-type", card_type)
     verb, value, fields, balance, refused_verb, refused_value, message = MAIN_ACTIONS[card_type]
@@ -97,11 +97,8 @@ def test_main_action_and_a_refused_one(page: Page, shop, card_type: str):
 
 
 def test_correction_writes_a_reversing_row(page: Page, shop):
-    merchant_id, email = shop
-    customer = add_customer(merchant_id, "Correct", "Me", email="correct@example.com")
-    card_id = issue(merchant_id, customer, "stamp")
-    log_in(page, email, PASSWORD)
-    open_customer(page, customer)
+    merchant_id = shop[0]
+    customer, card_id = at_the_profile(page, shop, "Correct Me", "stamp")
     act(page, "add-stamps", "4", Comment="typo: meant 1")
     panel = page.get_by_test_id("card-panel")
     expect(panel.get_by_test_id("card-balance")).to_have_text("4")
@@ -121,11 +118,8 @@ def test_correction_writes_a_reversing_row(page: Page, shop):
 
 
 def test_double_click_on_apply_applies_once(page: Page, shop):
-    merchant_id, email = shop
-    customer = add_customer(merchant_id, "Double", "Tap", email="double@example.com")
-    card_id = issue(merchant_id, customer, "gift")
-    log_in(page, email, PASSWORD)
-    open_customer(page, customer)
+    merchant_id = shop[0]
+    customer, card_id = at_the_profile(page, shop, "Double Tap", "gift")
     page.get_by_test_id("card-action-add-balance").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Value", exact=True).fill("10.00")
@@ -136,11 +130,7 @@ def test_double_click_on_apply_applies_once(page: Page, shop):
 
 
 def test_change_expiration_past_shows_expired_and_blocks_earning(page: Page, shop):
-    merchant_id, email = shop
-    customer = add_customer(merchant_id, "Expiring", "Card", email="expiring@example.com")
-    issue(merchant_id, customer, "stamp")
-    log_in(page, email, PASSWORD)
-    open_customer(page, customer)
+    at_the_profile(page, shop, "Expiring Card", "stamp")
     page.get_by_test_id("card-action-change-expiration").click()
     page.get_by_role("dialog").get_by_label("Date", exact=True).fill("2020-01-31")
     page.get_by_role("dialog").get_by_test_id("action-apply").click()
@@ -166,7 +156,11 @@ def test_three_taps_at_the_counter_on_a_tablet(browser: Browser, base_url: str, 
         add = page.get_by_test_id("card-action-add-stamps")
         add.tap()  # 2: the action
         apply = page.get_by_role("dialog").get_by_test_id("action-apply")
-        for control in (add, apply, page.get_by_role("dialog").get_by_label("Value", exact=True)):
+        # Measure the settled dialog, not a frame of its opening animation (it scales in).
+        page.get_by_role("dialog").evaluate("el => Promise.all(el.getAnimations({subtree: true}).map(a => a.finished))")
+        # The text field's frame is its touch target (a tap anywhere in it focuses the input).
+        value_field = page.get_by_role("dialog").get_by_label("Value", exact=True).locator("xpath=ancestor::div[1]")
+        for control in (add, apply, value_field):
             assert round(control.bounding_box()["height"]) >= 44  # sub-pixel layout: 43.99 is 44 px
         apply.tap()  # 3: Apply, with Value 1 already there
         expect(page.get_by_test_id("card-balance")).to_have_text("1")
@@ -176,11 +170,8 @@ def test_three_taps_at_the_counter_on_a_tablet(browser: Browser, base_url: str, 
 
 
 def test_deleted_card_offers_no_actions(page: Page, shop):
-    merchant_id, email = shop
-    customer = add_customer(merchant_id, "Deleted", "Card", email="deleted@example.com")
-    card_id = issue(merchant_id, customer, "gift")
-    log_in(page, email, PASSWORD)
-    open_customer(page, customer)
+    merchant_id = shop[0]
+    customer, card_id = at_the_profile(page, shop, "Deleted Card", "gift")
     page.get_by_test_id("card-action-delete-card").click()
     page.get_by_test_id("confirm-delete").click()
     expect(page.get_by_test_id("card-status")).to_have_text("Deleted")
@@ -191,15 +182,11 @@ def test_deleted_card_offers_no_actions(page: Page, shop):
 
 def test_linked_coupon_becomes_its_loyalty_card_and_push_is_queued(page: Page, shop):
     from perkstar_ui.db.models import Message
-    from perkstar_ui.domain.card_types import validate_settings
 
     merchant_id, email = shop
     with tenant_session(merchant_id) as session:
         stamp = session.exec(select(CardTemplate).where(CardTemplate.card_type == "stamp")).first()
-        coupon = session.exec(select(CardTemplate).where(CardTemplate.card_type == "coupon")).first()
-        coupon.settings = validate_settings("coupon", {**coupon.settings, "linked_template_id": stamp.id}).model_dump(mode="json")
-        session.add(coupon)
-        session.commit()
+    set_template(merchant_id, "coupon", linked_template_id=stamp.id)
     customer = add_customer(merchant_id, "Coupon", "Convert", email="convert@example.com")
     coupon_id = issue(merchant_id, customer, "coupon")
     with tenant_session(merchant_id) as session:

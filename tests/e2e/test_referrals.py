@@ -8,29 +8,20 @@ import re
 from playwright.sync_api import Browser, expect
 from sqlmodel import select
 
-from perkstar_ui.db.models import Card, CardTemplate, Customer
+from perkstar_ui.db.models import Card, Customer
 from perkstar_ui.db.tenancy import tenant_session
-from perkstar_ui.domain.card_types import validate_settings
-from perkstar_ui.services import accounts, cards
+from perkstar_ui.services import accounts
 from tests.e2e.conftest import goto, log_in, wait_ready
-from tests.helpers import add_customer
+from tests.helpers import add_customer, issue, referral_program
 
 PASSWORD = "shop-password"
 
 
 def _referrer_card(merchant_id: int) -> Card:
-    with tenant_session(merchant_id) as session:
-        template = session.exec(select(CardTemplate).where(CardTemplate.card_type == "stamp")).first()
-        raw = {**template.settings, "referral": {"enabled": True, "referrer_reward": 2, "new_customer_reward": 1,
-                                                 "trigger": "install"}}
-        template.settings = validate_settings("stamp", raw).model_dump(mode="json")
-        session.add(template)
-        session.commit()
+    referral_program(merchant_id, "install", referrer_reward=2, new_customer_reward=1)
     customer = add_customer(merchant_id, "Rosa", "Referrer", email="rosa@example.com")
     with tenant_session(merchant_id) as session:
-        card = cards.issue_card(session, customer, session.get(CardTemplate, template.id))
-        session.commit()
-        return card
+        return session.get(Card, issue(merchant_id, customer, "stamp"))
 
 
 def test_referral_sign_up_rewards_both_and_shows_in_the_profile(browser: Browser, base_url: str, unique: str):

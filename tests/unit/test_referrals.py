@@ -5,28 +5,19 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer
+from perkstar_ui.db.models import Card, CardTransaction, Customer
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.card_rules import Action
-from perkstar_ui.domain.card_types import validate_settings
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.services import cards, referrals
-from tests.helpers import add_customer
+from tests.helpers import add_customer, issue, referral_program
 
 
 def _referrer(merchant_id: int, trigger: str, referrer_reward: int = 2, new_reward: int = 1) -> Card:
-    with tenant_session(merchant_id) as session:
-        template = session.exec(select(CardTemplate).where(CardTemplate.card_type == "stamp")).first()
-        raw = {**template.settings, "referral": {"enabled": True, "referrer_reward": referrer_reward,
-                                                 "new_customer_reward": new_reward, "trigger": trigger}}
-        template.settings = validate_settings("stamp", raw).model_dump(mode="json")
-        session.add(template)
-        session.commit()
+    referral_program(merchant_id, trigger, referrer_reward, new_reward)
     customer = add_customer(merchant_id, "Rita", "Referrer", email="rita@example.com")
     with tenant_session(merchant_id) as session:
-        card = cards.issue_card(session, customer, session.get(CardTemplate, template.id))
-        session.commit()
-        return card
+        return session.get(Card, issue(merchant_id, customer, "stamp"))
 
 
 def _card(merchant_id: int, token: str) -> Card:
