@@ -244,6 +244,8 @@ def _stamp(settings, state: CardState, action: Action, now: dt.datetime) -> list
     verb, value = action.verb, action.value
     if verb == "add-stamps":
         _need_value(action, "number of stamps")
+        if settings.purchase_amount_required and action.purchase_cents is None:
+            raise Refused("Enter the purchase amount: this card records it with every stamp.")
         added = Entry(L.STAMPS_ADDED, now, value_delta=value, purchase_cents=_purchase(action))
         return [added, *_stamp_rewards(settings, state.balance, value, now)]
     if verb == "remove-stamps":

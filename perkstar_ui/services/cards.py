@@ -144,16 +144,17 @@ _CACHE_UPDATE = (
 )
 
 
-def _lock(session, merchant_id: int, card_id: int, *, begin: bool = True) -> LockedCard | None:  # noqa: ANN001
+def _lock(session, merchant_id: int, card_id: int, *, begin: bool = True, lock: bool = True) -> LockedCard | None:  # noqa: ANN001
     """Read the card for update. SQLite: BEGIN IMMEDIATE makes this session the one writer
-    from the read on; PostgreSQL: the row lock makes other writers of this card wait."""
+    from the read on; PostgreSQL: the row lock makes other writers of this card wait.
+    ``lock=False``: a plain read, to find out whether there is anything to write."""
     connection = session.connection()
     if is_sqlite(session.get_bind()):
-        if begin:
+        if begin and lock:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         statement = _LOCK_READ
     else:
-        statement = _LOCK_READ_FOR_UPDATE
+        statement = _LOCK_READ_FOR_UPDATE if lock else _LOCK_READ
     row = connection.execute(statement, {"card_id": card_id, "merchant_id": merchant_id}).mappings().first()
     if row is None:
         return None
@@ -345,15 +346,16 @@ def settle_card(merchant_id: int, card_id: int, now: dt.datetime | None = None) 
 
     def work() -> None:
         with tenant_session(merchant_id) as session:
-            row = session.execute(sa.select(_CARD.c.status, _CARD.c.metrics).where(
-                _CARD.c.id == card_id, _CARD.c.merchant_id == merchant_id)).first()
-            if row is None or row.status == "deleted":
+            seen = _lock(session, merchant_id, card_id, lock=False)
+            if seen is None or seen.status == "deleted":
                 return
+            replayed = "counters" not in (session.execute(sa.select(_CARD.c.metrics).where(
+                _CARD.c.id == card_id, _CARD.c.merchant_id == merchant_id)).scalar() or {})
+            if not replayed and not card_rules.settle(seen.card_type, seen.settings, seen.state, now):
+                return  # the common case: nothing due, no lock taken
+            session.rollback()
             card = _lock(session, merchant_id, card_id)
             due = card_rules.settle(card.card_type, card.settings, card.state, now)
-            if not due and "counters" in (row.metrics or {}):
-                session.rollback()
-                return
             _write(session, card, due, source="system")
             session.commit()
 

@@ -97,6 +97,14 @@ def test_welcome_stamps_and_spend_mechanic():
     assert card.state.balance == 3 and card.state.ltv_cents == 2_050
 
 
+def test_purchase_amount_required_when_the_template_says_so():
+    card = Card(CardType.STAMP, StampSettings(purchase_amount_required=True))
+    with pytest.raises(Refused, match="Enter the purchase amount"):
+        card.act("add-stamps", 1)
+    card.act("add-stamps", 1, purchase_cents=450)
+    assert card.state.ltv_cents == 450
+
+
 def test_visit_mechanic_amount_only_records_ltv():
     card = Card(CardType.STAMP, StampSettings(mechanic="visit"))
     card.act("add-amount", 5_000)
