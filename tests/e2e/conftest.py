@@ -139,3 +139,10 @@ def log_in(page: Page, email: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(path_is("/customers"))
     wait_ready(page)
+
+
+def touch_height(locator) -> int:  # noqa: ANN001
+    """The element's height in whole CSS pixels once every running animation (a dialog
+    scaling in) has finished; sub-pixel layout (43.99) counts as the pixel it renders."""
+    locator.evaluate("el => Promise.all(el.ownerDocument.getAnimations().map(a => a.finished))")
+    return round(locator.bounding_box()["height"])

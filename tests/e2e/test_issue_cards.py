@@ -9,7 +9,7 @@ from sqlmodel import select
 from perkstar_ui.db.models import Card, CardTemplate, Message
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.services import accounts
-from tests.e2e.conftest import log_in, wait_ready
+from tests.e2e.conftest import log_in, touch_height, wait_ready
 from tests.helpers import add_customer
 
 PASSWORD = "shop-password"
@@ -80,8 +80,8 @@ def test_issue_stamp_cards_by_email_then_again_skipped(shop_page: Page, shop):
     dialog.get_by_label("Starting balance").fill("3")
     dialog.get_by_label("Delivery").select_option(label="Email")
     for control in ["Card template", "Starting balance", "Welcome stamps", "Delivery"]:
-        assert dialog.get_by_label(control).bounding_box()["height"] >= 44, control
-    assert dialog.get_by_test_id("issue-confirm").bounding_box()["height"] >= 44
+        assert touch_height(dialog.get_by_label(control)) >= 44, control
+    assert touch_height(dialog.get_by_test_id("issue-confirm")) >= 44
     dialog.get_by_test_id("issue-confirm").click()
 
     expect(page.get_by_role("dialog")).to_have_count(0)

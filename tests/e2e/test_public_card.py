@@ -12,10 +12,11 @@ from sqlmodel import select
 from perkstar_ui import config
 from perkstar_ui.db.models import Card, Customer
 from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.domain.card_rules import IssueOptions
 from perkstar_ui.services import public_card
 from perkstar_ui.services.customers import delete_card
-from tests.e2e.conftest import goto, log_in
-from tests.helpers import give_card
+from tests.e2e.conftest import goto, log_in, touch_height
+from tests.helpers import issue
 
 PHONE = {"width": 390, "height": 844}
 
@@ -30,16 +31,18 @@ def phone(browser: Browser, base_url: str) -> Iterator[Page]:
     context.close()
 
 
-def demo_card(merchant_id: int, card_type: str, **values) -> tuple[int, str, str]:
-    """A new card for the first demo customer: (card id, serial, install token)."""
+def demo_card(merchant_id: int, card_type: str, balance: int = 0, **values) -> tuple[int, str, str]:
+    """A new card for the first demo customer, issued by the card engine with ``balance``
+    as its opening ledger entry: (card id, serial, install token)."""
     with tenant_session(merchant_id) as session:
         customer_id = session.exec(select(Customer.id).order_by(Customer.id)).first()
-    card_id, serial = give_card(merchant_id, customer_id, card_type=card_type)
+    card_id = issue(merchant_id, customer_id, card_type, IssueOptions(starting_balance=balance))
     with tenant_session(merchant_id) as session:
         if values:
             session.execute(sa.update(Card).where(Card.id == card_id).values(**values))
             session.commit()
-        return card_id, serial, session.get(Card, card_id).install_token
+        card = session.get(Card, card_id)
+        return card_id, card.serial, card.install_token
 
 
 def card_in_db(merchant_id: int, card_id: int) -> Card:
@@ -82,7 +85,7 @@ def test_holder_installs_the_card_and_reviews_it(phone: Page, browser: Browser, 
         # Phone-sized: nothing sideways, touch targets at least 44 px tall.
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         install = phone.get_by_test_id("card-install")
-        assert install.bounding_box()["height"] >= 44
+        assert touch_height(install) >= 44
         # The card's own manifest makes "Add to home screen" install this page.
         href = f"/api/cards/public/{token}/manifest.webmanifest"
         expect(phone.locator(f'head link[rel="manifest"][href="{href}"]')).to_have_count(1)
