@@ -60,9 +60,9 @@ async def _require_merchant(request: Request) -> int | None:
     return await asyncio.to_thread(_merchant_from_cookie, request)
 
 
-def _csv_response(header: list[str], rows, filename: str) -> StreamingResponse:  # noqa: ANN001
+def _csv_response(header: list[str], rows, filename: str, *, neutralised: bool = False) -> StreamingResponse:  # noqa: ANN001
     return StreamingResponse(
-        iterate_in_threadpool(csv_lines(header, rows)),
+        iterate_in_threadpool(csv_lines(header, rows, neutralised=neutralised)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )
@@ -96,7 +96,7 @@ async def export_customers_csv(request: Request) -> Response:
         return PlainTextResponse("Log in first.", status_code=401)
     search = request.query_params.get("search", "")[:100]
     header, rows = await asyncio.to_thread(importing.export_rows, merchant_id, search)
-    return _csv_response(header, rows, "perkstar-customers.csv")
+    return _csv_response(header, rows, "perkstar-customers.csv", neutralised=True)
 
 
 async def upload_import(request: Request) -> Response:

@@ -12,6 +12,7 @@ import re
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _TRIGGER_SET = frozenset(_TRIGGERS)  # all single characters: a set lookup on the first one
+FORMULA_TRIGGERS = _TRIGGER_SET
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 

@@ -49,6 +49,7 @@ from perkstar_ui.domain import card_rules, contacts, importing
 from perkstar_ui.domain import ledger as L
 from perkstar_ui.domain.card_rules import IssueOptions
 from perkstar_ui.domain.card_types import BALANCE_UNITS, BalanceUnit, CardType, validate_settings
+from perkstar_ui.domain.csv_safety import FORMULA_TRIGGERS, neutralise
 from perkstar_ui.domain.formatting import card_status_label, device_label
 from perkstar_ui.domain.ledger import CardState
 from perkstar_ui.domain.serials import random_code, random_serial
@@ -720,12 +721,27 @@ EXPORT_COLUMNS = ["Customer name", "First name", "Last name", "Phone", "Email", 
 EXPORT_BATCH = 5_000  # customers per keyset page: bounded memory, few round trips
 
 
-def _created_day(created_at: dt.datetime) -> str:
-    return as_utc(created_at).date().isoformat()
+def _day_columns(dialect: str) -> tuple:
+    """Date of birth and the UTC day of creation as ISO text, computed by the database:
+    cheaper than a datetime object per row only to print its date."""
+    if dialect == "postgresql":
+        created = sa.func.to_char(sa.func.timezone("UTC", Customer.created_at), "YYYY-MM-DD")
+        birth = sa.func.to_char(Customer.birthdate, "YYYY-MM-DD")
+    else:  # SQLite keeps both as ISO text, timestamps in UTC
+        created = sa.func.substr(sa.type_coerce(Customer.created_at, sa.String), 1, 10)
+        birth = sa.type_coerce(Customer.birthdate, sa.String)
+    return birth, created
+
+
+def _safe(text: str) -> str:
+    """Formula injection (csv_safety) checked only where text comes from people: the
+    export neutralises its own rows, so the stream does not look at every cell again."""
+    return neutralise(text) if text[:1] in FORMULA_TRIGGERS else text
 
 
 def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator[list[str]]]:
-    """Header and rows of the export, streamed in id order (one row per customer)."""
+    """Header and rows of the export, streamed in id order (one row per customer), every
+    cell already safe for spreadsheets (``csv_lines(..., neutralised=True)``)."""
     from perkstar_ui.services.customers import search_condition
 
     with tenant_session(merchant_id) as session:
@@ -738,11 +754,15 @@ def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator
         field_order = [field_ids[s.key] for s in specs]
         statuses: dict[tuple, str] = {}  # (status, expires_on) → label: few distinct pairs
         with tenant_session(merchant_id) as session:
+            connection = session.connection()
+            birth, created = _day_columns(connection.dialect.name)
             condition = search_condition(search, lambda: region)
+            # Core on the session's connection (no ORM rows), every statement naming the merchant.
             statement = (
-                select(Customer.id, Customer.first_name, Customer.last_name, Customer.phone, Customer.email,
-                       Customer.birthdate, Customer.created_at, Customer.utm)
-                .order_by(Customer.id).execution_options(yield_per=EXPORT_BATCH)
+                sa.select(Customer.id, Customer.first_name, Customer.last_name, Customer.phone, Customer.email,
+                          birth, created, Customer.utm)
+                .where(Customer.merchant_id == merchant_id)
+                .order_by(Customer.id)
             )
             if condition is not None:
                 statement = statement.where(condition)
@@ -750,7 +770,8 @@ def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator
             # SQLite cursor, EXPORT_BATCH rows at a time. Keyset pages (id > last LIMIT n)
             # made SQLite re-read and re-sort every remaining row of the merchant through
             # its merchant index for each page: quadratic in the number of customers.
-            for customers in session.exec(statement).partitions():
+            result = connection.execution_options(stream_results=True, yield_per=EXPORT_BATCH).execute(statement)
+            for customers in result.partitions(EXPORT_BATCH):
                 # Cards and custom values of the batch: without a search the batch is a
                 # whole id range, read by range (indexed merchant + customer) instead of
                 # IN (…5,000 ids…); with a search, only its hits (the range could be wide).
@@ -762,20 +783,20 @@ def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator
                     return column.in_([c[0] for c in customers])  # a search: only its hits
 
                 cards: dict[int, list] = {}
-                for row in session.exec(
-                    select(Card.customer_id, Card.status, Card.expires_on, Card.serial, Card.device)
-                    .where(batch(Card.customer_id)).order_by(Card.issued_at, Card.id)
+                for row in connection.execute(
+                    sa.select(Card.customer_id, Card.status, Card.expires_on, Card.serial, Card.device)
+                    .where(Card.merchant_id == merchant_id, batch(Card.customer_id)).order_by(Card.issued_at, Card.id)
                 ).all():
                     cards.setdefault(row[0], []).append(row)
                 values: dict[int, dict[int, str]] = {}
                 if field_order:
-                    for customer_id, field_id, value in session.exec(
-                        select(CustomFieldValue.customer_id, CustomFieldValue.field_id, CustomFieldValue.value)
-                        .where(batch(CustomFieldValue.customer_id))
+                    for customer_id, field_id, value in connection.execute(
+                        sa.select(CustomFieldValue.customer_id, CustomFieldValue.field_id, CustomFieldValue.value)
+                        .where(CustomFieldValue.merchant_id == merchant_id, batch(CustomFieldValue.customer_id))
                     ).all():
-                        values.setdefault(customer_id, {})[field_id] = value
+                        values.setdefault(customer_id, {})[field_id] = _safe(value or "")
                 no_values: dict[int, str] = {}
-                for customer_id, first, last, phone, email, birthdate, created_at, utm in customers:
+                for customer_id, first, last, phone, email, birthdate, created_day, utm in customers:
                     held = cards.get(customer_id)
                     if held:
                         labels = []
@@ -788,10 +809,12 @@ def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator
                                       "; ".join(sorted({device_label(h[4]) for h in held if h[4]}))]
                     else:
                         card_cells = ["", "", ""]
+                    email, utm = email or "", utm or ""
                     row = [
-                        f"{first} {last}", first, last, phone or "", email or "",
-                        birthdate.isoformat() if birthdate else "", _created_day(created_at),
-                        *card_cells, utm or "",
+                        _safe(f"{first} {last}"), _safe(first), _safe(last),
+                        phone or "",  # E.164 (+ and digits): validated on every way in, a number not a formula
+                        _safe(email),
+                        birthdate or "", created_day, *card_cells, _safe(utm),
                     ]
                     if field_order:
                         held_values = values.get(customer_id, no_values)

@@ -2,6 +2,7 @@
 transaction, idempotent re-import, undo; export streaming and formula safety."""
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from perkstar_ui.api.csv_stream import csv_lines
+from perkstar_ui.domain.csv_safety import safe_row
 from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.importing import ImportFileError
@@ -150,17 +152,22 @@ def test_uploads_are_private_per_merchant_and_size_limited(merchant, other_merch
 
 def test_export_round_trips_unicode_and_neutralises_formulas(merchant):
     drink = records.add_custom_field(merchant, "Drink", "text")
-    add_customer(merchant, "Zoë", "Müller", "07400 111111", "zoe@example.com", drink="=1+1")
+    add_customer(merchant, "Zoë", "Müller", "07400 111111", "zoe@example.com", "1990-02-14", drink="=1+1")
     add_customer(merchant, "=cmd", "Evil", "07400 222222")
     give_card(merchant, records.grid_page(merchant, records.GridQuery(search="zoe")).rows[0].id, status="installed", device="pwa")
     header, rows = importing.export_rows(merchant)
-    data = b"".join(csv_lines(header, rows)).decode("utf-8")
+    data = b"".join(csv_lines(header, rows, neutralised=True)).decode("utf-8")
     assert data.startswith("\ufeff")
     table = list(csv.reader(io.StringIO(data.lstrip("\ufeff"))))
     assert table[0][-1] == "Drink"
     zoe = next(r for r in table if r[1] == "Zoë")
     assert zoe[0] == "Zoë Müller" and zoe[7] == "Installed" and zoe[9] == "PWA" and zoe[-1] == "'=1+1"
     assert any(r[1] == "'=cmd" for r in table)
+    assert zoe[5] == "1990-02-14" and zoe[6] == dt.datetime.now(dt.timezone.utc).date().isoformat()  # Date created, the UTC day
+    # The export's rows are safe as they come: the stream's own neutraliser changes nothing.
+    _, again = importing.export_rows(merchant)
+    for row in again:
+        assert safe_row(row) == row
     _, searched = importing.export_rows(merchant, "müller")
     assert [r[0] for r in searched] == ["Zoë Müller"]
 
