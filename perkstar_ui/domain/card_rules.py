@@ -548,8 +548,10 @@ def settle(card_type: CardType, settings: CardSettings, state: CardState, now: d
     entries: list[Entry] = []
     if card_type == CardType.STAMP and state.balance > 0:
         due = None
-        if settings.stamp_life == "fixed_date" and settings.stamp_life_date and today >= settings.stamp_life_date:
-            due = settings.stamp_life_date
+        last_stamp = state.last.get("stamp_earned", "")[:10]
+        if (settings.stamp_life == "fixed_date" and settings.stamp_life_date and today >= settings.stamp_life_date
+                and last_stamp < settings.stamp_life_date.isoformat()):
+            due = settings.stamp_life_date  # stamps earned before the date burn on it, once
         elif settings.stamp_life == "days_after_last_stamp" and state.last.get("stamp_earned"):
             last = dt.datetime.fromisoformat(state.last["stamp_earned"]).date()
             if today >= last + dt.timedelta(days=settings.stamp_life_days or 0):
@@ -578,6 +580,14 @@ def settle(card_type: CardType, settings: CardSettings, state: CardState, now: d
     return entries
 
 
+# Written by time or the system, or not reversible by negated deltas: a redeemed coupon
+# stays redeemed (its linked card exists), tier and period changes are made again.
+UNCORRECTABLE = frozenset({
+    L.CORRECTION, L.MEMBERSHIP_STARTED, L.LIMITS_REFILLED, L.EXPIRATION_CHANGED, L.STAMPS_EXPIRED,
+    L.POINTS_EXPIRED, L.VISITS_EXPIRED, L.COUPON_REDEEMED, L.TIER_CHANGED, L.PERIOD_CHANGED,
+})
+
+
 def correction_entries(
     card_type: CardType, settings: CardSettings, state: CardState, originals: list[Entry], now: dt.datetime
 ) -> list[Entry]:
@@ -587,8 +597,9 @@ def correction_entries(
         raise Refused("Nothing to correct.")
     if any(o.kind == L.CORRECTION for o in originals):
         raise Refused("A correction cannot be corrected; apply the action again instead.")
-    if any(o.kind in (L.MEMBERSHIP_STARTED, L.LIMITS_REFILLED, L.EXPIRATION_CHANGED) for o in originals):
-        raise Refused("This entry cannot be corrected.")
+    if any(o.kind in UNCORRECTABLE for o in originals):
+        raise Refused("This entry cannot be corrected: "
+                      "change the tier, period or expiration again instead (a redeemed coupon stays redeemed).")
     reversing = []
     for original in reversed(originals):
         days = None

@@ -257,6 +257,7 @@ def normalise_email(raw: str | None) -> str | None:
     if (
         len(text) <= 254 and len(local) <= 64 and _PLAIN_EMAIL.fullmatch(text)
         and not ("." + domain.lower()).endswith(_SPECIAL_USE)
+        and "--" not in domain  # "ab--c" labels are reserved by IDNA (xn--…): the library decides
     ):
         return text.lower()
     try:

@@ -260,7 +260,7 @@ def perform_action(
             extra = {"expires_on": action.date} if action.verb == "change-expiration" else {}
             _write(session, card, entries, source=source, staff_user_id=staff_user_id, comment=comment,
                    idempotency_key=idempotency_key, action_key=idempotency_key or secrets.token_hex(16), **extra)
-            converted = _convert_coupon(session, card, at) if card.card_type == CardType.COUPON else None
+            converted = _convert_coupon(session, card, action.purchase_cents, at) if action.verb == "redeem" else None
             try:
                 session.commit()
             except IntegrityError:
@@ -355,6 +355,8 @@ def settle_card(merchant_id: int, card_id: int, now: dt.datetime | None = None) 
                 return  # the common case: nothing due, no lock taken
             session.rollback()
             card = _lock(session, merchant_id, card_id)
+            if card is None:  # deleted between the two reads
+                return
             due = card_rules.settle(card.card_type, card.settings, card.state, now)
             _write(session, card, due, source="system")
             session.commit()
@@ -365,7 +367,7 @@ def settle_card(merchant_id: int, card_id: int, now: dt.datetime | None = None) 
 # --- coupon conversion and issuing --------------------------------------------------------------
 
 
-def _convert_coupon(session, coupon: LockedCard, now: dt.datetime) -> Card | None:  # noqa: ANN001
+def _convert_coupon(session, coupon: LockedCard, purchase_cents: int | None, now: dt.datetime) -> Card | None:  # noqa: ANN001
     """Spec Q20: a redeemed coupon linked to a loyalty template becomes a new card of it."""
     linked_id = getattr(coupon.settings, "linked_template_id", None)
     if not linked_id:
@@ -380,7 +382,8 @@ def _convert_coupon(session, coupon: LockedCard, now: dt.datetime) -> Card | Non
                     .values(status=status.status, device=status.device, installed_at=status.installed_at))
     if template.card_type == CardType.STAMP.value:  # "stamp card with the first stamp already earned"
         linked = _lock(session, coupon.merchant_id, card.id, begin=False)
-        entries = card_rules.apply_action(CardType.STAMP, linked.settings, linked.state, Action("add-stamps", 1), now)
+        first_visit = Action("add-stamps", 1, purchase_cents=purchase_cents or 0)  # the redemption's visit
+        entries = card_rules.apply_action(CardType.STAMP, linked.settings, linked.state, first_visit, now)
         _write(session, linked, entries, source="system", comment="First visit (coupon)", action_key=secrets.token_hex(16))
     return card
 
@@ -514,6 +517,19 @@ def send_push(merchant_id: int, card_id: int, text: str) -> None:
 # --- the panel -----------------------------------------------------------------------------------
 
 
+def _pay_pending_referral(merchant_id: int, card_id: int) -> None:
+    """A first-visit referral bonus is paid right after the visit commits; should that have
+    failed, it is paid when the card is next opened (idempotent keys: never twice)."""
+    with tenant_session(merchant_id) as session:
+        row = session.execute(sa.select(_CARD.c.referred_by_card_id, _CARD.c.metrics).where(
+            _CARD.c.id == card_id, _CARD.c.merchant_id == merchant_id)).first()
+    if row is None or row.referred_by_card_id is None or not (row.metrics or {}).get("counters", {}).get("total_visits"):
+        return
+    from perkstar_ui.services import referrals  # referrals builds on this module
+
+    referrals.on_first_visit(merchant_id, card_id)
+
+
 @dataclass(frozen=True)
 class VerbView:
     verb: str
@@ -539,6 +555,7 @@ class PanelView:
 
 def load_panel(merchant_id: int, card_id: int, today: dt.date | None = None) -> PanelView | None:
     settle_card(merchant_id, card_id)
+    _pay_pending_referral(merchant_id, card_id)
     with tenant_session(merchant_id) as session:
         card = session.get(Card, card_id)
         if card is None:
@@ -579,8 +596,15 @@ def grant_referral_bonus(merchant_id: int, card_id: int, amount: int, *, key: st
             card = _lock(session, merchant_id, card_id)
             if card is None or card.status == "deleted" or _already_applied(session, merchant_id, key):
                 return False
-            entries = card_rules.referral_entries(card.card_type, card.settings, card.state, amount, utcnow())
+            now = utcnow()
+            if card_rules.is_expired(card.expires_on, now.date()):
+                return False  # spec Q30: an expired card earns nothing
+            due = card_rules.settle(card.card_type, card.settings, card.state, now)  # old stamps burn first
+            if due:
+                _write(session, card, due, source="system")
+            entries = card_rules.referral_entries(card.card_type, card.settings, card.state, amount, now)
             if not entries:
+                session.commit()
                 return False
             _write(session, card, entries, source="referral", comment=comment, idempotency_key=key, action_key=key)
             try:

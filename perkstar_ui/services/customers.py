@@ -29,7 +29,7 @@ from perkstar_ui.db.models import (
     utcnow,
 )
 from perkstar_ui.db.tenancy import tenant_session
-from perkstar_ui.domain import contacts, ledger
+from perkstar_ui.domain import card_rules, contacts, ledger
 from perkstar_ui.domain.card_types import BALANCE_UNITS, CARD_TYPE_LABELS, BalanceUnit, CardType
 from perkstar_ui.domain.deletion import customer_deletion_refusal
 from perkstar_ui.domain.formatting import card_status_label, device_label, format_units, mean_rating, rating_text
@@ -613,9 +613,7 @@ class HistoryRow:
         return [self.at, self.action, self.amount, self.purchase, self.balance_after, self.source, self.staff, self.comment]
 
 
-# Written by time or by the system, not by a merchant's action: nothing to correct.
-_NOT_CORRECTABLE = {ledger.CORRECTION, ledger.MEMBERSHIP_STARTED, ledger.LIMITS_REFILLED, ledger.EXPIRATION_CHANGED,
-                    ledger.STAMPS_EXPIRED, ledger.POINTS_EXPIRED, ledger.VISITS_EXPIRED}
+_NOT_CORRECTABLE = card_rules.UNCORRECTABLE  # the history shows no "Correct" on these rows
 
 
 def _history_statement(card_id: int):  # noqa: ANN202

@@ -38,11 +38,19 @@ def _referrer_card(code: str) -> Card | None:
     return card if card is not None and card.status != "deleted" else None
 
 
+def _program_on(session, card: Card) -> bool:  # noqa: ANN001
+    template = session.get(CardTemplate, card.template_id)
+    return template is not None and validate_settings(card.card_type, template.settings).referral.enabled
+
+
 def invitation(code: str) -> Invitation | None:
+    """What the sign-up page shows; None for an unknown code or a program that is off."""
     card = _referrer_card(code)
     if card is None:
         return None
     with tenant_session(card.merchant_id) as session:
+        if not _program_on(session, card):
+            return None
         template = session.get(CardTemplate, card.template_id)
         referrer = session.get(Customer, card.customer_id)
         merchant = session.get(Merchant, card.merchant_id)
@@ -73,11 +81,15 @@ def sign_up(code: str, first_name: str, last_name: str, phone: str, email: str, 
         raise Refused("Enter a phone number or an email.")
     merchant_id = referrer_card.merchant_id
     with tenant_session(merchant_id) as session:
+        if not _program_on(session, referrer_card):
+            raise Refused("This referral link is not valid any more.")
         region = session.get(Merchant, merchant_id).default_country
+        business = session.get(Merchant, merchant_id).name
         existing = _existing_customer(session, region, phone, email)
     if existing is not None:
-        # §15: no referral reward for someone the business already knows; they get their card.
-        return _card_for(merchant_id, existing.id, referrer_card.template_id, referred_by=None, device=device)
+        # §15: no referral reward for someone the business already knows — and a stranger
+        # typing a known phone or email must not be handed that customer's card.
+        raise Refused(f"You are already a customer of {business}. Ask them to send your card link.")
     try:
         customer_id = save_customer(merchant_id, CustomerInput(first_name, last_name, phone, email))
     except RecordError as error:

@@ -111,6 +111,15 @@ def test_visit_mechanic_amount_only_records_ltv():
     assert card.state.balance == 0 and card.state.ltv_cents == 5_000
 
 
+def test_a_fixed_stamp_life_burns_earlier_stamps_once():
+    card = Card(CardType.STAMP, StampSettings(stamp_life="fixed_date", stamp_life_date=dt.date(2026, 3, 10)))
+    card.act("add-stamps", 3)  # 1 March
+    card.act("add-stamps", 2, at=NOW + dt.timedelta(days=12))  # after the date: the 3 burn first
+    card.act("add-reward", 1, at=NOW + dt.timedelta(days=20))  # the 2 new ones stay
+    assert card.state.balance == 2
+    assert [e.value_delta for e in card.entries if e.kind == L.STAMPS_EXPIRED] == [-3]
+
+
 def test_stamps_expire_after_the_last_stamp():
     card = Card(CardType.STAMP, StampSettings(stamp_life="days_after_last_stamp", stamp_life_days=30))
     card.act("add-stamps", 3)

@@ -223,3 +223,32 @@ def test_push_needs_an_installed_card(merchant):
 
 def test_types_are_all_covered():
     assert {t.value for t in CardType} == {"stamp", "multipass", "cashback", "gift", "reward", "coupon", "membership", "discount"}
+
+
+def test_coupon_converts_once_only_on_redeem_even_when_stamps_need_a_purchase(merchant):
+    import datetime as dt
+
+    customer = add_customer(merchant, "Coupon", "Once", email="once@example.com")
+    stamp_template = _template(merchant, "stamp", purchase_amount_required=True)
+    coupon_id = _issue(merchant, customer, "coupon", linked_template_id=stamp_template)
+    cards.perform_action(merchant, coupon_id, Action("change-expiration", date=dt.date(2030, 1, 1)))
+    with tenant_session(merchant) as session:
+        assert len(session.exec(select(Card).where(Card.customer_id == customer)).all()) == 1
+    cards.perform_action(merchant, coupon_id, Action("redeem", purchase_cents=None))
+    with tenant_session(merchant) as session:
+        held = session.exec(select(Card.card_type).where(Card.customer_id == customer)).all()
+        redeemed = session.exec(select(CardTransaction).where(CardTransaction.kind == "coupon_redeemed",
+                                                              CardTransaction.card_id == coupon_id)).one()
+    assert sorted(held) == ["coupon", "stamp"]
+    with pytest.raises(Refused, match="cannot be corrected"):  # a redeemed coupon stays redeemed
+        cards.correct_transaction(merchant, redeemed.id)
+
+
+def test_tier_changes_are_not_corrected_but_made_again(merchant):
+    customer = add_customer(merchant, "Tier", "Change", email="tier@example.com")
+    card_id = _issue(merchant, customer, "membership")
+    cards.perform_action(merchant, card_id, Action("change-tier", tier="Premium"))
+    with tenant_session(merchant) as session:
+        change = session.exec(select(CardTransaction).where(CardTransaction.kind == "tier_changed")).one()
+    with pytest.raises(Refused, match="cannot be corrected"):
+        cards.correct_transaction(merchant, change.id)

@@ -10,7 +10,7 @@ from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.card_rules import Action
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.services import cards, referrals
-from tests.helpers import add_customer, issue, referral_program
+from tests.helpers import add_customer, issue, referral_program, set_template
 
 
 def _referrer(merchant_id: int, trigger: str, referrer_reward: int = 2, new_reward: int = 1) -> Card:
@@ -48,14 +48,38 @@ def test_sign_up_rewards_both_on_install(merchant):
     assert _balance(merchant, referrer.id) == 2
 
 
-def test_no_reward_for_someone_already_known(merchant):
+def test_a_known_customer_gets_no_reward_and_no_card_handed_out(merchant):
     referrer = _referrer(merchant, "install")
     known = add_customer(merchant, "Kim", "Known", email="kim@example.com")
-    token = referrals.sign_up(referrer.referral_code, "Kim", "Known", "", "KIM@example.com ")
-    card = _card(merchant, token)
-    assert card.customer_id == known and card.referred_by_card_id is None
+    known_card = issue(merchant, known, "stamp")
+    # Typing a known email must not hand that customer's card to whoever types it.
+    with pytest.raises(Refused, match="already a customer"):
+        referrals.sign_up(referrer.referral_code, "Kim", "Known", "", "KIM@example.com ")
     assert _balance(merchant, referrer.id) == 0
-    assert referrals.sign_up(referrer.referral_code, "Kim", "Known", "", "kim@example.com") == token
+    with tenant_session(merchant) as session:
+        assert session.get(Card, known_card).status == "uninstalled"
+        assert len(session.exec(select(Card).where(Card.customer_id == known)).all()) == 1
+
+
+def test_a_program_that_is_off_has_no_sign_up(merchant):
+    referrer = _referrer(merchant, "install")
+    set_template(merchant, "stamp", referral={"enabled": False})
+    assert referrals.invitation(referrer.referral_code) is None
+    with pytest.raises(Refused, match="not valid"):
+        referrals.sign_up(referrer.referral_code, "Off", "Program", "", "off@example.com")
+
+
+def test_no_bonus_on_an_expired_card_and_overdue_stamps_burn_first(merchant):
+    import datetime as dt
+
+    referrer = _referrer(merchant, "install", referrer_reward=1)
+    with tenant_session(merchant) as session:
+        card = session.get(Card, referrer.id)
+        card.expires_on = dt.date(2020, 1, 1)
+        session.add(card)
+        session.commit()
+    referrals.sign_up(referrer.referral_code, "Late", "Comer", "", "late@example.com")
+    assert _balance(merchant, referrer.id) == 0
 
 
 def test_first_visit_trigger_pays_once_on_the_first_earning_action(merchant):
