@@ -118,6 +118,25 @@ def page(context: BrowserContext) -> Page:
     return context.new_page()
 
 
+PASSWORD = "shop-password"
+
+
+@pytest.fixture
+def shop(unique: str) -> tuple[int, str]:
+    """A fresh merchant of its own, so tests never see each other's customers: (id, email)."""
+    from perkstar_ui.services import accounts
+
+    email = f"shop-{unique}@shop.test"
+    return accounts.create_merchant(f"Shop {unique}", email, PASSWORD), email
+
+
+@pytest.fixture
+def shop_page(page: Page, shop) -> Page:  # noqa: ANN001
+    """The shop's owner, logged in, on /customers."""
+    log_in(page, shop[1], PASSWORD)
+    return page
+
+
 def wait_ready(page: Page) -> None:
     """The contract's hydration marker: events sent before it are lost."""
     page.locator('[data-testid="app-ready"][data-hydrated="true"]').wait_for(state="attached", timeout=30_000)

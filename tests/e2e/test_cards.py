@@ -9,17 +9,8 @@ from sqlmodel import select
 
 from perkstar_ui.db.models import Card, CardTemplate, CardTransaction
 from perkstar_ui.db.tenancy import tenant_session
-from perkstar_ui.services import accounts
-from tests.e2e.conftest import goto, log_in, touch_height, wait_ready
+from tests.e2e.conftest import PASSWORD, goto, log_in, touch_height, wait_ready
 from tests.helpers import add_customer, issue, set_template
-
-PASSWORD = "shop-password"
-
-
-@pytest.fixture
-def shop(unique: str) -> tuple[int, str]:
-    email = f"cards-{unique}@shop.test"
-    return accounts.create_merchant(f"Cards {unique}", email, PASSWORD), email
 
 
 def ledger_kinds(merchant_id: int, card_id: int) -> list[str]:

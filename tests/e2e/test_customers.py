@@ -6,30 +6,13 @@ import csv
 import io
 import re
 
-import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
 from perkstar_ui.db.engine import get_engine
-from perkstar_ui.services import accounts
 from perkstar_ui.services import customers as records
-from tests.e2e.conftest import goto, log_in, path_is, wait_ready
+from tests.e2e.conftest import PASSWORD, goto, log_in, path_is, wait_ready
 from tests.helpers import add_customer, give_card
-
-PASSWORD = "shop-password"
-
-
-@pytest.fixture
-def shop(unique: str) -> tuple[int, str]:
-    """A fresh merchant of its own, so tests never see each other's customers."""
-    email = f"shop-{unique}@shop.test"
-    return accounts.create_merchant(f"Shop {unique}", email, PASSWORD), email
-
-
-@pytest.fixture
-def shop_page(page: Page, shop) -> Page:
-    log_in(page, shop[1], PASSWORD)
-    return page
 
 
 def tile(page: Page, key: str):

@@ -5,15 +5,12 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from perkstar_ui.services import accounts
 from perkstar_ui.services import customers as records
-from tests.e2e.conftest import log_in, wait_ready
+from tests.e2e.conftest import PASSWORD, log_in, wait_ready
 from tests.helpers import add_customer
 
-PASSWORD = "shop-password"
 
 # BOM, CRLF, unicode, quotes with a separator and a line break, a formula-looking name,
 # a bad email, a missing first name, a duplicate inside the file, an impossible date.
@@ -28,12 +25,6 @@ MESSY = (
     "Imp,Date,07400 100006,,1990-02-30,,\r\n"  # 8 reject
     "Old,Friend,07400 100007,old@example.com,,,\r\n"  # 9 update (existing customer, email empty)
 )
-
-
-@pytest.fixture
-def shop(unique: str) -> tuple[int, str]:
-    email = f"import-{unique}@shop.test"
-    return accounts.create_merchant(f"Importer {unique}", email, PASSWORD), email
 
 
 def tile(page: Page, key: str):

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from perkstar_ui.db.models import Card, CardTemplate, Message
 from perkstar_ui.db.tenancy import tenant_session
-from perkstar_ui.services import accounts
-from tests.e2e.conftest import log_in, touch_height, wait_ready
+from tests.e2e.conftest import touch_height, wait_ready
 from tests.helpers import add_customer
 
-PASSWORD = "shop-password"
 STAMP_TEMPLATE = "Coffee stamp card"
-
-
-@pytest.fixture
-def shop(unique: str) -> tuple[int, str]:
-    email = f"issue-{unique}@shop.test"
-    return accounts.create_merchant(f"Issue shop {unique}", email, PASSWORD), email
-
-
-@pytest.fixture
-def shop_page(page: Page, shop) -> Page:
-    log_in(page, shop[1], PASSWORD)
-    return page
 
 
 def select_rows(page: Page, *names: str) -> None:

@@ -11,10 +11,8 @@ from sqlmodel import select
 from perkstar_ui.db.models import Card, Customer
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.services import accounts
-from tests.e2e.conftest import goto, log_in, wait_ready
+from tests.e2e.conftest import PASSWORD, goto, log_in, wait_ready
 from tests.helpers import add_customer, issue, referral_program
-
-PASSWORD = "shop-password"
 
 
 def _referrer_card(merchant_id: int) -> Card:
