@@ -3,6 +3,7 @@
     python -m perkstar_ui.cli migrate
     python -m perkstar_ui.cli create-merchant --name NAME --email EMAIL --password PW
     python -m perkstar_ui.cli seed-demo [--customers N]
+    python -m perkstar_ui.cli settle-cards    (the expiry job: run it nightly)
 """
 
 from __future__ import annotations
@@ -45,6 +46,17 @@ def _seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settle_cards(_args: argparse.Namespace) -> int:
+    from perkstar_ui.services import cards
+
+    migrations.upgrade()
+    started = time.perf_counter()
+    settled = cards.settle_all()
+    print(f"Expired points, stamps and visits and refilled membership limits on {settled} cards "
+          f"({time.perf_counter() - started:.1f} s).")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m perkstar_ui.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -57,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("seed-demo", help="fill the demo merchant with demo data")
     demo.add_argument("--customers", type=int, default=seed.DEFAULT_CUSTOMERS)
     demo.set_defaults(run=_seed_demo)
+    commands.add_parser(
+        "settle-cards", help="write due expiries and membership refills on every card (run nightly)"
+    ).set_defaults(run=_settle_cards)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from perkstar_ui.db.engine import is_sqlite
 from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer, Merchant, Message, as_utc, utcnow
-from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import card_metrics, card_rules
 from perkstar_ui.domain import ledger as L
 from perkstar_ui.domain.card_rules import Action, IssueOptions
@@ -339,29 +339,48 @@ def correct_transaction(
     return _with_retries(work)
 
 
-def settle_card(merchant_id: int, card_id: int, now: dt.datetime | None = None) -> None:
+def settle_card(merchant_id: int, card_id: int, now: dt.datetime | None = None) -> bool:
     """Write expiries and refills that are due, and store the replay of cards that predate
     the engine (seed, import) so their counters are cached from now on."""
     now = now or utcnow()
 
-    def work() -> None:
+    def work() -> bool:
         with tenant_session(merchant_id) as session:
             seen = _lock(session, merchant_id, card_id, lock=False)
             if seen is None or seen.status == "deleted":
-                return
+                return False
             replayed = "counters" not in (session.execute(sa.select(_CARD.c.metrics).where(
                 _CARD.c.id == card_id, _CARD.c.merchant_id == merchant_id)).scalar() or {})
             if not replayed and not card_rules.settle(seen.card_type, seen.settings, seen.state, now):
-                return  # the common case: nothing due, no lock taken
+                return False  # the common case: nothing due, no lock taken
             session.rollback()
             card = _lock(session, merchant_id, card_id)
             if card is None:  # deleted between the two reads
-                return
+                return False
             due = card_rules.settle(card.card_type, card.settings, card.state, now)
             _write(session, card, due, source="system")
             session.commit()
+            return bool(due)
 
-    _with_retries(work)
+    return _with_retries(work)
+
+
+def settle_all(now: dt.datetime | None = None) -> int:
+    """The expiry job (spec Q23): settle every live card whose type can expire or refill,
+    merchant by merchant; the number of cards that had something due. Idempotent."""
+    now = now or utcnow()
+    with system_session() as session:  # the list of cards is about every merchant
+        targets = session.execute(
+            sa.select(_CARD.c.merchant_id, _CARD.c.id)
+            .where(_CARD.c.status != "deleted",
+                   _CARD.c.card_type.in_([t.value for t in (CardType.STAMP, CardType.MULTIPASS, CardType.CASHBACK,
+                                                              CardType.MEMBERSHIP)]))
+            .order_by(_CARD.c.merchant_id, _CARD.c.id)
+        ).all()
+    settled = 0
+    for merchant_id, card_id in targets:
+        settled += settle_card(merchant_id, card_id, now)
+    return settled
 
 
 # --- coupon conversion and issuing --------------------------------------------------------------

@@ -60,6 +60,13 @@ def test_action_updates_cache_equal_to_replay(merchant):
     cards.perform_action(merchant, card_id, Action("redeem-reward", 1))
     cache, replayed = cards.verify_cache(merchant, card_id)
     assert cache == replayed
+
+
+def test_settle_cards_command(capsys):
+    from perkstar_ui import cli
+
+    assert cli.main(["settle-cards"]) == 0
+    assert "cards" in capsys.readouterr().out
     assert (cache.balance, cache.rewards_available, cache.count("rewards_redeemed")) == (1, 0, 1)
 
 
@@ -135,6 +142,13 @@ def test_twenty_tablets_at_once_lose_no_update(merchant, card_type, verb, value,
     assert not errors
     cache, replayed = cards.verify_cache(merchant, card_id)
     assert cache == replayed
+
+
+def test_settle_cards_command(capsys):
+    from perkstar_ui import cli
+
+    assert cli.main(["settle-cards"]) == 0
+    assert "cards" in capsys.readouterr().out
     total = cache.count("stamps_earned") if expected == "stamps_earned" else cache.balance
     assert total == 1_000
     if card_type == "stamp":  # every 10 stamps became a reward
@@ -252,3 +266,29 @@ def test_tier_changes_are_not_corrected_but_made_again(merchant):
         change = session.exec(select(CardTransaction).where(CardTransaction.kind == "tier_changed")).one()
     with pytest.raises(Refused, match="cannot be corrected"):
         cards.correct_transaction(merchant, change.id)
+
+
+def test_the_expiry_job_settles_due_cards_once(merchant):
+    import datetime as dt
+
+    from perkstar_ui.db.models import utcnow
+
+    customer = add_customer(merchant, "Lot", "Expiry", email="lots@example.com")
+    card_id = _issue(merchant, customer, "cashback", points_life_days=30)
+    cards.perform_action(merchant, card_id, Action("add-points", 1_000))
+    later = utcnow() + dt.timedelta(days=31)
+    assert cards.settle_all(later) >= 1
+    assert _card(merchant, card_id).balance == 0
+    assert cards.settle_all(later) == 0  # idempotent: nothing is due twice
+    with tenant_session(merchant) as session:
+        kinds = session.exec(select(CardTransaction.kind).where(CardTransaction.card_id == card_id)).all()
+    assert kinds.count("points_expired") == 1
+    cache, replayed = cards.verify_cache(merchant, card_id)
+    assert cache == replayed
+
+
+def test_settle_cards_command(capsys):
+    from perkstar_ui import cli
+
+    assert cli.main(["settle-cards"]) == 0
+    assert "cards" in capsys.readouterr().out
