@@ -69,11 +69,6 @@ def settings_of(card_type: str, raw: dict | None) -> CardSettings:
     return _parsed_settings(card_type, json.dumps(raw or {}, sort_keys=True))
 
 
-def _settings(session, card: Card) -> CardSettings:  # noqa: ANN001
-    template = session.get(CardTemplate, card.template_id)
-    return settings_of(card.card_type, template.settings if template else None)
-
-
 def _entry(row) -> Entry:  # noqa: ANN001
     return Entry(
         kind=row.kind, at=as_utc(row.created_at), value_delta=row.value_delta, rewards_delta=row.rewards_delta,
@@ -94,19 +89,13 @@ def ledger_entries(session, merchant_id: int, card_id: int) -> list[Entry]:  # n
 def _state_of(session, merchant_id: int, card_id: int, card_type: str, columns, metrics: dict | None,  # noqa: ANN001
               settings: CardSettings) -> CardState:
     """The cache; cards written before the engine kept counters (seed, import) are replayed."""
-    if "counters" not in (metrics or {}):
+    if not _has_counters(metrics):
         return L.replay(ledger_entries(session, merchant_id, card_id), CardType(card_type), settings)
     return CardState.from_cache({name: columns[name] for name in _CACHE_COLUMNS}, metrics)
 
 
-def replay_card(session, card: Card) -> CardState:  # noqa: ANN001
-    """The card's state recomputed from its whole ledger (the truth the cache mirrors)."""
-    return L.replay(ledger_entries(session, card.merchant_id, card.id), CardType(card.card_type), _settings(session, card))
-
-
-def cached_state(session, card: Card) -> CardState:  # noqa: ANN001
-    columns = {name: getattr(card, name) for name in _CACHE_COLUMNS}
-    return _state_of(session, card.merchant_id, card.id, card.card_type, columns, card.metrics, _settings(session, card))
+def _has_counters(metrics: dict | None) -> bool:
+    return "counters" in (metrics or {})
 
 
 @dataclass
@@ -123,6 +112,9 @@ class LockedCard:
     version: int
     settings: CardSettings
     state: CardState
+    cached: bool = True  # False: the card predates the engine's counters and was replayed
+    serial: str = ""
+    installed_at: dt.datetime | None = None
 
 
 # Built once: constructing SQL per call would cost more than running it.
@@ -164,6 +156,7 @@ def _lock(session, merchant_id: int, card_id: int, *, begin: bool = True, lock: 
         status=row["status"], expires_on=row["expires_on"], referred_by_card_id=row["referred_by_card_id"],
         version=row["version"], settings=settings,
         state=_state_of(session, merchant_id, card_id, row["card_type"], row, row["metrics"], settings),
+        cached=_has_counters(row["metrics"]), serial=row["serial"], installed_at=row["installed_at"],
     )
 
 
@@ -245,16 +238,15 @@ def perform_action(
             if _already_applied(session, merchant_id, idempotency_key):
                 return Outcome(False, "Already applied.", card_metrics.view(card.card_type, card.settings, card.state).balance)
             due = card_rules.settle(card.card_type, card.settings, card.state, at)
+            if due:
+                _write(session, card, due, source="system")
             try:
-                entries = card_rules.apply_action(card.card_type, card.settings, _after(card, due), action, at,
+                entries = card_rules.apply_action(card.card_type, card.settings, card.state, action, at,
                                                   status=card.status, expires_on=card.expires_on)
             except Refused:
                 if due:  # expiries found on the way are true whatever the action
-                    _write(session, card, due, source="system")
                     session.commit()
                 raise
-            if due:
-                _write(session, card, due, source="system")
             first_visit = bool(card.referred_by_card_id) and not card.state.count("total_visits") and (
                 card_rules.is_first_action(entries))
             extra = {"expires_on": action.date} if action.verb == "change-expiration" else {}
@@ -279,16 +271,6 @@ def perform_action(
                            new_card_id=converted.id if converted is not None else None)
 
     return _with_retries(work)
-
-
-def _after(card: LockedCard, due: list[Entry]) -> CardState:
-    """The state the action sees: the cache with what time has caused folded in."""
-    if not due:
-        return card.state
-    state = card.state.copy()
-    for entry in due:
-        L.fold(state, entry, card.card_type, card.settings)
-    return state
 
 
 def correct_transaction(
@@ -349,9 +331,7 @@ def settle_card(merchant_id: int, card_id: int, now: dt.datetime | None = None) 
             seen = _lock(session, merchant_id, card_id, lock=False)
             if seen is None or seen.status == "deleted":
                 return False
-            replayed = "counters" not in (session.execute(sa.select(_CARD.c.metrics).where(
-                _CARD.c.id == card_id, _CARD.c.merchant_id == merchant_id)).scalar() or {})
-            if not replayed and not card_rules.settle(seen.card_type, seen.settings, seen.state, now):
+            if seen.cached and not card_rules.settle(seen.card_type, seen.settings, seen.state, now):
                 return False  # the common case: nothing due, no lock taken
             session.rollback()
             card = _lock(session, merchant_id, card_id)
@@ -536,19 +516,6 @@ def send_push(merchant_id: int, card_id: int, text: str) -> None:
 # --- the panel -----------------------------------------------------------------------------------
 
 
-def _pay_pending_referral(merchant_id: int, card_id: int) -> None:
-    """A first-visit referral bonus is paid right after the visit commits; should that have
-    failed, it is paid when the card is next opened (idempotent keys: never twice)."""
-    with tenant_session(merchant_id) as session:
-        row = session.execute(sa.select(_CARD.c.referred_by_card_id, _CARD.c.metrics).where(
-            _CARD.c.id == card_id, _CARD.c.merchant_id == merchant_id)).first()
-    if row is None or row.referred_by_card_id is None or not (row.metrics or {}).get("counters", {}).get("total_visits"):
-        return
-    from perkstar_ui.services import referrals  # referrals builds on this module
-
-    referrals.on_first_visit(merchant_id, card_id)
-
-
 @dataclass(frozen=True)
 class VerbView:
     verb: str
@@ -574,37 +541,40 @@ class PanelView:
 
 def load_panel(merchant_id: int, card_id: int, today: dt.date | None = None) -> PanelView | None:
     settle_card(merchant_id, card_id)
-    _pay_pending_referral(merchant_id, card_id)
     with tenant_session(merchant_id) as session:
-        card = session.get(Card, card_id)
-        if card is None:
-            return None
-        card_type, settings = CardType(card.card_type), _settings(session, card)
-        state = cached_state(session, card)
-        today = today or dt.date.today()
-        view = card_metrics.view(
-            card_type, settings, state, today=today, expires_on=card.expires_on,
-            valid_from=as_utc(card.installed_at).date().isoformat() if card.installed_at else "",
-        )
-        verbs = card_rules.visible_verbs(card_type, settings)
-        return PanelView(
-            card_id=card.id, card_type=card.card_type, serial=card.serial,
-            status=card_status_label(card.status, card.expires_on, today),
-            expiration=card.expires_on.isoformat() if card.expires_on else "",
-            balance=view.balance, tier=view.tier, metrics=view.metrics,
-            verbs=[VerbView(v, card_rules.VERB_LABELS[v], card_rules.value_unit(card_type, v)) for v in verbs],
-            rewards=[lvl.name for lvl in getattr(settings, "levels", [])],
-            tiers=[t.name for t in getattr(settings, "tiers", [])] if card_type == CardType.MEMBERSHIP else [],
-            needs_purchase_amount=bool(getattr(settings, "purchase_amount_required", False)),
-        )
+        card = _lock(session, merchant_id, card_id, lock=False)
+    if card is None:
+        return None
+    if card.referred_by_card_id and card.state.count("total_visits"):
+        # A first-visit referral bonus is paid right after the visit commits; should that
+        # have failed, it is paid now (idempotent keys: never twice).
+        from perkstar_ui.services import referrals  # referrals builds on this module
+
+        referrals.on_first_visit(merchant_id, card_id)
+    today = today or dt.date.today()
+    view = card_metrics.view(
+        card.card_type, card.settings, card.state, today=today, expires_on=card.expires_on,
+        valid_from=as_utc(card.installed_at).date().isoformat() if card.installed_at else "",
+    )
+    settings = card.settings
+    return PanelView(
+        card_id=card.id, card_type=card.card_type.value, serial=card.serial,
+        status=card_status_label(card.status, card.expires_on, today),
+        expiration=card.expires_on.isoformat() if card.expires_on else "",
+        balance=view.balance, tier=view.tier, metrics=view.metrics,
+        verbs=[VerbView(v, card_rules.VERB_LABELS[v], card_rules.value_unit(card.card_type, v))
+               for v in card_rules.visible_verbs(card.card_type, settings)],
+        rewards=[lvl.name for lvl in getattr(settings, "levels", [])],
+        tiers=[t.name for t in getattr(settings, "tiers", [])] if card.card_type == CardType.MEMBERSHIP else [],
+        needs_purchase_amount=bool(getattr(settings, "purchase_amount_required", False)),
+    )
 
 
 def verify_cache(merchant_id: int, card_id: int) -> tuple[CardState, CardState]:
     """(cache, replay) of one card: equal unless something bypassed the engine."""
     with tenant_session(merchant_id) as session:
-        card = session.get(Card, card_id)
-        return cached_state(session, card), replay_card(session, card)
-
+        card = _lock(session, merchant_id, card_id, lock=False)
+        return card.state, L.replay(ledger_entries(session, merchant_id, card_id), card.card_type, card.settings)
 
 
 def grant_referral_bonus(merchant_id: int, card_id: int, amount: int, *, key: str, comment: str) -> bool:
@@ -634,12 +604,3 @@ def grant_referral_bonus(merchant_id: int, card_id: int, amount: int, *, key: st
             return True
 
     return _with_retries(work)
-
-
-def list_templates_for_issue(merchant_id: int) -> list[tuple[int, str, str]]:
-    """The merchant's active templates as (id, name, card type), for the bulk-issue dialog."""
-    with tenant_session(merchant_id) as session:
-        return [
-            (t.id, t.name, t.card_type)
-            for t in session.exec(select(CardTemplate).where(CardTemplate.active).order_by(CardTemplate.id)).all()
-        ]

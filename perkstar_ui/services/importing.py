@@ -825,6 +825,8 @@ def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator
 
 
 def list_templates(merchant_id: int) -> list[tuple[int, str, str]]:
+    """The merchant's active templates as (id, name, card type): the card pickers of the
+    import and bulk-issue dialogs."""
     with tenant_session(merchant_id) as session:
         return [
             (t.id, t.name, t.card_type)

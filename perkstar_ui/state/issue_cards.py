@@ -10,7 +10,7 @@ import reflex as rx
 
 from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardType
 from perkstar_ui.domain.ledger import Refused
-from perkstar_ui.services import bulk_issue, cards
+from perkstar_ui.services import bulk_issue, importing
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
 from perkstar_ui.state.customer_grid import GridState
 from perkstar_ui.state.tiles import TilesState
@@ -63,7 +63,7 @@ class IssueCardsState(AuthState):
         grid = await self.get_state(GridState)
         if not grid.selected_ids:
             return rx.toast.warning(NO_SELECTION)
-        templates = await asyncio.to_thread(cards.list_templates_for_issue, context.merchant_id)
+        templates = await asyncio.to_thread(importing.list_templates, context.merchant_id)
         self.templates = [
             IssueTemplateOption(str(i), name, CARD_TYPE_LABELS[CardType(kind)]) for i, name, kind in templates
         ]

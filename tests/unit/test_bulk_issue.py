@@ -12,7 +12,7 @@ from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.card_rules import IssueOptions, Unit
 from perkstar_ui.domain.card_types import STARTER_TEMPLATE_NAMES, CardType, validate_settings
 from perkstar_ui.domain.ledger import Refused
-from perkstar_ui.services import bulk_issue, cards
+from perkstar_ui.services import bulk_issue, cards, importing
 from perkstar_ui.services.bulk_issue import IssueRequest
 from tests.helpers import add_customer
 
@@ -34,10 +34,10 @@ def _cards(merchant_id: int, template_id: int) -> list[Card]:
         return session.exec(select(Card).where(Card.template_id == template_id).order_by(Card.customer_id)).all()
 
 
-def test_list_templates_for_issue_lists_the_merchants_starter_templates(merchant, other_merchant):
-    mine = cards.list_templates_for_issue(merchant)
+def test_the_template_picker_lists_the_merchants_starter_templates(merchant, other_merchant):
+    mine = importing.list_templates(merchant)
     assert [(name, kind) for _, name, kind in mine] == [(STARTER_TEMPLATE_NAMES[t], t.value) for t in CardType]
-    theirs = {i for i, _, _ in cards.list_templates_for_issue(other_merchant)}
+    theirs = {i for i, _, _ in importing.list_templates(other_merchant)}
     assert not theirs & {i for i, _, _ in mine}
 
 
