@@ -189,10 +189,6 @@ def _stamp_rewards(settings, balance: int, added: int, at: dt.datetime) -> list[
     return [Entry(L.REWARD_EARNED, at, value_delta=-consumed, rewards_delta=rewards)]
 
 
-def _purchase(action: Action) -> int | None:
-    return action.purchase_cents if action.purchase_cents is not None else None
-
-
 def _spend_purchase(action: Action) -> int:
     """A purchase amount verb's LTV: the Purchase amount if given, else the Value itself."""
     return action.purchase_cents if action.purchase_cents is not None else action.value
@@ -246,7 +242,7 @@ def _stamp(settings, state: CardState, action: Action, now: dt.datetime) -> list
         _need_value(action, "number of stamps")
         if settings.purchase_amount_required and action.purchase_cents is None:
             raise Refused("Enter the purchase amount: this card records it with every stamp.")
-        added = Entry(L.STAMPS_ADDED, now, value_delta=value, purchase_cents=_purchase(action))
+        added = Entry(L.STAMPS_ADDED, now, value_delta=value, purchase_cents=action.purchase_cents)
         return [added, *_stamp_rewards(settings, state.balance, value, now)]
     if verb == "remove-stamps":
         _need_value(action, "number of stamps")
@@ -275,7 +271,7 @@ def _stamp(settings, state: CardState, action: Action, now: dt.datetime) -> list
         value = value or 1
         if value > state.rewards_available:
             raise Refused(f"Cannot redeem more rewards than are available ({state.rewards_available}).")
-        return [Entry(L.REWARD_REDEEMED, now, rewards_delta=-value, purchase_cents=_purchase(action))]
+        return [Entry(L.REWARD_REDEEMED, now, rewards_delta=-value, purchase_cents=action.purchase_cents)]
     raise Refused("This action is not available on this card.")
 
 
@@ -283,7 +279,7 @@ def _multipass(settings, state: CardState, action: Action, now: dt.datetime) -> 
     verb, value = action.verb, action.value
     if verb == "add-visits":
         _need_value(action, "number of visits")
-        return [Entry(L.VISITS_ADDED, now, value_delta=value, purchase_cents=_purchase(action),
+        return [Entry(L.VISITS_ADDED, now, value_delta=value, purchase_cents=action.purchase_cents,
                       lot_expires_on=_lot_expiry(settings.visit_life_days, now))]
     if verb == "redeem-visits":
         _need_value(action, "number of visits")
@@ -291,10 +287,10 @@ def _multipass(settings, state: CardState, action: Action, now: dt.datetime) -> 
             raise Refused(f"Cannot redeem more visits than are available ({state.balance}).")
         bonus = value * settings.bonus_centipoints_per_visit
         return [Entry(L.VISITS_REDEEMED, now, value_delta=-value, points_delta=bonus,
-                      purchase_cents=_purchase(action), lot_expires_on=_lot_expiry(settings.points_life_days, now))]
+                      purchase_cents=action.purchase_cents, lot_expires_on=_lot_expiry(settings.points_life_days, now))]
     if verb == "add-points":
         _need_value(action, "number of points")
-        return [Entry(L.POINTS_ADDED, now, points_delta=value, purchase_cents=_purchase(action),
+        return [Entry(L.POINTS_ADDED, now, points_delta=value, purchase_cents=action.purchase_cents,
                       lot_expires_on=_lot_expiry(settings.points_life_days, now))]
     if verb == "remove-points":
         _need_value(action, "number of points")
@@ -315,7 +311,7 @@ def _cashback(settings, state: CardState, action: Action, now: dt.datetime) -> l
     if verb == "add-points":
         _need_value(action, "number of points")
         # The purchase amount feeds LTV only; it does not change the transaction amount (§3.3).
-        return [Entry(L.POINTS_ADDED, now, value_delta=value, purchase_cents=_purchase(action), lot_expires_on=expiry)]
+        return [Entry(L.POINTS_ADDED, now, value_delta=value, purchase_cents=action.purchase_cents, lot_expires_on=expiry)]
     if verb == "remove-points":
         _need_value(action, "number of points")
         _points_removal(state, value)
@@ -345,7 +341,7 @@ def _gift(settings, state: CardState, action: Action, now: dt.datetime) -> list[
     verb, value = action.verb, action.value
     if verb == "add-balance":
         _need_value(action, "amount")
-        return [Entry(L.BALANCE_ADDED, now, value_delta=value, purchase_cents=_purchase(action))]
+        return [Entry(L.BALANCE_ADDED, now, value_delta=value, purchase_cents=action.purchase_cents)]
     if verb == "remove-balance":
         _need_value(action, "amount")
         if value > state.balance:
@@ -354,7 +350,7 @@ def _gift(settings, state: CardState, action: Action, now: dt.datetime) -> list[
             raise Refused(
                 f"This gift card is single use: redeem the whole balance ({_show(state.balance, BalanceUnit.CENTS)}) at once."
             )
-        return [Entry(L.BALANCE_REDEEMED, now, value_delta=-value, purchase_cents=_purchase(action))]
+        return [Entry(L.BALANCE_REDEEMED, now, value_delta=-value, purchase_cents=action.purchase_cents)]
     raise Refused("This action is not available on this card.")
 
 
@@ -388,7 +384,7 @@ def _reward(settings, state: CardState, action: Action, now: dt.datetime) -> lis
                       purchase_cents=-_spend_purchase(action))]
     if verb == "add-points":
         _need_value(action, "number of points")
-        return [Entry(L.POINTS_ADDED, now, value_delta=value, purchase_cents=_purchase(action))]
+        return [Entry(L.POINTS_ADDED, now, value_delta=value, purchase_cents=action.purchase_cents)]
     if verb == "remove-points":
         _need_value(action, "number of points")
         _points_removal(state, value)
@@ -407,7 +403,7 @@ def _reward(settings, state: CardState, action: Action, now: dt.datetime) -> lis
         if window and last and now - dt.datetime.fromisoformat(last) < window:
             raise Refused(f"{level.name} can be redeemed once a {level.usage_limit}; it was last redeemed on {last[:10]}.")
         return [Entry(L.REWARD_REDEEMED, now, value_delta=-level.centipoints, detail=level.name,
-                      purchase_cents=_purchase(action))]
+                      purchase_cents=action.purchase_cents)]
     raise Refused("This action is not available on this card.")
 
 
@@ -431,7 +427,7 @@ def _membership(settings: MembershipSettings, state: CardState, action: Action, 
         if limit is not None and value > state.balance:
             raise Refused(f"Cannot use more visits than the limit left in this period ({state.balance}).")
         return [Entry(L.VISITS_CHECKED_IN, now, value_delta=-value if limit is not None else 0, points_delta=value,
-                      purchase_cents=_purchase(action))]
+                      purchase_cents=action.purchase_cents)]
     if verb == "remove-visits":
         _need_value(action, "number of visits")
         if value > state.points:

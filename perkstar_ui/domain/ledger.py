@@ -84,7 +84,7 @@ VISIT_KINDS = {
     STAMPS_ADDED, REWARD_REDEEMED, PURCHASE_ADDED, POINTS_ADDED, POINTS_REMOVED,
     BALANCE_ADDED, BALANCE_REDEEMED, COUPON_REDEEMED,
 }
-# Kinds whose positive change opens a dated lot (points or visits that expire).
+# Kinds whose stamps restart a stamp card's "days after the last stamp" countdown.
 _LAST_STAMP_KINDS = {STAMPS_ADDED, WELCOME_BONUS, REFERRAL_BONUS, PURCHASE_ADDED}
 
 

@@ -27,6 +27,7 @@ from perkstar_ui.domain.card_types import (
     validate_settings,
 )
 from perkstar_ui.domain.formatting import card_status_label, device_label, format_units
+from perkstar_ui.domain.ledger import spend_tier
 from perkstar_ui.services import referrals
 
 # Tokens are drawn from serials.ALPHABET; accept any URL-safe token up to the column size
@@ -105,8 +106,7 @@ def _tier(card: Card, settings) -> str:  # noqa: ANN001
         return card.tier
     tiers = getattr(settings, "tiers", None) or []
     if card.card_type in (CardType.CASHBACK, CardType.DISCOUNT) and tiers:
-        reached = [t for t in tiers if t.threshold_cents <= card.spend_total_cents]
-        return (reached[-1] if reached else tiers[0]).name
+        return spend_tier(tiers, card.spend_total_cents).name
     return tiers[0].name if tiers else ""
 
 

@@ -83,8 +83,8 @@ def sign_up(code: str, first_name: str, last_name: str, phone: str, email: str, 
     with tenant_session(merchant_id) as session:
         if not _program_on(session, referrer_card):
             raise Refused("This referral link is not valid any more.")
-        region = session.get(Merchant, merchant_id).default_country
-        business = session.get(Merchant, merchant_id).name
+        merchant = session.get(Merchant, merchant_id)
+        region, business = merchant.default_country, merchant.name
         existing = _existing_customer(session, region, phone, email)
     if existing is not None:
         # §15: no referral reward for someone the business already knows — and a stranger
@@ -98,26 +98,13 @@ def sign_up(code: str, first_name: str, last_name: str, phone: str, email: str, 
         customer = session.get(Customer, customer_id)
         customer.utm = "referral"
         session.add(customer)
-        session.commit()
-    return _card_for(merchant_id, customer_id, referrer_card.template_id, referred_by=referrer_card.id, device=device)
-
-
-def _card_for(merchant_id: int, customer_id: int, template_id: int, *, referred_by: int | None, device: str = "pwa") -> str:
-    """The customer's live card of this template, issued if missing, then installed
-    (the install is what may pay the referral rewards)."""
-    from perkstar_ui.services import public_card  # public_card calls back into this module
-
-
-    with tenant_session(merchant_id) as session:
-        card = session.exec(
-            select(Card).where(Card.customer_id == customer_id, Card.template_id == template_id, Card.status != "deleted")
-        ).first()
-        if card is None:
-            template = session.get(CardTemplate, template_id)
-            card = cards.issue_card(session, customer_id, template, utm="referral", referred_by_card_id=referred_by,
-                                    source="referral")
+        card = cards.issue_card(session, customer_id, session.get(CardTemplate, referrer_card.template_id),
+                                utm="referral", referred_by_card_id=referrer_card.id, source="referral")
         session.commit()
         token = card.install_token
+    # The install is what may pay the rewards of a program that pays on installation.
+    from perkstar_ui.services import public_card  # public_card calls back into this module
+
     public_card.install_card(token, device)
     return token
 

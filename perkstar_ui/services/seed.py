@@ -209,7 +209,7 @@ def _generate_card(batch, rng, card_type, customer_id, merchant_id, templates, s
     span = (now - issued_at).total_seconds()
     times = sorted(issued_at + dt.timedelta(seconds=rng.random() * span) for _ in range(visits))
     _SCRIPTS[card_type](rng, ledger, times)
-    for entry, key in ledger.rows:
+    for entry, balance_after, key in ledger.rows:
         batch.transactions.append(
             {
                 "id": next(ids["transaction"]),
@@ -222,7 +222,7 @@ def _generate_card(batch, rng, card_type, customer_id, merchant_id, templates, s
                 "points_delta": entry.points_delta,
                 "spend_delta_cents": entry.spend_delta_cents,
                 "purchase_cents": entry.purchase_cents,
-                "balance_after": entry.balance_after,
+                "balance_after": balance_after,
                 "source": "system" if key is None else rng.choice(["dashboard", "scanner", "scanner"]),
                 "staff_user_id": None if key is None else staff_id,
                 "comment": None,
@@ -243,20 +243,6 @@ def _generate_card(batch, rng, card_type, customer_id, merchant_id, templates, s
     batch.cards.append(card)
 
 
-@dataclass(frozen=True)
-class _Row:
-    kind: str
-    at: dt.datetime
-    value_delta: int
-    rewards_delta: int
-    points_delta: int
-    spend_delta_cents: int
-    purchase_cents: int | None
-    detail: str | None
-    lot_expires_on: dt.date | None
-    balance_after: int
-
-
 class _Ledger:
     """One card's ledger written through the card rules, exactly as the counter would."""
 
@@ -269,7 +255,7 @@ class _Ledger:
             key = f"seed-{self.card_id}-0"
         for entry in entries:
             L.fold(self.state, entry, self.type, self.settings)
-            self.rows.append((_Row(**{f: getattr(entry, f) for f in _ENTRY_FIELDS}, balance_after=self.state.balance), key))
+            self.rows.append((entry, self.state.balance, key))
 
     def act(self, verb: str, at: dt.datetime, value: int = 0, **kw) -> bool:  # noqa: ANN003
         self.write(card_rules.settle(self.type, self.settings, self.state, at), key=None)
@@ -280,10 +266,6 @@ class _Ledger:
         self.actions += 1
         self.write(entries, key=f"seed-{self.card_id}-{self.actions}")
         return True
-
-
-_ENTRY_FIELDS = ("kind", "at", "value_delta", "rewards_delta", "points_delta", "spend_delta_cents", "purchase_cents",
-                 "detail", "lot_expires_on")
 
 
 def _visits(rng) -> int:  # noqa: ANN001
