@@ -51,7 +51,7 @@ def replay(statements: list[tuple[str, object]]) -> Callable[[], None]:
 
 
 def measure(backend: str, merchant: int) -> None:
-    from perkstar_ui.services.customers import GridQuery, grid_page
+    from perkstar_ui.services.customer_grid import GridQuery, grid_page
 
     cases = [
         ("first page", GridQuery()),

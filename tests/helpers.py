@@ -7,14 +7,13 @@ import datetime as dt
 from sqlmodel import select
 
 from perkstar_ui.db.models import Card, CardTemplate, CardTransaction
+from perkstar_ui.services import customer_records
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.serials import random_code, random_serial
-from perkstar_ui.services import customers
-from perkstar_ui.services.customers import CustomerInput
 
 
 def add_customer(merchant_id: int, first: str, last: str, phone: str = "", email: str = "", birthdate: str = "", **custom) -> int:
-    return customers.save_customer(merchant_id, CustomerInput(first, last, phone, email, birthdate, custom))
+    return customer_records.save_customer(merchant_id, customer_records.CustomerInput(first, last, phone, email, birthdate, custom))
 
 
 def give_card(merchant_id: int, customer_id: int, *, card_type: str = "stamp", status: str = "uninstalled",

@@ -10,15 +10,21 @@ from __future__ import annotations
 import asyncio
 
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.concurrency import iterate_in_threadpool
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
+from starlette.requests import Request
+from starlette.responses import (
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
 from perkstar_ui import config
 from perkstar_ui.api import public_card as public_card_routes
 from perkstar_ui.api.csv_stream import csv_lines
-from perkstar_ui.services import accounts, customers, importing
+from perkstar_ui.services import accounts, customer_profile, importing
 
 SESSION_COOKIE = "perkstar_session"
 
@@ -73,11 +79,11 @@ async def card_history_csv(request: Request) -> Response:
     merchant_id = await _require_merchant(request)
     if merchant_id is None:
         return PlainTextResponse("Log in first.", status_code=401)
-    found = await asyncio.to_thread(customers.iter_card_history, merchant_id, request.path_params["card_id"])
+    found = await asyncio.to_thread(customer_profile.iter_card_history, merchant_id, request.path_params["card_id"])
     if found is None:  # no such card, or another merchant's
         return PlainTextResponse("No such card.", status_code=404)
     serial, rows = found
-    return _csv_response(customers.HISTORY_COLUMNS, (row.as_csv() for row in rows), f"card-{serial}-history.csv")
+    return _csv_response(customer_profile.HISTORY_COLUMNS, (row.as_csv() for row in rows), f"card-{serial}-history.csv")
 
 
 async def import_template_csv(request: Request) -> Response:

@@ -7,11 +7,11 @@ import reflex as rx
 from perkstar_ui.components.confirm import confirm_dialog
 from perkstar_ui.components.customer_form import customer_dialog
 from perkstar_ui.components.import_dialog import import_dialog
+from perkstar_ui.services.customer_grid import GridRow
 from perkstar_ui.state.customer_form import CustomerFormState
+from perkstar_ui.state.customer_grid import BUILT_IN_COLUMNS, ColumnView, GridState
 from perkstar_ui.state.import_export import ExportState, ImportState
 from perkstar_ui.state.issue_cards import IssueCardsState
-from perkstar_ui.services.customers import GridRow
-from perkstar_ui.state.customer_grid import BUILT_IN_COLUMNS, ColumnView, GridState
 
 TOUCH = {"min_height": "44px", "min_width": "44px"}
 

@@ -54,6 +54,7 @@ from perkstar_ui.domain.formatting import card_status_label, device_label
 from perkstar_ui.domain.ledger import CardState
 from perkstar_ui.domain.serials import random_code, random_serial
 from perkstar_ui.services.codes import unused_codes
+from perkstar_ui.services.customer_grid import search_condition
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 TOO_LARGE_MESSAGE = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into smaller files."
@@ -742,8 +743,6 @@ def _safe(text: str) -> str:
 def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator[list[str]]]:
     """Header and rows of the export, streamed in id order (one row per customer), every
     cell already safe for spreadsheets (``csv_lines(..., neutralised=True)``)."""
-    from perkstar_ui.services.customers import search_condition
-
     with tenant_session(merchant_id) as session:
         specs, field_ids = _custom_specs(session)
         region = session.get(Merchant, merchant_id).default_country

@@ -18,7 +18,8 @@ from perkstar_ui.domain import contacts
 from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardType, validate_settings
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.services import cards
-from perkstar_ui.services.customers import CustomerInput, RecordError, save_customer
+from perkstar_ui.services.customer_records import CustomerInput, save_customer
+from perkstar_ui.services.refusals import RecordError
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,9 @@ def sign_up(code: str, first_name: str, last_name: str, phone: str, email: str, 
         session.commit()
         token = card.install_token
     # The install is what may pay the rewards of a program that pays on installation.
-    from perkstar_ui.services import public_card  # public_card calls back into this module
+    from perkstar_ui.services import (
+        public_card,  # public_card calls back into this module
+    )
 
     public_card.install_card(token, device)
     return token

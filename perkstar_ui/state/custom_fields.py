@@ -7,7 +7,7 @@ import dataclasses
 
 import reflex as rx
 
-from perkstar_ui.services import customers as records
+from perkstar_ui.services import custom_fields, refusals
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
 
 
@@ -26,7 +26,7 @@ class CustomFieldsState(AuthState):
     new_type: str = "text"
 
     async def _reload(self, merchant_id: int) -> None:
-        fields = await asyncio.to_thread(records.list_custom_fields, merchant_id)
+        fields = await asyncio.to_thread(custom_fields.list_custom_fields, merchant_id)
         self.fields = [FieldRow(f.id, f.key, f.label, f.field_type, ", ".join(f.choices)) for f in fields]
 
     async def _run(self, action, *args):  # noqa: ANN001
@@ -37,7 +37,7 @@ class CustomFieldsState(AuthState):
         try:
             await asyncio.to_thread(action, merchant_id, *args)
             self.form_error = ""
-        except records.RecordError as refusal:
+        except refusals.RecordError as refusal:
             self.form_error = str(refusal)
         await self._reload(merchant_id)
         return None
@@ -58,7 +58,7 @@ class CustomFieldsState(AuthState):
     @rx.event
     async def add(self, form_data: dict):
         choices = [c for c in str(form_data.get("choices", "")).split(",")]
-        result = await self._run(records.add_custom_field, str(form_data.get("label", "")), self.new_type, choices)
+        result = await self._run(custom_fields.add_custom_field, str(form_data.get("label", "")), self.new_type, choices)
         return result or (rx.toast.success("Field added.") if not self.form_error else None)
 
     @rx.event
@@ -66,12 +66,12 @@ class CustomFieldsState(AuthState):
         field_id = str(form_data.get("field_id", ""))
         if not field_id.isdigit():
             return None
-        return await self._run(records.rename_custom_field, int(field_id), str(form_data.get("label", "")))
+        return await self._run(custom_fields.rename_custom_field, int(field_id), str(form_data.get("label", "")))
 
     @rx.event
     async def move(self, field_id: int, offset: int):
-        return await self._run(records.move_custom_field, field_id, offset)
+        return await self._run(custom_fields.move_custom_field, field_id, offset)
 
     @rx.event
     async def remove(self, field_id: int):
-        return await self._run(records.remove_custom_field, field_id)
+        return await self._run(custom_fields.remove_custom_field, field_id)

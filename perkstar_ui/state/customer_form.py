@@ -7,7 +7,12 @@ import dataclasses
 
 import reflex as rx
 
-from perkstar_ui.services import customers as records
+from perkstar_ui.services import (
+    custom_fields,
+    customer_profile,
+    customer_records,
+    refusals,
+)
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
 from perkstar_ui.state.customer_grid import GridState
 from perkstar_ui.state.tiles import TilesState
@@ -44,11 +49,11 @@ class CustomerFormState(AuthState):
         merchant_id = await self.merchant_id()
         if merchant_id is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
-        fields = await asyncio.to_thread(records.list_custom_fields, merchant_id)
+        fields = await asyncio.to_thread(custom_fields.list_custom_fields, merchant_id)
         values: dict[str, str] = {}
         self.first_name = self.last_name = self.phone = self.email = self.birthdate = ""
         if customer_id:
-            profile = await asyncio.to_thread(records.load_profile, merchant_id, customer_id)
+            profile = await asyncio.to_thread(customer_profile.load_profile, merchant_id, customer_id)
             if profile is None:
                 return rx.toast.error("This customer no longer exists.")
             self.first_name, self.last_name = profile.first_name, profile.last_name
@@ -78,7 +83,7 @@ class CustomerFormState(AuthState):
         if merchant_id is None:
             yield rx.redirect(LOGIN_ROUTE, replace=True)
             return
-        data = records.CustomerInput(
+        data = customer_records.CustomerInput(
             first_name=str(form_data.get("first_name", "")),
             last_name=str(form_data.get("last_name", "")),
             phone=str(form_data.get("phone", "")),
@@ -92,8 +97,8 @@ class CustomerFormState(AuthState):
         self.saving = True
         yield
         try:
-            await asyncio.to_thread(records.save_customer, merchant_id, data, self.editing_id or None)
-        except records.RecordError as refusal:
+            await asyncio.to_thread(customer_records.save_customer, merchant_id, data, self.editing_id or None)
+        except refusals.RecordError as refusal:
             self.errors = refusal.errors
             self.form_error = str(refusal)
             self.custom_fields = [
@@ -104,7 +109,9 @@ class CustomerFormState(AuthState):
             return
         self.saving = False
         self.open = False
-        from perkstar_ui.state.profile import ProfileState  # the profile imports this state
+        from perkstar_ui.state.profile import (
+            ProfileState,  # the profile imports this state
+        )
 
         yield rx.toast.success("Customer saved.")
         if self.editing_id:

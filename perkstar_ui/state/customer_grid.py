@@ -7,7 +7,7 @@ import dataclasses
 
 import reflex as rx
 
-from perkstar_ui.services import customers as records
+from perkstar_ui.services import customer_grid, customer_records
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
 from perkstar_ui.state.tiles import TilesState
 
@@ -43,7 +43,7 @@ class GridState(AuthState):
     descending: bool = True
     page: int = 1
     page_size: int = 50
-    rows: list[records.GridRow] = []
+    rows: list[customer_grid.GridRow] = []
     total: int = 0
     page_info: str = ""
     pages: int = 1
@@ -68,9 +68,9 @@ class GridState(AuthState):
         merchant_id = await self.merchant_id()
         if merchant_id is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
-        query = records.GridQuery(self.search, self.sort, self.descending, self.page, self.page_size)
+        query = customer_grid.GridQuery(self.search, self.sort, self.descending, self.page, self.page_size)
         self.loading = True
-        page = await asyncio.to_thread(records.grid_page, merchant_id, query)
+        page = await asyncio.to_thread(customer_grid.grid_page, merchant_id, query)
         self.custom_columns = [ColumnView(f"cf:{f.key}", f.label, f"cell-cf-{f.key}") for f in page.fields]
         self.rows = page.rows
         self.total, self.page, self.page_info, self.pages = page.total, page.page, page.page_info, page.pages
@@ -111,7 +111,7 @@ class GridState(AuthState):
 
     @rx.event
     async def set_page_size(self, value: str):
-        self.page_size = int(value) if value.isdigit() and int(value) in records.PAGE_SIZES else 50
+        self.page_size = int(value) if value.isdigit() and int(value) in customer_grid.PAGE_SIZES else 50
         self.page = 1
         return await self._fetch()
 
@@ -145,7 +145,7 @@ class GridState(AuthState):
         merchant_id = await self.merchant_id()
         if merchant_id is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
-        report = await asyncio.to_thread(records.delete_customers, merchant_id, list(self.selected_ids))
+        report = await asyncio.to_thread(customer_records.delete_customers, merchant_id, list(self.selected_ids))
         self.confirm_delete_open = False
         self.deleted_names = report.deleted
         self.refused = [RefusedView(name, reason) for name, reason in report.refused]

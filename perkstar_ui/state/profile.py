@@ -11,7 +11,7 @@ import reflex as rx
 
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.services import cards as engine
-from perkstar_ui.services import customers as records
+from perkstar_ui.services import customer_profile, customer_records, refusals
 from perkstar_ui.state.auth import HOME_ROUTE, LOGIN_ROUTE, AuthState
 from perkstar_ui.state.card_panels import PANEL_STATES
 from perkstar_ui.state.tiles import TilesState
@@ -117,7 +117,7 @@ class ProfileState(AuthState):
             return rx.redirect(LOGIN_ROUTE, replace=True)
         raw_id = str(self.router.page.params.get("customer_id", ""))
         customer_id = int(raw_id) if raw_id.isdigit() else 0
-        profile = await asyncio.to_thread(records.load_profile, merchant_id, customer_id) if customer_id else None
+        profile = await asyncio.to_thread(customer_profile.load_profile, merchant_id, customer_id) if customer_id else None
         self.loaded, self.found = True, profile is not None
         self.delete_customer_open = self.delete_card_open = False
         self.form_error = ""
@@ -154,7 +154,7 @@ class ProfileState(AuthState):
             self.history, self.history_total = [], 0
             return
         rows, total = await asyncio.to_thread(
-            records.card_history, merchant_id, self.selected_card_id, self.history_page, HISTORY_PAGE_SIZE
+            customer_profile.card_history, merchant_id, self.selected_card_id, self.history_page, HISTORY_PAGE_SIZE
         )
         self.history = [HistoryView(**dataclasses.asdict(r)) for r in rows]
         self.history_total = total
@@ -246,7 +246,7 @@ class ProfileState(AuthState):
         merchant_id = await self.merchant_id()
         if merchant_id is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
-        report = await asyncio.to_thread(records.delete_customers, merchant_id, [self.customer_id])
+        report = await asyncio.to_thread(customer_records.delete_customers, merchant_id, [self.customer_id])
         if report.refused:
             self.form_error = report.refused[0][1]
             return None
@@ -260,8 +260,8 @@ class ProfileState(AuthState):
             yield rx.redirect(LOGIN_ROUTE, replace=True)
             return
         try:
-            await asyncio.to_thread(records.delete_card, merchant_id, self.selected_card_id)
-        except records.RecordError as refusal:
+            await asyncio.to_thread(customer_records.delete_card, merchant_id, self.selected_card_id)
+        except refusals.RecordError as refusal:
             yield rx.toast.error(str(refusal))
             return
         self.delete_card_open = False

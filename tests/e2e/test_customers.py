@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
 from perkstar_ui.db.engine import get_engine
-from perkstar_ui.services import customers as records
+from perkstar_ui.services import customer_grid, customer_profile
 from tests.e2e.conftest import PASSWORD, goto, log_in, path_is, wait_ready
 from tests.helpers import add_customer, give_card
 
@@ -51,7 +51,7 @@ def test_create_with_validation_errors_then_success(shop_page: Page, shop):
     expect(error).to_contain_text("“12” is not a valid phone number")
     expect(error).to_contain_text("not a valid email")
     expect(error).to_contain_text("cannot be in the future")
-    assert records.grid_page(shop[0], records.GridQuery()).total == 0  # nothing saved
+    assert customer_grid.grid_page(shop[0], customer_grid.GridQuery()).total == 0  # nothing saved
     # What was typed is still there; fix it and save.
     expect(page.get_by_role("dialog").get_by_label("Last name")).to_have_value("Lovelace")
     fill_customer_form(page, First_name="Ada", Phone="07400 123456", Email="Ada@Example.com", **{"Date of birth": "1990-12-10"})
@@ -74,7 +74,7 @@ def test_duplicate_phone_in_another_format_is_refused(shop_page: Page, shop):
     fill_customer_form(page, First_name="Eve", Last_name="Copy", Phone="(07400) 123-456")
     page.get_by_test_id("customer-save").click()
     expect(page.get_by_test_id("form-error")).to_contain_text("already belongs to Ada Lovelace")
-    assert records.grid_page(shop[0], records.GridQuery()).total == 1
+    assert customer_grid.grid_page(shop[0], customer_grid.GridQuery()).total == 1
 
 
 def test_search_by_name_email_phone_and_serial(shop_page: Page, shop):
@@ -162,7 +162,7 @@ def test_delete_refused_until_the_installed_card_is_deleted(shop_page: Page, sho
     page.get_by_test_id("confirm-delete").click()
     expect(page.get_by_test_id("form-error")).to_contain_text("Delete the card first")
     page.get_by_role("button", name="Cancel").click()
-    assert records.load_profile(merchant_id, ina) is not None
+    assert customer_profile.load_profile(merchant_id, ina) is not None
 
     panel = page.get_by_test_id("card-panel")
     expect(panel).to_have_attribute("data-serial", serial)
@@ -177,7 +177,7 @@ def test_delete_refused_until_the_installed_card_is_deleted(shop_page: Page, sho
     wait_ready(page)
     expect(tile(page, "total-customers")).to_have_text("0")
     expect(tile(page, "card-transactions")).to_have_text("0")
-    assert records.load_profile(merchant_id, ina) is None
+    assert customer_profile.load_profile(merchant_id, ina) is None
 
 
 def test_bulk_delete_reports_what_it_refused(shop_page: Page, shop):
@@ -251,7 +251,7 @@ def test_history_is_shown_newest_first_and_downloads_as_csv(shop_page: Page, sho
     assert download.suggested_filename == f"card-{serial}-history.csv"
     text = open(download.path(), encoding="utf-8-sig").read()
     table = list(csv.reader(io.StringIO(text)))
-    assert table[0] == records.HISTORY_COLUMNS
+    assert table[0] == customer_profile.HISTORY_COLUMNS
     assert len(table) == 26
     assert table[1][:5] == ["2026-01-02 09:00:00", "Stamps added", "+1", "2.74", "25"]
     assert table[-1][7] == "'=cmd|' /C calc'!A0"  # formula neutralised

@@ -1,3 +1,5 @@
+from perkstar_ui.services import custom_fields, customer_grid
+
 """Import and export in Chromium: template, a messy file, confirm, undo, export."""
 
 from __future__ import annotations
@@ -7,10 +9,8 @@ import io
 
 from playwright.sync_api import Page, expect
 
-from perkstar_ui.services import customers as records
 from tests.e2e.conftest import PASSWORD, log_in, wait_ready
 from tests.helpers import add_customer
-
 
 # BOM, CRLF, unicode, quotes with a separator and a line break, a formula-looking name,
 # a bad email, a missing first name, a duplicate inside the file, an impossible date.
@@ -41,7 +41,7 @@ def choose_file(page: Page, name: str, content: bytes) -> None:
 
 
 def test_template_download_has_the_columns_and_an_example(page: Page, shop):
-    records.add_custom_field(shop[0], "Favourite drink", "choice", ["Oat latte", "Espresso"])
+    custom_fields.add_custom_field(shop[0], "Favourite drink", "choice", ["Oat latte", "Espresso"])
     log_in(page, shop[1], PASSWORD)
     open_import(page)
     with page.expect_download() as download_info:
@@ -73,14 +73,14 @@ def test_messy_file_preview_confirm_and_undo(page: Page, shop):
     expect(errors.nth(2)).to_contain_text("Duplicate of row 2")
     expect(errors.nth(3)).to_contain_text("Row 8")
     expect(errors.nth(3)).to_contain_text("not a date")
-    assert records.grid_page(merchant_id, records.GridQuery()).total == 1  # preview writes nothing
+    assert customer_grid.grid_page(merchant_id, customer_grid.GridQuery()).total == 1  # preview writes nothing
 
     page.get_by_test_id("import-confirm").click()
     expect(page.get_by_test_id("import-summary")).to_have_text("Created 3, updated 1, rejected 4")
     expect(tile(page, "total-customers")).to_have_text("4")
     expect(tile(page, "card-transactions")).to_have_text("2")  # opening balances 8 and 3
     expect(page.get_by_test_id("import-batch")).to_have_count(1)
-    names = sorted(r.name for r in records.grid_page(merchant_id, records.GridQuery()).rows)
+    names = sorted(r.name for r in customer_grid.grid_page(merchant_id, customer_grid.GridQuery()).rows)
     assert names == ["=HYPERLINK(\"http://evil\") Formula", "Ann, the First Smith Jones", "Old Friend", "Zoë Müller"]
 
     page.get_by_test_id("import-undo").click()

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from perkstar_ui.services.customer_records import delete_card
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import select
 
@@ -14,7 +15,6 @@ from perkstar_ui.db.models import Card, Customer
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.card_rules import IssueOptions
 from perkstar_ui.services import public_card
-from perkstar_ui.services.customers import delete_card
 from tests.e2e.conftest import goto, log_in, touch_height
 from tests.helpers import issue
 

@@ -7,44 +7,43 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from perkstar_ui.db.models import Card, CardTransaction, Review
+from perkstar_ui.services import custom_fields, customer_grid, customer_profile, customer_records, refusals
 from perkstar_ui.db.tenancy import tenant_session
-from perkstar_ui.services import customers as svc
-from perkstar_ui.services.customers import CustomerInput, GridQuery, RecordError
 from tests.helpers import add_customer as add
 from tests.helpers import give_card
 
 
 def test_create_normalises_and_the_grid_shows_it(merchant):
     customer_id = add(merchant, " Zoë ", "Müller", "07400 123456", "Zoe@Example.com", "1990-05-01")
-    page = svc.grid_page(merchant, GridQuery())
+    page = customer_grid.grid_page(merchant, customer_grid.GridQuery())
     assert page.total == 1 and page.page_info == "1–1 of 1"
     row = page.rows[0]
     assert (row.id, row.name, row.phone, row.birthdate) == (customer_id, "Zoë Müller", "+447400123456", "1990-05-01")
-    profile = svc.load_profile(merchant, customer_id)
+    profile = customer_profile.load_profile(merchant, customer_id)
     assert profile.email == "zoe@example.com"
 
 
 def test_validation_errors_are_reported_per_field_and_nothing_is_saved(merchant):
-    with pytest.raises(RecordError) as refused:
+    with pytest.raises(refusals.RecordError) as refused:
         add(merchant, "", "X", "123", "not-an-email", "2999-01-01")
     assert set(refused.value.errors) == {"first_name", "phone", "email", "birthdate"}
-    assert svc.grid_page(merchant, GridQuery()).total == 0
+    assert customer_grid.grid_page(merchant, customer_grid.GridQuery()).total == 0
 
 
 def test_duplicate_phone_in_another_format_is_refused_naming_the_customer(merchant, other_merchant):
     add(merchant, "Ada", "Lovelace", "+44 7400 123456", "ada@example.com")
-    with pytest.raises(RecordError, match="already belongs to Ada Lovelace") as refused:
+    with pytest.raises(refusals.RecordError, match="already belongs to Ada Lovelace") as refused:
         add(merchant, "Eve", "Other", "07400-123-456")
     assert "phone" in refused.value.errors
-    with pytest.raises(RecordError, match="email already belongs to Ada Lovelace"):
+    with pytest.raises(refusals.RecordError, match="email already belongs to Ada Lovelace"):
         add(merchant, "Eve", "Other", "", "ADA@example.com")
     assert add(other_merchant, "Eve", "Other", "07400 123456")  # another merchant is another list
 
 
 def test_edit_keeps_own_phone_and_updates_fields(merchant):
     customer_id = add(merchant, "Ada", "Lovelace", "07400 123456")
-    svc.save_customer(merchant, CustomerInput("Ada", "King", "+447400123456", "", ""), customer_id)
-    profile = svc.load_profile(merchant, customer_id)
+    customer_records.save_customer(merchant, customer_records.CustomerInput("Ada", "King", "+447400123456", "", ""), customer_id)
+    profile = customer_profile.load_profile(merchant, customer_id)
     assert profile.name == "Ada King" and profile.phone == "+447400123456"
 
 
@@ -54,7 +53,7 @@ def test_search_by_name_email_phone_and_serial(merchant):
     _, serial = give_card(merchant, bob)
 
     def found(term):
-        return [r.id for r in svc.grid_page(merchant, GridQuery(search=term)).rows]
+        return [r.id for r in customer_grid.grid_page(merchant, customer_grid.GridQuery(search=term)).rows]
 
     assert found("jose") == [ada]          # accent- and case-insensitive
     assert found("LOVE") == [ada]
@@ -72,14 +71,14 @@ def test_sort_and_paging(merchant):
     names = ["Cara", "anna", "Ben", "Dave", "Éva"]
     for i, name in enumerate(names):
         add(merchant, name, "Test", birthdate=f"199{i}-01-01")
-    by_name = svc.grid_page(merchant, GridQuery(sort="name", descending=False, page_size=25))
+    by_name = customer_grid.grid_page(merchant, customer_grid.GridQuery(sort="name", descending=False, page_size=25))
     assert [r.name.split()[0] for r in by_name.rows] == ["anna", "Ben", "Cara", "Dave", "Éva"]
-    by_birth = svc.grid_page(merchant, GridQuery(sort="birthdate", descending=True, page_size=25))
+    by_birth = customer_grid.grid_page(merchant, customer_grid.GridQuery(sort="birthdate", descending=True, page_size=25))
     assert by_birth.rows[0].name.startswith("Éva")
     many = [add(merchant, f"P{i:03d}", "Page") for i in range(60)]
-    first = svc.grid_page(merchant, GridQuery(search="page", sort="name", descending=False, page=1, page_size=25))
-    last = svc.grid_page(merchant, GridQuery(search="page", sort="name", descending=False, page=3, page_size=25))
-    beyond = svc.grid_page(merchant, GridQuery(search="page", sort="name", descending=False, page=9, page_size=25))
+    first = customer_grid.grid_page(merchant, customer_grid.GridQuery(search="page", sort="name", descending=False, page=1, page_size=25))
+    last = customer_grid.grid_page(merchant, customer_grid.GridQuery(search="page", sort="name", descending=False, page=3, page_size=25))
+    beyond = customer_grid.grid_page(merchant, customer_grid.GridQuery(search="page", sort="name", descending=False, page=9, page_size=25))
     assert first.page_info == "1–25 of 60" and last.page_info == "51–60 of 60"
     assert [r.id for r in last.rows] == many[50:]
     assert beyond.page == 3  # clamped to the last page
@@ -92,26 +91,26 @@ def test_rating_device_and_cards_columns(merchant):
         session.execute(sa.update(Card).where(Card.id == card_id).values(device="apple_wallet"))
         session.add_all([Review(customer_id=customer_id, card_id=card_id, rating=r) for r in (4, 5)])
         session.commit()
-    row = svc.grid_page(merchant, GridQuery()).rows[0]
+    row = customer_grid.grid_page(merchant, customer_grid.GridQuery()).rows[0]
     assert (row.rating, row.device, row.cards) == ("4.5", "Apple Wallet", "Stamp (Installed)")
-    assert svc.grid_page(merchant, GridQuery(sort="rating")).rows[0].id == customer_id
+    assert customer_grid.grid_page(merchant, customer_grid.GridQuery(sort="rating")).rows[0].id == customer_id
 
 
 def test_custom_fields_round_trip_and_sort(merchant):
-    drink = svc.add_custom_field(merchant, "Favourite drink", "choice", ["Oat latte", "Espresso"])
-    visits = svc.add_custom_field(merchant, "Visits per week", "number")
+    drink = custom_fields.add_custom_field(merchant, "Favourite drink", "choice", ["Oat latte", "Espresso"])
+    visits = custom_fields.add_custom_field(merchant, "Visits per week", "number")
     a = add(merchant, "Ada", "A", **{"favourite-drink": "Espresso", "visits-per-week": "10"})
     b = add(merchant, "Bob", "B", **{"visits-per-week": "9"})
-    with pytest.raises(RecordError, match="must be one of"):
+    with pytest.raises(refusals.RecordError, match="must be one of"):
         add(merchant, "Cy", "C", **{"favourite-drink": "Tea"})
-    rows = svc.grid_page(merchant, GridQuery(sort="cf:visits-per-week", descending=False)).rows
+    rows = customer_grid.grid_page(merchant, customer_grid.GridQuery(sort="cf:visits-per-week", descending=False)).rows
     assert [r.id for r in rows] == [b, a]  # numeric, not text, order
     assert [(c.key, c.value) for c in rows[1].custom] == [("favourite-drink", "Espresso"), ("visits-per-week", "10")]
-    svc.rename_custom_field(merchant, drink, "Usual order")
-    svc.move_custom_field(merchant, visits, -1)
-    assert [f.label for f in svc.list_custom_fields(merchant)] == ["Visits per week", "Usual order"]
-    svc.remove_custom_field(merchant, visits)
-    assert [c.key for c in svc.grid_page(merchant, GridQuery()).rows[0].custom] == ["favourite-drink"]
+    custom_fields.rename_custom_field(merchant, drink, "Usual order")
+    custom_fields.move_custom_field(merchant, visits, -1)
+    assert [f.label for f in custom_fields.list_custom_fields(merchant)] == ["Visits per week", "Usual order"]
+    custom_fields.remove_custom_field(merchant, visits)
+    assert [c.key for c in customer_grid.grid_page(merchant, customer_grid.GridQuery()).rows[0].custom] == ["favourite-drink"]
 
 
 def test_installed_card_blocks_delete_until_the_card_is_deleted(merchant):
@@ -119,22 +118,22 @@ def test_installed_card_blocks_delete_until_the_card_is_deleted(merchant):
     card_id, _ = give_card(merchant, keep, status="installed")
     free = add(merchant, "Una", "Uninstalled")
     give_card(merchant, free)
-    report = svc.delete_customers(merchant, [keep, free])
+    report = customer_records.delete_customers(merchant, [keep, free])
     assert report.deleted == ["Una Uninstalled"]
     assert report.refused[0][0] == "Ina Installed" and "Delete the card first" in report.refused[0][1]
-    svc.delete_card(merchant, card_id)
-    assert svc.load_profile(merchant, keep).cards[0].status == "Deleted"
-    assert svc.delete_customers(merchant, [keep]).deleted == ["Ina Installed"]
-    assert svc.load_profile(merchant, keep) is None
+    customer_records.delete_card(merchant, card_id)
+    assert customer_profile.load_profile(merchant, keep).cards[0].status == "Deleted"
+    assert customer_records.delete_customers(merchant, [keep]).deleted == ["Ina Installed"]
+    assert customer_profile.load_profile(merchant, keep) is None
     with tenant_session(merchant) as session:
         assert session.exec(select(Card).where(Card.customer_id == keep)).all() == []
 
 
 def test_other_merchants_cannot_read_or_delete(merchant, other_merchant):
     customer_id = add(merchant, "Ada", "Lovelace")
-    assert svc.load_profile(other_merchant, customer_id) is None
-    assert svc.delete_customers(other_merchant, [customer_id]).deleted == []
-    assert svc.load_profile(merchant, customer_id) is not None
+    assert customer_profile.load_profile(other_merchant, customer_id) is None
+    assert customer_records.delete_customers(other_merchant, [customer_id]).deleted == []
+    assert customer_profile.load_profile(merchant, customer_id) is not None
 
 
 def test_history_is_newest_first_with_units(merchant):
@@ -147,10 +146,10 @@ def test_history_is_newest_first_with_units(merchant):
         session.add(CardTransaction(card_id=card_id, customer_id=customer_id, kind="balance_redeemed", value_delta=-1250,
                                     balance_after=3750, comment="=HYPERLINK()", created_at=t0 + dt.timedelta(hours=1)))
         session.commit()
-    rows, total = svc.card_history(merchant, card_id)
+    rows, total = customer_profile.card_history(merchant, card_id)
     assert total == 2
     assert [(r.kind, r.amount, r.balance_after) for r in rows] == [
         ("balance_redeemed", "-12.50", "37.50"), ("balance_added", "+50.00", "50.00")]
-    found_serial, streamed = svc.iter_card_history(merchant, card_id)
+    found_serial, streamed = customer_profile.iter_card_history(merchant, card_id)
     assert found_serial == serial and [r.id for r in streamed] == [r.id for r in rows]
-    assert svc.iter_card_history(merchant, card_id + 10_000) is None
+    assert customer_profile.iter_card_history(merchant, card_id + 10_000) is None

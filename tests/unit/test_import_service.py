@@ -12,12 +12,16 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from perkstar_ui.api.csv_stream import csv_lines
-from perkstar_ui.domain.csv_safety import safe_row
 from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer
 from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.domain.csv_safety import safe_row
 from perkstar_ui.domain.importing import ImportFileError
-from perkstar_ui.services import customers as records
-from perkstar_ui.services import importing
+from perkstar_ui.services import (
+    custom_fields,
+    customer_grid,
+    customer_profile,
+    importing,
+)
 from perkstar_ui.services.dashboard import load_tiles
 from tests.helpers import add_customer, give_card
 
@@ -42,7 +46,7 @@ def test_preview_then_apply_creates_updates_and_issues_cards_with_ledger_balance
     assert (preview.create, preview.update, preview.unchanged, [r.line for r in preview.rejected]) == (1, 1, 0, [4])
     summary = importing.apply_import(merchant, None, token, "people.csv", stamp)
     assert summary.text == "Created 1, updated 1, rejected 1"
-    ada = records.load_profile(merchant, existing)
+    ada = customer_profile.load_profile(merchant, existing)
     assert (ada.email, ada.birthdate) == ("ada@example.com", "1990-01-31")  # empty fields filled
     with tenant_session(merchant) as session:
         cards = session.exec(select(Card).where(Card.template_id == stamp)).all()
@@ -56,7 +60,7 @@ def test_existing_values_are_never_overwritten(merchant):
     customer = add_customer(merchant, "Ada", "Lovelace", "07400 111111", "ada@old.example.com")
     token = upload(merchant, HEADER + "Someone,Else,07400 111111,ada@new.example.com,,,\n")
     importing.apply_import(merchant, None, token, "f.csv", None)
-    profile = records.load_profile(merchant, customer)
+    profile = customer_profile.load_profile(merchant, customer)
     assert (profile.name, profile.email) == ("Ada Lovelace", "ada@old.example.com")
 
 
@@ -124,7 +128,7 @@ def test_undo_removes_created_restores_filled_and_keeps_active_customers(merchan
     summary = importing.apply_import(merchant, None, upload(merchant, text), "f.csv", stamp)
     assert load_tiles(merchant).total_customers == 3
     # "New Two" is served at the counter after the import: that customer must stay.
-    two = records.grid_page(merchant, records.GridQuery(search="new two")).rows[0].id
+    two = customer_grid.grid_page(merchant, customer_grid.GridQuery(search="new two")).rows[0].id
     with tenant_session(merchant) as session:
         card = session.exec(select(Card).where(Card.customer_id == two)).one()
         session.add(CardTransaction(card_id=card.id, customer_id=two, kind="stamps_added", value_delta=1, balance_after=4))
@@ -132,8 +136,8 @@ def test_undo_removes_created_restores_filled_and_keeps_active_customers(merchan
     report = importing.undo_import(merchant, summary.batch_id)
     assert (report.removed, report.restored) == (1, 1)
     assert report.kept == [("New Two", "has card transactions since the import")]
-    assert records.load_profile(merchant, kept_existing).email == ""
-    names = sorted(r.name for r in records.grid_page(merchant, records.GridQuery()).rows)
+    assert customer_profile.load_profile(merchant, kept_existing).email == ""
+    names = sorted(r.name for r in customer_grid.grid_page(merchant, customer_grid.GridQuery()).rows)
     assert names == ["Eve Existing", "New Two"]
     with pytest.raises(importing.ImportRefused, match="already undone"):
         importing.undo_import(merchant, summary.batch_id)
@@ -151,10 +155,10 @@ def test_uploads_are_private_per_merchant_and_size_limited(merchant, other_merch
 
 
 def test_export_round_trips_unicode_and_neutralises_formulas(merchant):
-    drink = records.add_custom_field(merchant, "Drink", "text")
+    drink = custom_fields.add_custom_field(merchant, "Drink", "text")
     add_customer(merchant, "Zoë", "Müller", "07400 111111", "zoe@example.com", "1990-02-14", drink="=1+1")
     add_customer(merchant, "=cmd", "Evil", "07400 222222")
-    give_card(merchant, records.grid_page(merchant, records.GridQuery(search="zoe")).rows[0].id, status="installed", device="pwa")
+    give_card(merchant, customer_grid.grid_page(merchant, customer_grid.GridQuery(search="zoe")).rows[0].id, status="installed", device="pwa")
     header, rows = importing.export_rows(merchant)
     data = b"".join(csv_lines(header, rows, neutralised=True)).decode("utf-8")
     assert data.startswith("\ufeff")
@@ -205,14 +209,14 @@ def test_abandoned_uploads_are_purged_after_a_day(merchant):
 
 
 def test_two_rows_for_one_existing_customer_keep_only_the_first(merchant):
-    records.add_custom_field(merchant, "Drink", "text")
+    custom_fields.add_custom_field(merchant, "Drink", "text")
     add_customer(merchant, "Ada", "Lovelace", "07400 111111", "ada@example.com")
     text = "first_name,last_name,phone,email,drink\nAda,L,07400 111111,,Tea\nAda,L,07400 999999,ada@example.com,Coffee\n"
     token = upload(merchant, text)
     preview = importing.preview(merchant, token, None)
     assert (preview.update, [(r.line, r.reason) for r in preview.rejected]) == (1, [(3, "Same customer as row 2 (Ada Lovelace).")])
     importing.apply_import(merchant, None, token, "f.csv", None)
-    profile = records.grid_page(merchant, records.GridQuery()).rows[0]
+    profile = customer_grid.grid_page(merchant, customer_grid.GridQuery()).rows[0]
     assert [c.value for c in profile.custom] == ["Tea"]
 
 
@@ -250,7 +254,7 @@ def test_checked_rows_are_cached_as_plain_data(merchant):
     assert importing.preview(merchant, token, None) == first
     summary = importing.apply_import(merchant, None, token, "f.csv", None)
     assert summary.created == 1
-    assert records.grid_page(merchant, records.GridQuery()).rows[0].birthdate == "1990-02-03"
+    assert customer_grid.grid_page(merchant, customer_grid.GridQuery()).rows[0].birthdate == "1990-02-03"
 
 
 def test_matching_by_lookup_when_the_merchant_has_more_customers_than_the_file(merchant):
@@ -260,15 +264,15 @@ def test_matching_by_lookup_when_the_merchant_has_more_customers_than_the_file(m
     preview = importing.preview(merchant, token, None)
     assert (preview.create, preview.update) == (0, 1)
     importing.apply_import(merchant, None, token, "f.csv", None)
-    row = records.grid_page(merchant, records.GridQuery(search="old2")).rows[0]
-    profile = records.load_profile(merchant, row.id)
+    row = customer_grid.grid_page(merchant, customer_grid.GridQuery(search="old2")).rows[0]
+    profile = customer_profile.load_profile(merchant, row.id)
     assert (profile.name, profile.email, profile.birthdate) == ("Old2 Customer", "c2@example.com", "1990-01-02")
-    assert records.grid_page(merchant, records.GridQuery(search="c2@example")).rows[0].name == "Old2 Customer"
+    assert customer_grid.grid_page(merchant, customer_grid.GridQuery(search="c2@example")).rows[0].name == "Old2 Customer"
 
 
 def test_export_streams_in_batches_with_each_customers_cards_and_values(merchant, monkeypatch):
     monkeypatch.setattr(importing, "EXPORT_BATCH", 3)
-    drink = records.add_custom_field(merchant, "Drink", "text")
+    drink = custom_fields.add_custom_field(merchant, "Drink", "text")
     ids = [add_customer(merchant, f"P{i}", "Batch", f"07400 2222{i:02d}", drink=f"tea{i}") for i in range(8)]
     give_card(merchant, ids[2], status="installed", device="pwa")
     give_card(merchant, ids[3])

@@ -5,13 +5,13 @@ import urllib.parse
 
 import pytest
 import sqlalchemy as sa
+from perkstar_ui.services.customer_records import delete_card
 from sqlmodel import select
 
 from perkstar_ui.db.models import Card, Review, utcnow
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.services import dashboard
 from perkstar_ui.services import public_card as svc
-from perkstar_ui.services.customers import delete_card
 from perkstar_ui.services.public_card import CardRefused
 from tests.helpers import add_customer, give_card
 
