@@ -53,6 +53,9 @@ class Merchant(SQLModel, table=True):
     name: str = Field(max_length=120)
     # ISO 3166 region used to read phone numbers typed without a "+".
     default_country: str = Field(default="GB", max_length=2)
+    # RFM (rfm.md): the analysis window and how long an unscored customer counts as new.
+    rfm_window_days: int = Field(default=365, sa_column_kwargs={"server_default": "365"})
+    rfm_new_customer_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 
@@ -188,6 +191,11 @@ class Card(SQLModel, TenantScoped, table=True):
         # never trades a selective index for the bare merchant filter.
         sa.Index("ix_card_merchant_customer", "merchant_id", "customer_id"),
         sa.Index("ix_card_merchant_serial", "merchant_id", "serial"),
+        # Filter conditions on cards (status, device, expiry, template) read these.
+        sa.Index("ix_card_merchant_status_customer", "merchant_id", "status", "customer_id"),
+        sa.Index("ix_card_merchant_device_customer", "merchant_id", "device", "customer_id"),
+        sa.Index("ix_card_merchant_expires_customer", "merchant_id", "expires_on", "customer_id"),
+        sa.Index("ix_card_merchant_template_customer", "merchant_id", "template_id", "customer_id"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")
@@ -224,10 +232,12 @@ class CardTransaction(SQLModel, TenantScoped, table=True):
         sa.UniqueConstraint(
             "merchant_id", "idempotency_key", name="uq_card_transaction_idempotency"
         ),
-        sa.Index("ix_card_transaction_merchant_created", "merchant_id", "created_at"),
         sa.Index("ix_card_transaction_card_created", "card_id", "created_at"),
         sa.Index("ix_card_transaction_merchant_card_created", "merchant_id", "card_id", "created_at"),
         sa.Index("ix_card_transaction_merchant_action", "merchant_id", "action_key"),
+        # "Visits in the last N days" and RFM read (merchant, time range) → customer, kind
+        # from the index alone.
+        sa.Index("ix_card_transaction_merchant_created_customer", "merchant_id", "created_at", "customer_id", "kind"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")
@@ -309,11 +319,36 @@ class ImportChange(SQLModel, TenantScoped, table=True):
 
 
 class Segment(SQLModel, TenantScoped, table=True):
+    """A saved filter (``domain.filters`` JSON), evaluated whenever it is used."""
+
+    __table_args__ = (sa.UniqueConstraint("merchant_id", "name", name="uq_segment_merchant_name"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id", index=True)
     name: str = Field(max_length=120)
     criteria: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: dt.datetime = _ts(default_factory=utcnow)
+    updated_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+class CustomerRfm(SQLModel, TenantScoped, table=True):
+    """A customer's RFM scores and segment from the last run (rfm.md); rebuilt per merchant.
+
+    Unscored customers have no R/F/M (their segment may still be New or Lost); customers
+    without any segment have no row."""
+
+    __tablename__ = "customer_rfm"
+    __table_args__ = (sa.Index("ix_customer_rfm_merchant_segment", "merchant_id", "segment", "customer_id"),)
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True, ondelete="CASCADE")
+    merchant_id: int = Field(foreign_key="merchant.id")
+    recency_days: Optional[int] = None
+    frequency: int = 0
+    monetary_cents: int = 0
+    r: Optional[int] = None
+    f: Optional[int] = None
+    m: Optional[int] = None
+    fm: Optional[int] = None
+    segment: Optional[str] = Field(default=None, max_length=30)
+    computed_at: dt.datetime = _ts()
 
 
 class Message(SQLModel, TenantScoped, table=True):

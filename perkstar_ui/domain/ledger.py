@@ -84,6 +84,9 @@ VISIT_KINDS = {
     STAMPS_ADDED, REWARD_REDEEMED, PURCHASE_ADDED, POINTS_ADDED, POINTS_REMOVED,
     BALANCE_ADDED, BALANCE_REDEEMED, COUPON_REDEEMED,
 }
+# Entries that are a customer's visit for activity (last visit, visits in N days, RFM):
+# every earning or redeeming event; corrections never count.
+ACTIVITY_KINDS = frozenset(VISIT_KINDS | {VISITS_REDEEMED, VISITS_ADDED, VISITS_CHECKED_IN})
 # Kinds whose stamps restart a stamp card's "days after the last stamp" countdown.
 _LAST_STAMP_KINDS = {STAMPS_ADDED, WELCOME_BONUS, REFERRAL_BONUS, PURCHASE_ADDED}
 
@@ -306,7 +309,7 @@ def fold(state: CardState, entry: Entry, card_type: CardType, settings: CardSett
             state.coupon_status = "redeemed"
         if entry.kind in (MEMBERSHIP_STARTED, TIER_CHANGED, PERIOD_CHANGED, LIMITS_REFILLED) and entry.detail:
             state.membership.update(json.loads(entry.detail))
-        if entry.kind in VISIT_KINDS or entry.kind in (VISITS_REDEEMED, VISITS_ADDED, VISITS_CHECKED_IN):
+        if entry.kind in ACTIVITY_KINDS:
             state.last_activity_at = at
     elif kind == COUPON_REDEEMED:
         state.coupon_status = "active"

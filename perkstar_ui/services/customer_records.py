@@ -13,6 +13,7 @@ from perkstar_ui.db.models import (
     Card,
     CardTransaction,
     Customer,
+    CustomerRfm,
     CustomFieldValue,
     Merchant,
     Message,
@@ -150,7 +151,7 @@ def delete_customers(merchant_id: int, customer_ids: list[int]) -> DeleteReport:
                 report.deleted.append(name)
         if deletable:
             # Children first: correct on databases without ON DELETE CASCADE too.
-            for model in (CardTransaction, Review, CustomFieldValue, Message):
+            for model in (CardTransaction, Review, CustomFieldValue, Message, CustomerRfm):
                 session.execute(sa.delete(model).where(model.customer_id.in_(deletable)))
             card_ids = select(Card.id).where(Card.customer_id.in_(deletable)).scalar_subquery()
             session.execute(

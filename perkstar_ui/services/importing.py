@@ -36,6 +36,7 @@ from perkstar_ui.db.models import (
     CustomFieldDefinition,
     CustomFieldValue,
     Customer,
+    CustomerRfm,
     ImportBatch,
     ImportChange,
     Merchant,
@@ -661,7 +662,7 @@ def undo_import(merchant_id: int, batch_id: int) -> UndoReport:
             session.execute(sa.delete(CardTransaction).where(CardTransaction.card_id.in_(chunk)))
             session.execute(sa.delete(Card).where(Card.id.in_(chunk)))
         for chunk in _chunks(delete_customers):
-            for model in (CardTransaction, Review, CustomFieldValue, ImportChange):
+            for model in (CardTransaction, Review, CustomFieldValue, ImportChange, CustomerRfm):
                 session.execute(sa.delete(model).where(model.customer_id.in_(chunk)))
             session.execute(sa.delete(Card).where(Card.customer_id.in_(chunk)))
             session.execute(sa.delete(Customer).where(Customer.id.in_(chunk)))
