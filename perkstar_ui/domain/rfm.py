@@ -1,0 +1,139 @@
+"""RFM segments (docs: /shared/spec/rfm.md): quintile scores and the R × FM grid.
+
+Pure pandas: the service reads one row per customer from the ledger, this module turns
+those rows into scores and a segment. No database, no Reflex.
+
+Reading of rfm.md where it leaves room, pinned by ``tests/unit/test_rfm.py``:
+
+- Scores rank the scored customers by the value, ties broken by customer id ascending
+  (sort by value then id, ``rank(method="first")``), and cut the ranks into five equal
+  groups with ``qcut``. For Frequency and Monetary the group of the largest values scores
+  5; for Recency the group of the *fewest* days scores 5 (so recency days 1..10 give
+  R = 5,5,4,4,3,3,2,2,1,1). Within a tie the lower id has the lower rank: on F and M it
+  lands in the lower group, on R (fewer days is better) in the higher one.
+- Fewer than five scored customers: ``qcut`` into as many groups as customers (each
+  customer its own group) and number the groups from the best down: the best gets 5,
+  the next 4, and so on (1 → 5; 2 → 5, 4; 4 → 5, 4, 3, 2). The spec only fixes the
+  one-customer case; counting down from 5 keeps a tiny shop's customers in the recent /
+  frequent half instead of spreading two customers over 5 and 1.
+- FM = round-half-up((F + M) / 2), i.e. ``(F + M + 1) // 2`` on integers.
+- Unscored customers (no visit in the window): New Customers when created within the
+  last ``new_customer_days`` days (today counts as day 0), else Lost Customers when they
+  ever visited, else no segment (``None``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import numpy as np
+import pandas as pd
+
+from perkstar_ui.domain.filters import RFM_SEGMENTS
+
+SCORES = (1, 2, 3, 4, 5)
+QUINTILES = len(SCORES)
+NO_SEGMENT_LABEL = "—"  # how the UI shows a customer without a segment
+
+# Input columns of ``score`` (one row per customer).
+CUSTOMER_ID = "customer_id"
+CREATED_AT = "created_at"  # datetime/date (UTC) of the customer's creation
+CREATED_DAYS = "created_days"  # or: whole days since creation (either column will do)
+RECENCY_DAYS = "recency_days"  # days since the last visit in the window; NaN when none
+FREQUENCY = "frequency"
+MONETARY_CENTS = "monetary_cents"
+EVER_VISITED = "ever_visited"
+# Output columns.
+R, F, M, FM, SEGMENT = "r", "f", "m", "fm", "segment"
+
+
+class Segment(str, enum.Enum):
+    """rfm.md's segment names; values are exactly ``filters.RFM_SEGMENTS`` (display order)."""
+
+    CHAMPIONS = "Champions"
+    LOYAL = "Loyal Customers"
+    POTENTIAL_LOYALISTS = "Potential Loyalists"
+    NEW = "New Customers"
+    NEEDS_ATTENTION = "Needs Attention"
+    AT_RISK = "At-Risk Customers"
+    LOST = "Lost Customers"
+
+
+if tuple(s.value for s in Segment) != RFM_SEGMENTS:  # one list of names for the filter and the tab
+    raise RuntimeError("rfm.Segment and filters.RFM_SEGMENTS disagree")
+
+_C, _L, _P, _N = Segment.CHAMPIONS, Segment.LOYAL, Segment.POTENTIAL_LOYALISTS, Segment.NEW
+_A, _R, _X = Segment.NEEDS_ATTENTION, Segment.AT_RISK, Segment.LOST
+# rfm.md's segment grid: GRID[r][fm - 1] for R = 5 (top row) down to 1.
+GRID: dict[int, tuple[Segment, ...]] = {
+    5: (_N, _P, _P, _C, _C),
+    4: (_N, _P, _P, _L, _C),
+    3: (_A, _P, _P, _L, _L),
+    2: (_X, _X, _R, _R, _R),
+    1: (_X, _X, _R, _R, _R),
+}
+# The same grid as an array indexed [r - 1, fm - 1], for vectorised look-ups.
+_GRID_ARRAY = np.array([[cell.value for cell in GRID[r]] for r in SCORES], dtype=object)
+
+
+def segment_for(r: int, fm: int) -> Segment:
+    return GRID[r][fm - 1]
+
+
+def fm_score(f, m):  # noqa: ANN001, ANN201  ints or integer arrays/Series
+    """round-half-up((F + M) / 2): 3 and 4 → 4 (Python's ``round`` would give 4 but 2 and 3 → 2)."""
+    return (f + m + 1) // 2
+
+
+def quintile_scores(values: pd.Series, ids: pd.Series, *, fewer_is_better: bool = False) -> pd.Series:
+    """Scores 1..5 for ``values`` (index aligned with ``ids``), per the rules in the module docstring."""
+    count = len(values)
+    if count == 0:
+        return pd.Series([], dtype="int64", index=values.index)
+    order = pd.DataFrame({"value": values, "id": ids}).sort_values(["value", "id"], kind="mergesort")
+    ranks = order["value"].rank(method="first")  # after the sort, "first" means "lower id first"
+    groups = min(QUINTILES, count)
+    group = pd.qcut(ranks, groups, labels=False).astype("int64")  # 0 = smallest values
+    best_first = group if fewer_is_better else (groups - 1 - group)  # 0 = the best group
+    return (QUINTILES - best_first).reindex(values.index).astype("int64")
+
+
+def _created_days(frame: pd.DataFrame, today: dt.date) -> pd.Series:
+    if CREATED_DAYS in frame:
+        return frame[CREATED_DAYS].astype("int64")
+    created = pd.to_datetime(frame[CREATED_AT], utc=True).dt.tz_convert(None).dt.normalize()
+    return (pd.Timestamp(today) - created).dt.days
+
+
+def score(frame: pd.DataFrame, today: dt.date, new_customer_days: int) -> pd.DataFrame:
+    """R, F, M, FM and segment per customer (index and ``customer_id`` kept from ``frame``).
+
+    ``frame``: customer_id, created_at (or created_days), recency_days (NaN = no visit in the
+    window), frequency, monetary_cents, ever_visited. R/F/M/FM are nullable integers, empty
+    for unscored customers; segment is a name of ``Segment`` or ``None``.
+    """
+    out = pd.DataFrame({CUSTOMER_ID: frame[CUSTOMER_ID]}, index=frame.index)
+    for column in (R, F, M, FM):
+        out[column] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    out[SEGMENT] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+    scored = frame[frame[RECENCY_DAYS].notna()]
+    ids = scored[CUSTOMER_ID]
+    r = quintile_scores(scored[RECENCY_DAYS], ids, fewer_is_better=True)
+    f = quintile_scores(scored[FREQUENCY], ids)
+    m = quintile_scores(scored[MONETARY_CENTS], ids)
+    fm = fm_score(f, m)
+    out.loc[scored.index, R] = r
+    out.loc[scored.index, F] = f
+    out.loc[scored.index, M] = m
+    out.loc[scored.index, FM] = fm
+    if len(scored):
+        out.loc[scored.index, SEGMENT] = _GRID_ARRAY[r.to_numpy() - 1, fm.to_numpy() - 1]
+
+    unscored = frame[frame[RECENCY_DAYS].isna()]
+    is_new = _created_days(unscored, today) < new_customer_days
+    visited = unscored[EVER_VISITED].astype(bool)
+    out.loc[unscored.index[is_new.to_numpy()], SEGMENT] = Segment.NEW.value
+    out.loc[unscored.index[(~is_new & visited).to_numpy()], SEGMENT] = Segment.LOST.value
+    return out
