@@ -4,6 +4,7 @@
     python -m perkstar_ui.cli create-merchant --name NAME --email EMAIL --password PW
     python -m perkstar_ui.cli seed-demo [--customers N]
     python -m perkstar_ui.cli settle-cards    (the expiry job: run it nightly)
+    python -m perkstar_ui.cli rfm             (RFM segments of every merchant: run it daily)
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 
 from perkstar_ui import config
 from perkstar_ui.db import migrate as migrations
-from perkstar_ui.services import accounts, seed
+from perkstar_ui.services import accounts, cards, rfm, seed
 
 
 def _migrate(_args: argparse.Namespace) -> int:
@@ -47,13 +48,19 @@ def _seed_demo(args: argparse.Namespace) -> int:
 
 
 def _settle_cards(_args: argparse.Namespace) -> int:
-    from perkstar_ui.services import cards
-
     migrations.upgrade()
     started = time.perf_counter()
     settled = cards.settle_all()
     print(f"Expired points, stamps and visits and refilled membership limits on {settled} cards "
           f"({time.perf_counter() - started:.1f} s).")
+    return 0
+
+
+def _rfm(_args: argparse.Namespace) -> int:
+    migrations.upgrade()
+    for run in rfm.recompute_all():
+        counts = ", ".join(f"{name} {count}" for name, count in run.counts.items())
+        print(f"RFM merchant {run.merchant_id}: {run.customers} customers; {counts} ({run.duration_s:.1f} s).")
     return 0
 
 
@@ -72,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "settle-cards", help="write due expiries and membership refills on every card (run nightly)"
     ).set_defaults(run=_settle_cards)
+    commands.add_parser(
+        "rfm", help="recompute the RFM segments of every merchant (idempotent; run daily)"
+    ).set_defaults(run=_rfm)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -1,0 +1,292 @@
+"""RFM segments per merchant (rfm.md): rebuild ``customer_rfm`` from the ledger, read the
+tab's summary, a customer's segment and the merchant's RFM settings. No Reflex.
+
+One run = one aggregate query (a ``GROUP BY`` customer over the merchant's ledger, left
+joined to all the merchant's customers), ``domain.rfm.score`` in pandas, then the
+merchant's rows replaced in one transaction (delete + bulk insert). Running it again
+with the same data writes the same rows, so the nightly job, the Recalculate button and
+the import hook may all run it whenever they like.
+
+What the query counts (rfm.md "Inputs"):
+- a *visit* is an entry of ``ledger.ACTIVITY_KINDS``; one action that writes several such
+  entries counts once (distinct ``action_key``; entries without a key count one each);
+- monetary is the sum of ``purchase_cents`` in the window: purchases are positive and
+  refunds (``purchase_refunded``) negative, so refunds subtract; floored at 0;
+- corrections never count, and neither does the action a correction reversed (the
+  merchant said it did not happen): a corrected purchase adds no visit and no money.
+- The window is the last ``rfm_window_days`` days with today as day 0, in UTC, like the
+  filters' "in the last N days".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import sqlalchemy as sa
+
+from perkstar_ui.db.models import CardTransaction, Customer, CustomerRfm, Merchant, utcnow
+from perkstar_ui.db.tenancy import system_session, tenant_session
+from perkstar_ui.domain import ledger
+from perkstar_ui.domain import rfm as rule
+from perkstar_ui.services.importing import _bulk_insert
+
+WINDOW_DAYS_RANGE = (30, 1825)
+NEW_CUSTOMER_DAYS_RANGE = (1, 365)
+
+_LEDGER = CardTransaction.__table__
+_CUSTOMER = Customer.__table__
+_RFM = CustomerRfm.__table__
+_MERCHANT = Merchant.__table__
+_RFM_COLUMNS = ["customer_id", "merchant_id", "recency_days", "frequency", "monetary_cents", "r", "f", "m", "fm",
+                "segment", "computed_at"]
+
+Progress = Callable[[float], None]
+
+
+class SettingsError(ValueError):
+    """A refused RFM setting; the message is shown to the merchant as is."""
+
+
+@dataclass(frozen=True)
+class RfmSettings:
+    window_days: int
+    new_customer_days: int
+
+
+@dataclass(frozen=True)
+class RfmRun:
+    merchant_id: int
+    counts: dict[str, int]  # segment name → customers, every segment listed
+    customers: int  # all the merchant's customers, with or without a segment
+    computed_at: dt.datetime
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class SegmentShare:
+    segment: str
+    count: int
+    share: str  # of all the merchant's customers, e.g. "12.5%"
+
+
+@dataclass(frozen=True)
+class RfmSummary:
+    segments: list[SegmentShare]
+    customers: int
+    cells: dict[tuple[int, int], int] = field(default_factory=dict)  # (R, FM) → customers scored there
+    computed_at: dt.datetime | None = None
+
+
+# --- settings ---------------------------------------------------------------------------
+
+
+def get_settings(merchant_id: int) -> RfmSettings:
+    with system_session() as session:  # the merchant row itself is not tenant data
+        row = session.connection().execute(
+            sa.select(_MERCHANT.c.rfm_window_days, _MERCHANT.c.rfm_new_customer_days).where(_MERCHANT.c.id == merchant_id)
+        ).one()
+    return RfmSettings(row.rfm_window_days, row.rfm_new_customer_days)
+
+
+def _whole_number(text: str, label: str, bounds: tuple[int, int]) -> int:
+    low, high = bounds
+    cleaned = str(text).strip()
+    if not cleaned.isdigit() or not cleaned.isascii():
+        raise SettingsError(f"{label} must be a whole number of days from {low} to {high}.")
+    value = int(cleaned)
+    if not low <= value <= high:
+        raise SettingsError(f"{label} must be from {low} to {high} days.")
+    return value
+
+
+def parse_settings(window_text: str, new_customer_text: str) -> RfmSettings:
+    return RfmSettings(
+        _whole_number(window_text, "RFM window", WINDOW_DAYS_RANGE),
+        _whole_number(new_customer_text, "New customer days", NEW_CUSTOMER_DAYS_RANGE),
+    )
+
+
+def save_settings(merchant_id: int, window_text: str, new_customer_text: str) -> RfmSettings:
+    """Check and store the merchant's settings; ``SettingsError`` says what is wrong."""
+    settings = parse_settings(window_text, new_customer_text)
+    with system_session() as session:
+        session.connection().execute(
+            sa.update(_MERCHANT).where(_MERCHANT.c.id == merchant_id)
+            .values(rfm_window_days=settings.window_days, rfm_new_customer_days=settings.new_customer_days)
+        )
+        session.commit()
+    return settings
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+def window_start(today: dt.date, window_days: int) -> dt.datetime:
+    """Midnight UTC of the window's first day (today is day 0 of ``window_days``)."""
+    first = today - dt.timedelta(days=window_days - 1)
+    return dt.datetime.combine(first, dt.time(), tzinfo=dt.timezone.utc)
+
+
+def aggregate_statement(merchant_id: int, since: dt.datetime) -> sa.Select:
+    """One row per customer of the merchant: created_at, last visit ever, visits and
+    monetary in the window (NULLs for customers without live ledger entries)."""
+    t = _LEDGER
+    correction, original = _LEDGER.alias("correction"), _LEDGER.alias("original")
+    is_correction = sa.and_(correction.c.merchant_id == merchant_id, correction.c.kind == ledger.CORRECTION)
+    corrected_ids = sa.select(correction.c.correction_of_id).where(is_correction, correction.c.correction_of_id.is_not(None))
+    corrected_keys = (
+        sa.select(original.c.action_key)
+        .select_from(correction.join(original, original.c.id == correction.c.correction_of_id))
+        .where(is_correction, original.c.merchant_id == merchant_id, original.c.action_key.is_not(None))
+    )
+    live = sa.and_(
+        t.c.merchant_id == merchant_id,
+        t.c.kind != ledger.CORRECTION,
+        t.c.id.not_in(corrected_ids),
+        sa.or_(t.c.action_key.is_(None), t.c.action_key.not_in(corrected_keys)),
+    )
+    visit = t.c.kind.in_(sorted(ledger.ACTIVITY_KINDS))
+    in_window = t.c.created_at >= since
+    visit_in_window = sa.and_(visit, in_window)
+    per_customer = (
+        sa.select(
+            t.c.customer_id,
+            sa.func.max(sa.case((visit, t.c.created_at))).label("last_visit"),
+            (sa.func.count(sa.distinct(sa.case((visit_in_window, t.c.action_key))))
+             + sa.func.sum(sa.case((sa.and_(visit_in_window, t.c.action_key.is_(None)), 1), else_=0))).label("visits"),
+            sa.func.sum(sa.case((in_window, sa.func.coalesce(t.c.purchase_cents, 0)), else_=0)).label("monetary"),
+        )
+        .where(live)
+        .group_by(t.c.customer_id)
+        .subquery("per_customer")
+    )
+    c = _CUSTOMER
+    return (
+        sa.select(c.c.id, c.c.created_at, per_customer.c.last_visit, per_customer.c.visits, per_customer.c.monetary)
+        .select_from(c.outerjoin(per_customer, per_customer.c.customer_id == c.c.id))
+        .where(c.c.merchant_id == merchant_id)
+    )
+
+
+def _utc_days_before(today: dt.date, moments: pd.Series) -> pd.Series:
+    """Whole UTC days from each timestamp's day to ``today`` (NaN where there is none)."""
+    days = pd.to_datetime(moments, utc=True).dt.tz_convert(None).dt.normalize()
+    return (pd.Timestamp(today) - days).dt.days.astype("float64")
+
+
+def inputs_frame(rows: list, today: dt.date, window_days: int) -> pd.DataFrame:
+    """The aggregate rows as ``domain.rfm.score``'s input."""
+    raw = pd.DataFrame(rows, columns=["customer_id", "created_at", "last_visit", "visits", "monetary"])
+    since_last = _utc_days_before(today, raw["last_visit"])
+    in_window = since_last < window_days
+    return pd.DataFrame({
+        rule.CUSTOMER_ID: raw["customer_id"].astype("int64"),
+        rule.CREATED_DAYS: _utc_days_before(today, raw["created_at"]).astype("int64"),
+        rule.RECENCY_DAYS: since_last.where(in_window),
+        rule.FREQUENCY: pd.to_numeric(raw["visits"]).fillna(0).astype("int64"),
+        rule.MONETARY_CENTS: pd.to_numeric(raw["monetary"]).fillna(0).clip(lower=0).astype("int64"),
+        rule.EVER_VISITED: since_last.notna(),
+    })
+
+
+def _nullable(series: pd.Series) -> list:
+    return series.astype(object).where(series.notna(), None).tolist()
+
+
+def _rows(merchant_id: int, inputs: pd.DataFrame, scored: pd.DataFrame, computed_at: dt.datetime) -> list[tuple]:
+    """customer_rfm rows of the customers that have a segment (the others get none)."""
+    keep = scored[rule.SEGMENT].notna()
+    inputs, scored = inputs[keep], scored[keep]
+    columns = [
+        inputs[rule.CUSTOMER_ID].tolist(),
+        [merchant_id] * len(inputs),
+        _nullable(inputs[rule.RECENCY_DAYS].astype("Int64")),
+        inputs[rule.FREQUENCY].tolist(),
+        inputs[rule.MONETARY_CENTS].tolist(),
+        *(_nullable(scored[name]) for name in (rule.R, rule.F, rule.M, rule.FM)),
+        scored[rule.SEGMENT].tolist(),
+        [computed_at] * len(inputs),
+    ]
+    return list(zip(*columns))
+
+
+def _replace_rows(merchant_id: int, rows: list[tuple]) -> None:
+    with tenant_session(merchant_id) as session:
+        connection = session.connection()
+        # Two runs at once (button and nightly job) must not interleave delete and insert:
+        # the merchant's row lock queues them on PostgreSQL; SQLite has one writer anyway.
+        connection.execute(sa.select(_MERCHANT.c.id).where(_MERCHANT.c.id == merchant_id).with_for_update())
+        connection.execute(sa.delete(_RFM).where(_RFM.c.merchant_id == merchant_id))
+        _bulk_insert(session, _RFM, _RFM_COLUMNS, rows)
+        session.commit()
+
+
+def recompute(merchant_id: int, progress: Progress | None = None, *, now: dt.datetime | None = None) -> RfmRun:
+    """Rebuild the merchant's ``customer_rfm`` rows from the ledger (idempotent)."""
+    started = time.perf_counter()
+    report = progress or (lambda _fraction: None)
+    now = now or utcnow()
+    today = now.astimezone(dt.timezone.utc).date()
+    settings = get_settings(merchant_id)
+    with tenant_session(merchant_id) as session:
+        rows = session.connection().execute(
+            aggregate_statement(merchant_id, window_start(today, settings.window_days))
+        ).all()
+    report(0.5)
+    inputs = inputs_frame(rows, today, settings.window_days)
+    scored = rule.score(inputs, today, settings.new_customer_days)
+    report(0.7)
+    _replace_rows(merchant_id, _rows(merchant_id, inputs, scored, now))
+    report(1.0)
+    found = scored[rule.SEGMENT].value_counts()
+    counts = {segment.value: int(found.get(segment.value, 0)) for segment in rule.Segment}
+    return RfmRun(merchant_id, counts, len(inputs), now, time.perf_counter() - started)
+
+
+def recompute_all(now: dt.datetime | None = None) -> list[RfmRun]:
+    """Every merchant, one after the other (the nightly job)."""
+    with system_session() as session:
+        merchant_ids = session.connection().execute(sa.select(_MERCHANT.c.id).order_by(_MERCHANT.c.id)).scalars().all()
+    return [recompute(merchant_id, now=now) for merchant_id in merchant_ids]
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def _share(count: int, total: int) -> str:
+    return f"{count * 100 / total:.1f}%" if total else "0.0%"
+
+
+def summary(merchant_id: int) -> RfmSummary:
+    """Per segment count and share of *all* the merchant's customers, the R × FM cell counts
+    and when the last run stored its rows (``None``: no rows yet)."""
+    r = _RFM
+    mine = r.c.merchant_id == merchant_id
+    with tenant_session(merchant_id) as session:
+        connection = session.connection()
+        customers = connection.execute(
+            sa.select(sa.func.count()).select_from(_CUSTOMER).where(_CUSTOMER.c.merchant_id == merchant_id)
+        ).scalar_one()
+        by_segment = dict(connection.execute(
+            sa.select(r.c.segment, sa.func.count()).where(mine, r.c.segment.is_not(None)).group_by(r.c.segment)
+        ).all())
+        cells = {(row.r, row.fm): row.n for row in connection.execute(
+            sa.select(r.c.r, r.c.fm, sa.func.count().label("n")).where(mine, r.c.r.is_not(None)).group_by(r.c.r, r.c.fm)
+        )}
+        computed_at = connection.execute(sa.select(sa.func.max(r.c.computed_at)).where(mine)).scalar_one()
+    segments = [SegmentShare(s.value, by_segment.get(s.value, 0), _share(by_segment.get(s.value, 0), customers))
+                for s in rule.Segment]
+    return RfmSummary(segments, customers, cells, computed_at)
+
+
+def segment_of(merchant_id: int, customer_id: int) -> str:
+    """The customer's segment from the last run, or "" when none."""
+    with tenant_session(merchant_id) as session:
+        segment = session.connection().execute(
+            sa.select(_RFM.c.segment).where(_RFM.c.merchant_id == merchant_id, _RFM.c.customer_id == customer_id)
+        ).scalar_one_or_none()
+    return segment or ""
