@@ -24,6 +24,7 @@ from starlette.routing import Route
 from perkstar_ui import config
 from perkstar_ui.api import public_card as public_card_routes
 from perkstar_ui.api.csv_stream import csv_lines
+from perkstar_ui.domain import filters
 from perkstar_ui.services import accounts, customer_profile, importing
 
 SESSION_COOKIE = "perkstar_session"
@@ -96,12 +97,17 @@ async def import_template_csv(request: Request) -> Response:
 
 
 async def export_customers_csv(request: Request) -> Response:
-    """``GET /api/customers/export.csv[?search=…]``: every customer (or the search), streamed."""
+    """``GET /api/customers/export.csv[?search=…&filter=<filter JSON>]``: everyone matching
+    the search and the filter (domain.filters), streamed; 400 with the reason for a bad filter."""
     merchant_id = await _require_merchant(request)
     if merchant_id is None:
         return PlainTextResponse("Log in first.", status_code=401)
     search = request.query_params.get("search", "")[:100]
-    header, rows = await asyncio.to_thread(importing.export_rows, merchant_id, search)
+    try:
+        spec = filters.from_json(request.query_params.get("filter", "")[:20_000])
+        header, rows = await asyncio.to_thread(importing.export_rows, merchant_id, search, spec)
+    except filters.FilterError as error:
+        return PlainTextResponse(str(error), status_code=400)
     return _csv_response(header, rows, "perkstar-customers.csv", neutralised=True)
 
 

@@ -185,7 +185,7 @@ def _bulk_delete_dialogs() -> rx.Component:
     report = rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title("Delete customers: result"),
-            rx.text("Deleted ", GridState.deleted_names.length(), " customers.", data_testid="delete-summary"),
+            rx.text("Deleted ", GridState.deleted_count, " customers.", data_testid="delete-summary"),
             rx.cond(
                 GridState.refused.length() > 0,
                 rx.vstack(

@@ -196,6 +196,7 @@ class Card(SQLModel, TenantScoped, table=True):
         sa.Index("ix_card_merchant_device_customer", "merchant_id", "device", "customer_id"),
         sa.Index("ix_card_merchant_expires_customer", "merchant_id", "expires_on", "customer_id"),
         sa.Index("ix_card_merchant_template_customer", "merchant_id", "template_id", "customer_id"),
+        sa.Index("ix_card_merchant_activity_customer", "merchant_id", "last_activity_at", "customer_id"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")

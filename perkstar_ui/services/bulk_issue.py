@@ -17,6 +17,7 @@ from perkstar_ui.domain.card_rules import PERIODS, IssueOptions, Unit, parse_amo
 from perkstar_ui.domain.card_types import CardType, MembershipSettings, StampSettings, validate_settings
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.services import cards
+from perkstar_ui.services.customer_filters import Selection, selected_customers
 
 DELIVERIES = ("sms", "email", "both", "none")
 
@@ -121,7 +122,7 @@ def parse_request(form: IssueForm, request: IssueRequest, today: dt.date) -> Iss
 
 def issue_selected(
     merchant_id: int,
-    customer_ids: list[int],
+    selection: Selection,
     template_id: int,
     request: IssueRequest,
     *,
@@ -131,8 +132,7 @@ def issue_selected(
     today: dt.date | None = None,
 ) -> cards.IssueReport:
     """Issue the template to the selected customers as the dialog asked; ``Refused`` says why not."""
-    customer_ids = sorted({int(i) for i in customer_ids})
-    if not customer_ids:
+    if selection.empty:
         raise Refused("Select the customers to issue cards to first.")
     if delivery not in DELIVERIES:
         raise Refused("Choose a delivery: SMS, Email, Both or None.")
@@ -140,7 +140,8 @@ def issue_selected(
     if form is None:
         raise Refused("Choose a card template.")
     options = parse_request(form, request, today or dt.date.today())
-    return cards.issue_cards(merchant_id, customer_ids, template_id, options, delivery=delivery,
+    customers = selected_customers(merchant_id, selection)
+    return cards.issue_cards(merchant_id, customers, template_id, options, delivery=delivery,
                              staff_user_id=staff_user_id, origin=origin)
 
 

@@ -441,7 +441,7 @@ class IssueReport:
 
 def issue_cards(
     merchant_id: int,
-    customer_ids: list[int],
+    customer_ids: list[int] | sa.Select,  # ids, or a SELECT of them (everyone a filter matches)
     template_id: int,
     options: IssueOptions,
     *,

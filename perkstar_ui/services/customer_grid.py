@@ -18,7 +18,6 @@ from perkstar_ui.db.models import (
     Customer,
     CustomFieldDefinition,
     CustomFieldValue,
-    Merchant,
     Review,
     as_utc,
 )
@@ -34,17 +33,18 @@ from perkstar_ui.domain.formatting import (
     mean_rating,
     rating_text,
 )
-from perkstar_ui.domain.serials import normalise_serial
+from perkstar_ui.domain.filters import Filter
 from perkstar_ui.services.custom_fields import CustomFieldView, list_custom_fields_in
+from perkstar_ui.services.customer_filters import where_in
 
 PAGE_SIZES = (25, 50, 100)
 SORT_KEYS = ("name", "created", "birthdate", "phone", "rating", "utm", "device", "cards")
 
 
-
 @dataclass(frozen=True)
 class GridQuery:
     search: str = ""
+    filter: Filter | None = None  # domain.filters; checked here, FilterError if it cannot apply
     sort: str = "created"  # one of SORT_KEYS or "cf:<field key>"
     descending: bool = True
     page: int = 1
@@ -90,33 +90,6 @@ class GridPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
-
-
-def search_condition(term: str, region_of_merchant) -> sa.ColumnElement | None:  # noqa: ANN001
-    term = term.strip()
-    if not term:
-        return None
-    e164 = contacts.phone_search_key(term, region_of_merchant)
-    if e164:
-        # A whole phone number names one customer: an indexed equality, no scan.
-        return Customer.phone == e164
-    pattern = contacts.search_pattern(term)
-    if not pattern:
-        return sa.false()  # e.g. only punctuation: nothing can match
-    conditions = [Customer.search_text.like(f"%{_escape_like(pattern)}%", escape="\\")]
-    serial = normalise_serial(term)
-    if len(serial) >= 4 and serial.isalnum():
-        # A prefix range on the unique serial index, not a LIKE per customer row.
-        conditions.append(
-            Customer.id.in_(
-                select(Card.customer_id).where(Card.serial >= serial, Card.serial < serial + "\uffff")
-            )
-        )
-    return sa.or_(*conditions)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _sort_columns(query: GridQuery, session) -> tuple[list, list]:  # noqa: ANN001
@@ -171,7 +144,7 @@ SPARSE_RESULT = 500
 def grid_page(merchant_id: int, query: GridQuery) -> GridPage:
     page_size = query.page_size if query.page_size in PAGE_SIZES else 50
     with tenant_session(merchant_id) as session:
-        condition = search_condition(query.search, lambda: session.get(Merchant, merchant_id).default_country)
+        condition = where_in(session, merchant_id, query.filter, query.search)
         order, joins = _sort_columns(query, session)
 
         def count() -> int:

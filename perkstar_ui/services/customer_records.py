@@ -130,35 +130,43 @@ class DeleteReport:
     refused: list[tuple[str, str]]  # (name, reason)
 
 
-def delete_customers(merchant_id: int, customer_ids: list[int]) -> DeleteReport:
-    """Delete what may be deleted, permanently with cards and ledger; report the rest."""
+DELETE_CHUNK = 5_000  # ids per statement: PostgreSQL takes at most 65,535 parameters
+
+
+def delete_customers(merchant_id: int, customers: list[int] | sa.Select) -> DeleteReport:
+    """Delete what may be deleted, permanently with cards and ledger; report the rest.
+    ``customers``: picked ids, or a SELECT of ids (everyone a filter matches)."""
     report = DeleteReport([], [])
     with tenant_session(merchant_id) as session:
-        customers = session.exec(select(Customer).where(Customer.id.in_(customer_ids))).all()
+        people = session.exec(
+            select(Customer.id, Customer.first_name, Customer.last_name, Customer.search_name)
+            .where(Customer.id.in_(customers))
+        ).all()
         statuses: dict[int, list[str]] = defaultdict(list)
         for customer_id, status in session.exec(
-            select(Card.customer_id, Card.status).where(Card.customer_id.in_(customer_ids))
+            select(Card.customer_id, Card.status).where(Card.customer_id.in_(customers))
         ).all():
             statuses[customer_id].append(status)
         deletable = []
-        for customer in sorted(customers, key=lambda c: c.search_name):
-            name = contacts.full_name(customer.first_name, customer.last_name)
-            refusal = customer_deletion_refusal(statuses[customer.id])
+        for customer_id, first, last, _ in sorted(people, key=lambda c: (c.search_name, c.id)):
+            name = contacts.full_name(first, last)
+            refusal = customer_deletion_refusal(statuses[customer_id])
             if refusal:
                 report.refused.append((name, refusal))
             else:
-                deletable.append(customer.id)
+                deletable.append(customer_id)
                 report.deleted.append(name)
-        if deletable:
+        for start in range(0, len(deletable), DELETE_CHUNK):
+            chunk = deletable[start:start + DELETE_CHUNK]
             # Children first: correct on databases without ON DELETE CASCADE too.
             for model in (CardTransaction, Review, CustomFieldValue, Message, CustomerRfm):
-                session.execute(sa.delete(model).where(model.customer_id.in_(deletable)))
-            card_ids = select(Card.id).where(Card.customer_id.in_(deletable)).scalar_subquery()
+                session.execute(sa.delete(model).where(model.customer_id.in_(chunk)))
+            card_ids = select(Card.id).where(Card.customer_id.in_(chunk)).scalar_subquery()
             session.execute(
                 sa.update(Card).where(Card.referred_by_card_id.in_(card_ids)).values(referred_by_card_id=None)
             )
-            session.execute(sa.delete(Card).where(Card.customer_id.in_(deletable)))
-            session.execute(sa.delete(Customer).where(Customer.id.in_(deletable)))
+            session.execute(sa.delete(Card).where(Card.customer_id.in_(chunk)))
+            session.execute(sa.delete(Customer).where(Customer.id.in_(chunk)))
         session.commit()
     return report
 

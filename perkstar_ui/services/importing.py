@@ -51,11 +51,12 @@ from perkstar_ui.domain import ledger as L
 from perkstar_ui.domain.card_rules import IssueOptions
 from perkstar_ui.domain.card_types import BALANCE_UNITS, BalanceUnit, CardType, validate_settings
 from perkstar_ui.domain.csv_safety import FORMULA_TRIGGERS, neutralise
+from perkstar_ui.domain.filters import Filter
 from perkstar_ui.domain.formatting import card_status_label, device_label
 from perkstar_ui.domain.ledger import CardState
 from perkstar_ui.domain.serials import random_code, random_serial
 from perkstar_ui.services.codes import unused_codes
-from perkstar_ui.services.customer_grid import search_condition
+from perkstar_ui.services.customer_filters import where_in
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 TOO_LARGE_MESSAGE = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into smaller files."
@@ -741,12 +742,14 @@ def _safe(text: str) -> str:
     return neutralise(text) if text[:1] in FORMULA_TRIGGERS else text
 
 
-def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator[list[str]]]:
-    """Header and rows of the export, streamed in id order (one row per customer), every
-    cell already safe for spreadsheets (``csv_lines(..., neutralised=True)``)."""
+def export_rows(merchant_id: int, search: str = "", spec: Filter | None = None) -> tuple[list[str], Iterator[list[str]]]:
+    """Header and rows of the export of everyone matching the search and filter, streamed
+    in id order (one row per customer), every cell already safe for spreadsheets
+    (``csv_lines(..., neutralised=True)``). A filter that cannot apply raises
+    ``FilterError`` here, before any row is sent."""
     with tenant_session(merchant_id) as session:
         specs, field_ids = _custom_specs(session)
-        region = session.get(Merchant, merchant_id).default_country
+        condition = where_in(session, merchant_id, spec, search)
     header = EXPORT_COLUMNS + [s.label for s in specs]
 
     def rows() -> Iterator[list[str]]:
@@ -756,7 +759,6 @@ def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator
         with tenant_session(merchant_id) as session:
             connection = session.connection()
             birth, created = _day_columns(connection.dialect.name)
-            condition = search_condition(search, lambda: region)
             # Core on the session's connection (no ORM rows), every statement naming the merchant.
             statement = (
                 sa.select(Customer.id, Customer.first_name, Customer.last_name, Customer.phone, Customer.email,
@@ -772,15 +774,15 @@ def export_rows(merchant_id: int, search: str = "") -> tuple[list[str], Iterator
             # its merchant index for each page: quadratic in the number of customers.
             result = connection.execution_options(stream_results=True, yield_per=EXPORT_BATCH).execute(statement)
             for customers in result.partitions(EXPORT_BATCH):
-                # Cards and custom values of the batch: without a search the batch is a
-                # whole id range, read by range (indexed merchant + customer) instead of
-                # IN (…5,000 ids…); with a search, only its hits (the range could be wide).
+                # Cards and custom values of the batch: without a search or filter the
+                # batch is a whole id range, read by range (indexed merchant + customer)
+                # instead of IN (…5,000 ids…); otherwise only its hits (the range could be wide).
                 low, high = customers[0][0], customers[-1][0]
 
                 def batch(column):  # noqa: ANN001, ANN202
                     if condition is None:  # the whole id range is this batch
                         return sa.and_(column >= low, column <= high)
-                    return column.in_([c[0] for c in customers])  # a search: only its hits
+                    return column.in_([c[0] for c in customers])  # a search or filter: only its hits
 
                 cards: dict[int, list] = {}
                 for row in connection.execute(

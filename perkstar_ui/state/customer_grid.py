@@ -7,7 +7,8 @@ import dataclasses
 
 import reflex as rx
 
-from perkstar_ui.services import customer_grid, customer_records
+from perkstar_ui.domain import filters
+from perkstar_ui.services import customer_filters, customer_grid, customer_records
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
 from perkstar_ui.state.tiles import TilesState
 
@@ -31,6 +32,9 @@ BUILT_IN_COLUMNS = [
 ]
 
 
+SHOWN_REFUSALS = 200  # the report lists at most this many refused customers by name
+
+
 @dataclasses.dataclass
 class RefusedView:
     name: str
@@ -39,6 +43,9 @@ class RefusedView:
 
 class GridState(AuthState):
     search: str = ""
+    # The active filter as stored (domain.filters JSON); "" shows everyone.
+    filter_json: str = ""
+    filter_summary: str = ""
     sort: str = "created"
     descending: bool = True
     page: int = 1
@@ -49,44 +56,104 @@ class GridState(AuthState):
     pages: int = 1
     custom_columns: list[ColumnView] = []
     selected_ids: list[int] = []
+    # "All N matching": every customer the search and filter match, on every page.
+    all_matching: bool = False
     loading: bool = False
+    grid_error: str = ""
     # bulk delete
     confirm_delete_open: bool = False
     report_open: bool = False
-    deleted_names: list[str] = []
+    deleted_count: int = 0
     refused: list[RefusedView] = []
 
     @rx.var
     def all_selected(self) -> bool:
-        return bool(self.rows) and all(row.id in self.selected_ids for row in self.rows)
+        return self.all_matching or (bool(self.rows) and all(row.id in self.selected_ids for row in self.rows))
 
     @rx.var
     def selected_count(self) -> int:
-        return len(self.selected_ids)
+        return self.total if self.all_matching else len(self.selected_ids)
+
+    @rx.var
+    def filter_active(self) -> bool:
+        return self.filter_json != ""
+
+    @rx.var
+    def can_select_all_matching(self) -> bool:
+        return self.all_selected and not self.all_matching and self.total > len(self.rows)
+
+    def _selection(self) -> customer_filters.Selection:
+        """What a bulk action acts on; resolved on the server, never a list of every id."""
+        return customer_filters.Selection(
+            ids=tuple(self.selected_ids), every_match=self.all_matching,
+            filter=filters.from_json(self.filter_json) if self.filter_json else None, search=self.search,
+        )
 
     async def _fetch(self):
         merchant_id = await self.merchant_id()
         if merchant_id is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
-        query = customer_grid.GridQuery(self.search, self.sort, self.descending, self.page, self.page_size)
-        self.loading = True
-        page = await asyncio.to_thread(customer_grid.grid_page, merchant_id, query)
+        spec = filters.from_json(self.filter_json) if self.filter_json else None
+        query = customer_grid.GridQuery(self.search, spec, self.sort, self.descending, self.page, self.page_size)
+        try:
+            page = await asyncio.to_thread(customer_grid.grid_page, merchant_id, query)
+        except filters.FilterError as error:
+            # e.g. a saved segment's custom field was removed since: say so, show no one.
+            self.grid_error, self.loading = str(error), False
+            self.rows, self.total, self.page_info, self.pages = [], 0, "0 of 0", 1
+            return None
         self.custom_columns = [ColumnView(f"cf:{f.key}", f.label, f"cell-cf-{f.key}") for f in page.fields]
         self.rows = page.rows
         self.total, self.page, self.page_info, self.pages = page.total, page.page, page.page_info, page.pages
-        self.loading = False
+        self.loading, self.grid_error = False, ""
         return None
+
+    async def _reload(self):
+        """Show the spinner first (the browser only sees state at a yield), then the page."""
+        self.loading = True
+        yield
+        redirect = await self._fetch()
+        if redirect is not None:
+            yield redirect
+
+    @rx.event
+    async def apply_filter(self, filter_json: str, summary: str = ""):
+        """Show everyone a filter matches (the builder, a preset, a segment, an RFM
+        segment): checked again here against the merchant's fields; page 1, selection
+        cleared. "" shows everyone."""
+        merchant_id = await self.merchant_id()
+        if merchant_id is None:
+            yield rx.redirect(LOGIN_ROUTE, replace=True)
+            return
+        try:
+            spec = await asyncio.to_thread(customer_filters.validate, merchant_id, str(filter_json)[:20_000])
+        except filters.FilterError as error:
+            self.grid_error = str(error)
+            return
+        self.filter_json = "" if spec.empty else spec.dumps()
+        self.filter_summary = str(summary)[:300] if self.filter_json else ""
+        self.page, self.selected_ids, self.all_matching = 1, [], False
+        async for update in self._reload():
+            yield update
 
     @rx.event
     async def load(self):
-        self.selected_ids = []
-        return await self._fetch()
+        self.selected_ids, self.all_matching = [], False
+        async for update in self._reload():
+            yield update
+
+    @rx.event
+    async def refresh(self):
+        """Rows again after a change elsewhere (import, card issue); the selection stays."""
+        async for update in self._reload():
+            yield update
 
     @rx.event(supersedes=True)
     async def set_search(self, value: str):
         self.search = value[:100]
-        self.page = 1
-        return await self._fetch()
+        self.page, self.all_matching = 1, False
+        async for update in self._reload():
+            yield update
 
     @rx.event
     async def sort_by(self, key: str):
@@ -95,28 +162,39 @@ class GridState(AuthState):
         else:
             self.sort, self.descending = key, key in ("created", "rating", "cards")
         self.page = 1
-        return await self._fetch()
+        async for update in self._reload():
+            yield update
 
     @rx.event
     async def next_page(self):
         if self.page < self.pages:
             self.page += 1
-            return await self._fetch()
+            async for update in self._reload():
+                yield update
 
     @rx.event
     async def prev_page(self):
         if self.page > 1:
             self.page -= 1
-            return await self._fetch()
+            async for update in self._reload():
+                yield update
 
     @rx.event
     async def set_page_size(self, value: str):
         self.page_size = int(value) if value.isdigit() and int(value) in customer_grid.PAGE_SIZES else 50
         self.page = 1
-        return await self._fetch()
+        async for update in self._reload():
+            yield update
+
+    def _leave_all_matching(self) -> None:
+        """Picking rows by hand after "all matching": start from the rows on screen."""
+        if self.all_matching:
+            self.all_matching = False
+            self.selected_ids = [row.id for row in self.rows]
 
     @rx.event
     def toggle_row(self, customer_id: int):
+        self._leave_all_matching()
         if customer_id in self.selected_ids:
             self.selected_ids = [i for i in self.selected_ids if i != customer_id]
         else:
@@ -126,13 +204,23 @@ class GridState(AuthState):
     def toggle_all(self):
         visible = [row.id for row in self.rows]
         if self.all_selected:
+            self.all_matching = False
             self.selected_ids = [i for i in self.selected_ids if i not in visible]
         else:
             self.selected_ids = list(dict.fromkeys([*self.selected_ids, *visible]))
 
     @rx.event
+    def select_all_matching(self):
+        if self.total:
+            self.all_matching = True
+
+    @rx.event
+    def clear_selection(self):
+        self.selected_ids, self.all_matching = [], False
+
+    @rx.event
     def ask_delete_selected(self):
-        if not self.selected_ids:
+        if not self.selected_count:
             return rx.toast.warning("Select the customers to delete first.")
         self.confirm_delete_open = True
 
@@ -144,15 +232,28 @@ class GridState(AuthState):
     async def delete_selected(self):
         merchant_id = await self.merchant_id()
         if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
-        report = await asyncio.to_thread(customer_records.delete_customers, merchant_id, list(self.selected_ids))
+            yield rx.redirect(LOGIN_ROUTE, replace=True)
+            return
+        selection = self._selection()
+        self.loading = True
+        yield
+        try:
+            report = await asyncio.to_thread(
+                lambda: customer_records.delete_customers(
+                    merchant_id, customer_filters.selected_customers(merchant_id, selection))
+            )
+        except filters.FilterError as error:
+            self.loading, self.confirm_delete_open = False, False
+            yield rx.toast.error(f"Nothing was deleted: {error}")
+            return
         self.confirm_delete_open = False
-        self.deleted_names = report.deleted
-        self.refused = [RefusedView(name, reason) for name, reason in report.refused]
+        self.deleted_count = len(report.deleted)
+        self.refused = [RefusedView(name, reason) for name, reason in report.refused[:SHOWN_REFUSALS]]
         self.report_open = True
-        self.selected_ids = []
-        await self._fetch()
-        return TilesState.refresh
+        self.selected_ids, self.all_matching = [], False
+        async for update in self._reload():
+            yield update
+        yield TilesState.refresh
 
     @rx.event
     def close_report(self):

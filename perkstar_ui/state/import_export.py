@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 import reflex as rx
 
@@ -218,6 +218,8 @@ class ImportState(AuthState):
 class ExportState(AuthState):
     @rx.event
     async def export(self):
+        """Everyone the grid's search and filter match (the tiles stay merchant-wide)."""
         grid = await self.get_state(GridState)
-        query = f"?search={quote(grid.search)}" if grid.search else ""
+        params = {key: value for key, value in (("search", grid.search), ("filter", grid.filter_json)) if value}
+        query = f"?{urlencode(params)}" if params else ""
         return rx.download(url=f"/api/customers/export.csv{query}", filename="perkstar-customers.csv")

@@ -9,6 +9,7 @@ import dataclasses
 import reflex as rx
 
 from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardType
+from perkstar_ui.domain.filters import FilterError
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.services import bulk_issue, importing
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
@@ -61,13 +62,13 @@ class IssueCardsState(AuthState):
         if context is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
         grid = await self.get_state(GridState)
-        if not grid.selected_ids:
+        if not grid.selected_count:
             return rx.toast.warning(NO_SELECTION)
         templates = await asyncio.to_thread(importing.list_templates, context.merchant_id)
         self.templates = [
             IssueTemplateOption(str(i), name, CARD_TYPE_LABELS[CardType(kind)]) for i, name, kind in templates
         ]
-        self.selected_count = len(grid.selected_ids)
+        self.selected_count = grid.selected_count
         self.template_id, self.delivery, self.form_error, self.summary = "", "none", "", ""
         self._clear_settings()
         self.open = True
@@ -134,8 +135,8 @@ class IssueCardsState(AuthState):
             if self.issuing:
                 return  # a double click: the first one is under way
             grid = await self.get_state(GridState)
-            customer_ids = list(grid.selected_ids)
-            if not customer_ids:
+            selection = grid._selection()
+            if selection.empty:
                 self.form_error = NO_SELECTION
                 return
             if not self.template_id:
@@ -148,10 +149,10 @@ class IssueCardsState(AuthState):
             self.issuing, self.form_error = True, ""
         try:
             report = await asyncio.to_thread(
-                bulk_issue.issue_selected, context.merchant_id, customer_ids, template_id, request,
+                bulk_issue.issue_selected, context.merchant_id, selection, template_id, request,
                 delivery=delivery, staff_user_id=context.staff_user_id, origin=origin,
             )
-        except Refused as refusal:
+        except (Refused, FilterError) as refusal:
             async with self:
                 self.issuing, self.form_error = False, f"No cards were issued: {refusal}"
             return

@@ -14,6 +14,7 @@ from perkstar_ui.domain.card_types import STARTER_TEMPLATE_NAMES, CardType, vali
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.services import bulk_issue, cards, importing
 from perkstar_ui.services.bulk_issue import IssueRequest
+from perkstar_ui.services.customer_filters import Selection
 from tests.helpers import add_customer
 
 TODAY = dt.date(2026, 3, 1)
@@ -84,7 +85,7 @@ def test_issue_selected_with_balance_delivery_and_expiry_override(merchant):
     ann = add_customer(merchant, "Ann", "Email", email="ann@example.com")
     ben = add_customer(merchant, "Ben", "Phone", phone="+14155550112")
     template_id = _template(merchant, "stamp")
-    report = bulk_issue.issue_selected(merchant, [ben, ann], template_id,
+    report = bulk_issue.issue_selected(merchant, Selection(ids=(ben, ann)), template_id,
                                        IssueRequest(starting_balance="3", expires_on="2026-12-31"),
                                        delivery="email", origin="https://shop.example", today=TODAY)
     assert (report.issued, report.messages, report.skipped) == (2, 1, ["Ben Phone: no email for EMAIL"])
@@ -96,7 +97,7 @@ def test_issue_selected_with_balance_delivery_and_expiry_override(merchant):
     assert [(m.customer_id, m.channel, m.recipient) for m in messages] == [(ann, "email", "ann@example.com")]
     assert f"https://shop.example/card/{issued[0].install_token}" in messages[0].body
     # Again: both skipped, and the override never touches the cards issued before.
-    again = bulk_issue.issue_selected(merchant, [ann, ben], template_id, IssueRequest(expires_on="2027-01-31"),
+    again = bulk_issue.issue_selected(merchant, Selection(ids=(ann, ben)), template_id, IssueRequest(expires_on="2027-01-31"),
                                       delivery="none", today=TODAY)
     assert (again.issued, again.skipped) == (0, ["Ann Email: already has this card", "Ben Phone: already has this card"])
     assert {c.expires_on for c in _cards(merchant, template_id)} == {dt.date(2026, 12, 31)}
@@ -107,7 +108,7 @@ def test_issue_selected_with_balance_delivery_and_expiry_override(merchant):
 def test_issue_selected_without_override_keeps_the_template_rule(merchant):
     customer = add_customer(merchant, "Cy", "Gift", email="cy@example.com")
     template_id = _template(merchant, "gift", expiration={"mode": "days_after_issue", "days": 30})
-    report = bulk_issue.issue_selected(merchant, [customer], template_id, IssueRequest(starting_balance="25.00"),
+    report = bulk_issue.issue_selected(merchant, Selection(ids=(customer,)), template_id, IssueRequest(starting_balance="25.00"),
                                        delivery="none")
     assert (report.issued, report.messages, report.skipped) == (1, 0, [])
     (card,) = _cards(merchant, template_id)
@@ -127,7 +128,7 @@ def test_issue_selected_refusals_issue_nothing(merchant, other_merchant):
     ]:
         ids, template_id, request, delivery = args
         with pytest.raises(Refused, match=message):
-            bulk_issue.issue_selected(merchant, ids, template_id, request, delivery=delivery)
+            bulk_issue.issue_selected(merchant, Selection(ids=tuple(ids)), template_id, request, delivery=delivery)
     assert _cards(merchant, stamp) == []
     with tenant_session(merchant) as session:
         assert session.exec(select(Message)).all() == []
@@ -136,7 +137,7 @@ def test_issue_selected_refusals_issue_nothing(merchant, other_merchant):
 def test_another_merchants_customers_get_nothing(merchant, other_merchant):
     theirs = add_customer(other_merchant, "Eve", "Else", email="eve@example.com")
     template_id = _template(merchant, "stamp")
-    report = bulk_issue.issue_selected(merchant, [theirs], template_id, IssueRequest(), delivery="email")
+    report = bulk_issue.issue_selected(merchant, Selection(ids=(theirs,)), template_id, IssueRequest(), delivery="email")
     assert (report.issued, report.messages) == (0, 0)
 
 

@@ -42,6 +42,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_card_merchant_expires_customer', ['merchant_id', 'expires_on', 'customer_id'], unique=False)
         batch_op.create_index('ix_card_merchant_status_customer', ['merchant_id', 'status', 'customer_id'], unique=False)
         batch_op.create_index('ix_card_merchant_template_customer', ['merchant_id', 'template_id', 'customer_id'], unique=False)
+        batch_op.create_index('ix_card_merchant_activity_customer', ['merchant_id', 'last_activity_at', 'customer_id'], unique=False)
 
     with op.batch_alter_table('card_transaction', schema=None) as batch_op:
         # The new index starts with the old one's columns: it serves its queries too.
@@ -74,6 +75,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table('card', schema=None) as batch_op:
         batch_op.drop_index('ix_card_merchant_template_customer')
+        batch_op.drop_index('ix_card_merchant_activity_customer')
         batch_op.drop_index('ix_card_merchant_status_customer')
         batch_op.drop_index('ix_card_merchant_expires_customer')
         batch_op.drop_index('ix_card_merchant_device_customer')

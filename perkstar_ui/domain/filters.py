@@ -1,0 +1,527 @@
+"""Customer filters (customers.md §13.1): the one condition model used by the grid, saved
+segments, exports, bulk actions and campaigns.
+
+A filter is a list of conditions joined by ``all`` (AND) or ``any`` (OR); an item may be a
+group of conditions with its own join (one level). A condition names a parameter, a typed
+operator and the value(s) as the merchant typed them. ``check`` turns that text into typed
+values or refuses with a message naming the condition; ``services.customer_filters``
+compiles a checked filter to one SQL ``WHERE``. No database and no Reflex here.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import enum
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardType
+from perkstar_ui.domain.formatting import DEVICE_LABELS, STATUS_LABELS
+
+MAX_CONDITIONS = 20
+MAX_DAYS = 3650
+MAX_LIST = 50
+
+
+class Match(str, enum.Enum):
+    ALL = "all"  # AND
+    ANY = "any"  # OR
+
+
+class Kind(str, enum.Enum):
+    TEXT = "text"
+    NUMBER = "number"
+    MONEY = "money"  # a decimal amount with two places, compared in cents
+    DATE = "date"
+    CHOICE = "choice"
+
+
+class Op(str, enum.Enum):
+    EQUALS = "equals"
+    NOT_EQUALS = "not_equals"
+    GREATER = "greater"
+    LESS = "less"
+    BETWEEN = "between"
+    CONTAINS = "contains"
+    ANY_OF = "any_of"
+    IN_LAST = "in_last"  # dates: in the last N days (today included)
+    NOT_IN_LAST = "not_in_last"  # dates: more than N days ago
+    IN_NEXT = "in_next"  # dates: in the next N days (today included)
+    IS_EMPTY = "is_empty"
+    NOT_EMPTY = "not_empty"
+
+
+OP_LABELS: dict[Op, str] = {
+    Op.EQUALS: "equals",
+    Op.NOT_EQUALS: "does not equal",
+    Op.GREATER: "greater than",
+    Op.LESS: "less than",
+    Op.BETWEEN: "between",
+    Op.CONTAINS: "contains",
+    Op.ANY_OF: "any of",
+    Op.IN_LAST: "in the last N days",
+    Op.NOT_IN_LAST: "not in the last N days",
+    Op.IN_NEXT: "in the next N days",
+    Op.IS_EMPTY: "is empty",
+    Op.NOT_EMPTY: "is not empty",
+}
+# Dates read "after"/"before" better than greater/less.
+DATE_OP_LABELS = {**OP_LABELS, Op.GREATER: "after", Op.LESS: "before"}
+
+OPS_BY_KIND: dict[Kind, tuple[Op, ...]] = {
+    Kind.TEXT: (Op.CONTAINS, Op.EQUALS, Op.NOT_EQUALS, Op.ANY_OF, Op.IS_EMPTY, Op.NOT_EMPTY),
+    Kind.NUMBER: (Op.EQUALS, Op.NOT_EQUALS, Op.GREATER, Op.LESS, Op.BETWEEN),
+    Kind.MONEY: (Op.EQUALS, Op.NOT_EQUALS, Op.GREATER, Op.LESS, Op.BETWEEN),
+    Kind.DATE: (Op.IN_LAST, Op.NOT_IN_LAST, Op.IN_NEXT, Op.EQUALS, Op.GREATER, Op.LESS, Op.BETWEEN,
+                Op.IS_EMPTY, Op.NOT_EMPTY),
+    Kind.CHOICE: (Op.EQUALS, Op.NOT_EQUALS, Op.ANY_OF),
+}
+# Operators whose value is a number of days, and those that take no value at all.
+DAY_OPS = frozenset({Op.IN_LAST, Op.NOT_IN_LAST, Op.IN_NEXT})
+NO_VALUE_OPS = frozenset({Op.IS_EMPTY, Op.NOT_EMPTY})
+
+
+class Param(str, enum.Enum):
+    """Built-in parameters; custom fields are ``cf:<key>``."""
+
+    NAME = "name"
+    PHONE = "phone"
+    EMAIL = "email"
+    GENDER = "gender"
+    BIRTHDAY = "birthday"
+    BIRTHDAY_MONTH = "birthday_month"
+    REGISTERED = "registered"
+    UTM = "utm"
+    CARD_STATUS = "card_status"
+    DEVICE = "device"
+    SERIAL = "serial"
+    CARD_TEMPLATE = "card_template"
+    CARD_TYPE = "card_type"
+    CARD_BALANCE = "card_balance"
+    STAMPS = "stamps"
+    UNUSED_REWARDS = "unused_rewards"
+    CARD_EXPIRATION = "card_expiration"
+    USES = "uses"
+    VISITS_IN_DAYS = "visits_in_days"
+    LAST_VISIT = "last_visit"
+    TOTAL_SPEND = "total_spend"
+    RFM_SEGMENT = "rfm_segment"
+
+
+CUSTOM_PREFIX = "cf:"
+GENDERS = ("Male", "Female", "Other", "Unknown")
+MONTHS = tuple(calendar.month_name[1:])
+CARD_STATUSES = (*STATUS_LABELS.values(), "Expired")
+DEVICES = tuple(DEVICE_LABELS.values())
+CARD_TYPES = tuple(CARD_TYPE_LABELS.values())
+# rfm.md's names, in the order the RFM tab lists them.
+RFM_SEGMENTS = ("Champions", "Loyal Customers", "Potential Loyalists", "New Customers", "Needs Attention",
+                "At-Risk Customers", "Lost Customers")
+DEFAULT_VISIT_DAYS = 90
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    key: str
+    label: str
+    kind: Kind
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+    @property
+    def operators(self) -> tuple[Op, ...]:
+        ops = OPS_BY_KIND[self.kind]
+        if self.key == Param.BIRTHDAY:
+            # A birthday recurs: "in the next 7 days" means the anniversary.
+            return (Op.IN_NEXT, Op.IN_LAST, Op.EQUALS, Op.GREATER, Op.LESS, Op.BETWEEN, Op.IS_EMPTY, Op.NOT_EMPTY)
+        if self.key in (Param.LAST_VISIT, Param.REGISTERED):
+            return tuple(op for op in ops if op != Op.IN_NEXT)
+        return ops
+
+    def op_label(self, op: Op) -> str:
+        return (DATE_OP_LABELS if self.kind == Kind.DATE else OP_LABELS)[op]
+
+
+BUILT_IN: tuple[ParamSpec, ...] = (
+    ParamSpec(Param.NAME, "Name", Kind.TEXT),
+    ParamSpec(Param.PHONE, "Phone", Kind.TEXT, help="digits of the number"),
+    ParamSpec(Param.EMAIL, "Email", Kind.TEXT),
+    ParamSpec(Param.GENDER, "Gender", Kind.CHOICE, GENDERS),
+    ParamSpec(Param.BIRTHDAY, "Customer birthday", Kind.DATE),
+    ParamSpec(Param.BIRTHDAY_MONTH, "Birthday month", Kind.CHOICE, MONTHS),
+    ParamSpec(Param.REGISTERED, "Registration date", Kind.DATE),
+    ParamSpec(Param.UTM, "UTM tag", Kind.TEXT),
+    ParamSpec(Param.CARD_STATUS, "Card status", Kind.CHOICE, CARD_STATUSES, "of any card"),
+    ParamSpec(Param.DEVICE, "Device type", Kind.CHOICE, DEVICES, "of any installed card"),
+    ParamSpec(Param.SERIAL, "Card serial number", Kind.TEXT),
+    ParamSpec(Param.CARD_TEMPLATE, "Card template", Kind.CHOICE, help="owns a card of it"),
+    ParamSpec(Param.CARD_TYPE, "Card type", Kind.CHOICE, CARD_TYPES, "owns a card of it"),
+    ParamSpec(Param.CARD_BALANCE, "Card balance", Kind.NUMBER, help="of any card, in its unit"),
+    ParamSpec(Param.STAMPS, "Number of stamps", Kind.NUMBER, help="on any stamp card"),
+    ParamSpec(Param.UNUSED_REWARDS, "Unused rewards", Kind.NUMBER, help="on all cards together"),
+    ParamSpec(Param.CARD_EXPIRATION, "Card expiration date", Kind.DATE, help="of any card"),
+    ParamSpec(Param.USES, "Current number of uses", Kind.NUMBER, help="visits on all cards, ever"),
+    ParamSpec(Param.VISITS_IN_DAYS, "Visits in the last N days", Kind.NUMBER),
+    ParamSpec(Param.LAST_VISIT, "Last visit", Kind.DATE),
+    ParamSpec(Param.TOTAL_SPEND, "Total spend", Kind.MONEY, help="purchase amounts on all cards"),
+    ParamSpec(Param.RFM_SEGMENT, "RFM segment", Kind.CHOICE, RFM_SEGMENTS),
+)
+# Parameters about cards: negative operators mean "has no card that …".
+CARD_PARAMS = frozenset({Param.CARD_STATUS, Param.DEVICE, Param.SERIAL, Param.CARD_TEMPLATE, Param.CARD_TYPE,
+                         Param.CARD_BALANCE, Param.STAMPS, Param.CARD_EXPIRATION})
+CUSTOM_KINDS = {"text": Kind.TEXT, "number": Kind.NUMBER, "date": Kind.DATE, "choice": Kind.CHOICE}
+
+
+@dataclass(frozen=True)
+class CustomFieldRef:
+    """What the catalog needs of a custom field definition."""
+
+    key: str
+    label: str
+    field_type: str
+    choices: tuple[str, ...] = ()
+
+
+def catalog(custom_fields: list[CustomFieldRef] = (), templates: list[str] = ()) -> dict[str, ParamSpec]:  # type: ignore[assignment]
+    """Every parameter the merchant can filter by, by key, in menu order."""
+    params: dict[str, ParamSpec] = {}
+    for spec in BUILT_IN:
+        if spec.key == Param.CARD_TEMPLATE:
+            spec = ParamSpec(spec.key, spec.label, spec.kind, tuple(templates), spec.help)
+        params[spec.key] = spec
+    for field_ref in custom_fields:
+        key = CUSTOM_PREFIX + field_ref.key
+        params[key] = ParamSpec(key, field_ref.label, CUSTOM_KINDS.get(field_ref.field_type, Kind.TEXT),
+                                tuple(field_ref.choices))
+    return params
+
+
+# --- the stored form ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition as typed: texts, not yet checked."""
+
+    field: str
+    op: str
+    value: str = ""
+    value_to: str = ""
+    days: str = ""  # only "Visits in the last N days": the N
+
+    def to_json(self) -> dict:
+        data = {"field": self.field, "op": self.op, "value": self.value}
+        if self.value_to:
+            data["value_to"] = self.value_to
+        if self.days:
+            data["days"] = self.days
+        return data
+
+
+@dataclass(frozen=True)
+class Group:
+    match: Match
+    conditions: tuple[Condition, ...]
+
+    def to_json(self) -> dict:
+        return {"match": self.match.value, "conditions": [c.to_json() for c in self.conditions]}
+
+
+@dataclass(frozen=True)
+class Filter:
+    match: Match = Match.ALL
+    items: tuple[Condition | Group, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.items
+
+    def conditions(self) -> list[Condition]:
+        """Every condition, groups flattened, in order (for messages and counts)."""
+        out: list[Condition] = []
+        for item in self.items:
+            out.extend(item.conditions if isinstance(item, Group) else (item,))
+        return out
+
+    def to_json(self) -> dict:
+        return {"match": self.match.value, "items": [i.to_json() for i in self.items]}
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False)
+
+
+class FilterError(ValueError):
+    """A filter that cannot be applied; the message names the condition (1-based)."""
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+def _text(value: object, limit: int = 200) -> str:
+    return str(value if value is not None else "")[:limit]
+
+
+def _condition_from(data: object) -> Condition:
+    if not isinstance(data, dict):
+        raise FilterError("A filter condition is malformed.")
+    return Condition(_text(data.get("field"), 60), _text(data.get("op"), 20), _text(data.get("value"), 2000),
+                     _text(data.get("value_to")), _text(data.get("days"), 10))
+
+
+def _match(value: object) -> Match:
+    try:
+        return Match(value or "all")
+    except ValueError:
+        raise FilterError("Match must be all or any.") from None
+
+
+def from_json(data: object) -> Filter:
+    """The stored or submitted form; anything malformed is refused, never guessed."""
+    if data in (None, "", {}):
+        return Filter()
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            raise FilterError("The filter is malformed.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("items", []), list):
+        raise FilterError("The filter is malformed.")
+    items: list[Condition | Group] = []
+    for raw in data.get("items", []):
+        if isinstance(raw, dict) and "conditions" in raw:
+            if not isinstance(raw["conditions"], list):
+                raise FilterError("A filter group is malformed.")
+            items.append(Group(_match(raw.get("match")), tuple(_condition_from(c) for c in raw["conditions"])))
+        else:
+            items.append(_condition_from(raw))
+    result = Filter(_match(data.get("match")), tuple(items))
+    if len(result.conditions()) > MAX_CONDITIONS:
+        raise FilterError(f"A filter has at most {MAX_CONDITIONS} conditions.")
+    return result
+
+
+# --- checking -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A condition with typed values: ``values`` per kind (Decimal, int cents, date,
+    str) — one for most operators, two for between, several for any-of, none for empty;
+    ``days`` for relative dates and the visit window."""
+
+    param: ParamSpec
+    op: Op
+    values: tuple = ()
+    days: int = 0
+
+
+@dataclass(frozen=True)
+class CheckedGroup:
+    match: Match
+    conditions: tuple[Checked, ...]
+
+
+@dataclass(frozen=True)
+class CheckedFilter:
+    match: Match
+    items: tuple[Checked | CheckedGroup, ...] = field(default_factory=tuple)
+
+
+def _parse_number(text: str) -> Decimal:
+    try:
+        number = Decimal(text.strip().replace(",", "."))
+    except InvalidOperation:
+        raise ValueError(f"“{text}” is not a number") from None
+    if not number.is_finite() or abs(number) > Decimal(10) ** 12:
+        raise ValueError(f"“{text}” is not a number")
+    return number
+
+
+def _parse_money(text: str) -> int:
+    number = _parse_number(text)
+    if number != number.quantize(Decimal("0.01")):
+        raise ValueError(f"“{text}” has more than two decimal places")
+    return int(number * 100)
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"“{text}” is not a date (YYYY-MM-DD)") from None
+
+
+def _parse_days(text: str, what: str = "The number of days") -> int:
+    try:
+        days = int(text.strip())
+    except ValueError:
+        raise ValueError(f"{what} must be a whole number") from None
+    if not 0 <= days <= MAX_DAYS:
+        raise ValueError(f"{what} must be between 0 and {MAX_DAYS}")
+    return days
+
+
+def _parse_choice(spec: ParamSpec, text: str) -> str:
+    for choice in spec.choices:
+        if choice.casefold() == text.strip().casefold():
+            return choice
+    if spec.key == Param.CARD_STATUS and text.strip().casefold() == "not installed":
+        return "Uninstalled"  # spec Q26: the newer articles' name
+    raise ValueError(f"“{text}” is not one of: {', '.join(spec.choices) or 'nothing yet'}")
+
+
+def _parse_one(spec: ParamSpec, text: str) -> object:
+    if not text.strip():
+        raise ValueError("a value is needed")
+    if spec.kind == Kind.NUMBER:
+        return _parse_number(text)
+    if spec.kind == Kind.MONEY:
+        return _parse_money(text)
+    if spec.kind == Kind.DATE:
+        return _parse_date(text)
+    if spec.kind == Kind.CHOICE:
+        return _parse_choice(spec, text)
+    return text.strip()
+
+
+def _check_one(condition: Condition, params: dict[str, ParamSpec]) -> Checked:
+    spec = params.get(condition.field)
+    if spec is None:
+        if condition.field.startswith(CUSTOM_PREFIX):
+            raise ValueError(f"the custom field “{condition.field[len(CUSTOM_PREFIX):]}” no longer exists")
+        raise ValueError(f"unknown field “{condition.field}”")
+    try:
+        op = Op(condition.op)
+    except ValueError:
+        raise ValueError(f"unknown operator “{condition.op}”") from None
+    if op not in spec.operators:
+        raise ValueError(f"{spec.label} cannot use “{OP_LABELS[op]}”")
+    days = 0
+    if spec.key == Param.VISITS_IN_DAYS:
+        days = _parse_days(condition.days or str(DEFAULT_VISIT_DAYS), "The number of days")
+        if days == 0:
+            raise ValueError("the number of days must be at least 1")
+    if op in NO_VALUE_OPS:
+        return Checked(spec, op, (), days)
+    if op in DAY_OPS:
+        return Checked(spec, op, (), _parse_days(condition.value))
+    if op == Op.ANY_OF:
+        parts = [p for p in (s.strip() for s in condition.value.replace("\n", ",").split(",")) if p]
+        if not parts:
+            raise ValueError("list at least one value")
+        if len(parts) > MAX_LIST:
+            raise ValueError(f"list at most {MAX_LIST} values")
+        return Checked(spec, op, tuple(dict.fromkeys(_parse_one(spec, p) for p in parts)), days)
+    first = _parse_one(spec, condition.value)
+    if op == Op.BETWEEN:
+        if not condition.value_to.strip():
+            raise ValueError("“between” needs a value to")
+        last = _parse_one(spec, condition.value_to)
+        if first > last:  # type: ignore[operator]
+            raise ValueError("“between” needs from ≤ to")
+        return Checked(spec, op, (first, last), days)
+    if op == Op.CONTAINS and spec.kind == Kind.TEXT and len(str(first)) > 200:
+        raise ValueError("the text is longer than 200 characters")
+    return Checked(spec, op, (first,), days)
+
+
+def check(spec: Filter, params: dict[str, ParamSpec]) -> CheckedFilter:
+    """Typed values for every condition, or ``FilterError`` naming the first bad one."""
+    position = 0
+    items: list[Checked | CheckedGroup] = []
+
+    def one(condition: Condition) -> Checked:
+        nonlocal position
+        position += 1
+        try:
+            return _check_one(condition, params)
+        except ValueError as error:
+            label = params[condition.field].label if condition.field in params else condition.field
+            raise FilterError(f"Condition {position} ({label}): {error}.", position) from None
+
+    for item in spec.items:
+        if isinstance(item, Group):
+            if item.conditions:
+                items.append(CheckedGroup(item.match, tuple(one(c) for c in item.conditions)))
+        else:
+            items.append(one(item))
+    return CheckedFilter(spec.match, tuple(items))
+
+
+def describe(spec: Filter, params: dict[str, ParamSpec]) -> str:
+    """A one-line human summary, e.g. ``Card status equals Installed and Birthday month equals May``."""
+    joiner = " and " if spec.match == Match.ALL else " or "
+
+    def text(c: Condition) -> str:
+        param = params.get(c.field)
+        label = param.label if param else c.field
+        try:
+            op = Op(c.op)
+        except ValueError:
+            return f"{label} ?"
+        op_text = param.op_label(op) if param else OP_LABELS[op]
+        if op in DAY_OPS:
+            op_text = op_text.replace("N", c.value or "N")
+            return f"{label} {op_text}"
+        if op in NO_VALUE_OPS:
+            return f"{label} {op_text}"
+        window = f" (last {c.days or DEFAULT_VISIT_DAYS} days)" if c.field == Param.VISITS_IN_DAYS else ""
+        value = f"{c.value} and {c.value_to}" if op == Op.BETWEEN else c.value
+        return f"{label}{window} {op_text} {value}"
+
+    parts = []
+    for item in spec.items:
+        if isinstance(item, Group):
+            inner = (" and " if item.match == Match.ALL else " or ").join(text(c) for c in item.conditions)
+            parts.append(f"({inner})")
+        else:
+            parts.append(text(item))
+    return joiner.join(parts)
+
+
+# --- presets (customers.md §13.1) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str  # kebab name: the test id is filter-preset-<key>
+    name: str
+    group: str
+    filter: Filter
+
+
+def kebab(name: str) -> str:
+    return "-".join("".join(ch if ch.isalnum() else " " for ch in name.lower()).split())
+
+
+def _preset(name: str, group: str, *conditions: Condition) -> Preset:
+    return Preset(kebab(name), name, group, Filter(Match.ALL, tuple(conditions)))
+
+
+PRESETS: tuple[Preset, ...] = (
+    _preset("Not installed", "Health", Condition(Param.CARD_STATUS, Op.NOT_EQUALS, "Installed")),
+    _preset("Unknown gender", "Health", Condition(Param.GENDER, Op.EQUALS, "Unknown")),
+    _preset("Empty birthday", "Health", Condition(Param.BIRTHDAY, Op.IS_EMPTY)),
+    _preset("Installed", "Loyalty", Condition(Param.CARD_STATUS, Op.EQUALS, "Installed")),
+    _preset("Apple Wallet", "Loyalty", Condition(Param.DEVICE, Op.EQUALS, "Apple Wallet")),
+    _preset("Wallet passes", "Loyalty", Condition(Param.DEVICE, Op.ANY_OF, "Apple Wallet, Google Wallet")),
+    _preset("Google Pay", "Loyalty", Condition(Param.DEVICE, Op.EQUALS, "Google Wallet")),
+    _preset("PWA", "Loyalty", Condition(Param.DEVICE, Op.EQUALS, "PWA")),
+    *(_preset(name, "RFM segments", Condition(Param.RFM_SEGMENT, Op.EQUALS, name)) for name in RFM_SEGMENTS),
+)
+PRESETS_BY_KEY = {preset.key: preset for preset in PRESETS}
+
+
+def card_type_of_label(label: str) -> CardType:
+    return next(t for t, text in CARD_TYPE_LABELS.items() if text == label)
+
+
+def device_of_label(label: str) -> str:
+    return next(key for key, text in DEVICE_LABELS.items() if text == label)
+
+
+def status_of_label(label: str) -> str:
+    return next(key for key, text in STATUS_LABELS.items() if text == label)
