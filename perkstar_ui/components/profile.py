@@ -93,7 +93,7 @@ def card_panel(card: CardView) -> rx.Component:
             labelled_value("Installed on device", card.device, "card-device"),
             labelled_value("Card issue date", card.issued, "card-issued"),
             labelled_value("Card expiration date", card.expiration, "card-expiration"),
-            labelled_value("Segments", "", "card-rfm-segment"),
+            labelled_value("Segments", ProfileState.rfm_segment, "card-rfm-segment"),
             labelled_value("Feedback rating", card.rating, "card-rating"),
             labelled_value("UTM", card.utm, "card-utm"),
             gap="16px", wrap="wrap", margin_y="12px",

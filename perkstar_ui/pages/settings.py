@@ -1,9 +1,10 @@
-"""``/settings``: custom fields (staff logins later)."""
+"""``/settings``: custom fields and the RFM settings (staff logins later)."""
 
 import reflex as rx
 
 from perkstar_ui.components.shell import shell
 from perkstar_ui.state.custom_fields import CustomFieldsState, FieldRow
+from perkstar_ui.state.rfm_settings import NEW_CUSTOMER_DAYS_RANGE, WINDOW_DAYS_RANGE, RfmSettingsState
 
 TYPE_LABELS = {"text": "Text", "number": "Number", "date": "Date", "choice": "Choice"}
 
@@ -76,6 +77,41 @@ def _add_form() -> rx.Component:
     )
 
 
+def _days_input(label: str, name: str, value: rx.Var, bounds: tuple[int, int]) -> rx.Component:
+    low, high = bounds
+    return rx.vstack(
+        rx.el.label(label, html_for=f"rfm-{name}", class_name="rt-r-size-2"),
+        rx.input(id=f"rfm-{name}", name=name, default_value=value, key=f"{name}-{RfmSettingsState.form_version}",
+                 input_mode="numeric", size="3", width="10em", aria_describedby="rfm-settings-hint"),
+        rx.text(f"{low}–{high}", size="1", color_scheme="gray"),
+        spacing="1",
+    )
+
+
+def _rfm_settings() -> rx.Component:
+    return rx.card(
+        rx.heading("RFM segments", size="4", as_="h2", margin_bottom="4px"),
+        rx.text("Segments look at visits and purchases in the window; customers without a visit in it count as new "
+                "for the given days after they were added.", id="rfm-settings-hint", color_scheme="gray", size="2"),
+        rx.cond(RfmSettingsState.form_error != "",
+                rx.callout(RfmSettingsState.form_error, icon="triangle-alert", color_scheme="red",
+                           data_testid="form-error", role="alert", margin_y="8px")),
+        rx.form(
+            rx.flex(
+                _days_input("RFM window (days)", "window_days", RfmSettingsState.window_days, WINDOW_DAYS_RANGE),
+                _days_input("New customer (days)", "new_customer_days", RfmSettingsState.new_customer_days,
+                            NEW_CUSTOMER_DAYS_RANGE),
+                rx.button("Save", type="submit", size="3", min_height="44px", data_testid="rfm-settings-save"),
+                gap="12px", align="center", wrap="wrap", margin_top="12px",
+            ),
+            on_submit=RfmSettingsState.save,
+            reset_on_submit=False,
+        ),
+        on_mount=RfmSettingsState.load,  # the page's on_load belongs to the custom fields
+        width="100%",
+    )
+
+
 def settings_page() -> rx.Component:
     return shell(
         rx.card(
@@ -96,5 +132,6 @@ def settings_page() -> rx.Component:
             ),
             width="100%",
         ),
+        _rfm_settings(),
         title="Settings",
     )

@@ -11,9 +11,10 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from perkstar_ui.domain.importing import ImportFileError
-from perkstar_ui.services import importing
+from perkstar_ui.services import importing, rfm
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
 from perkstar_ui.state.customer_grid import GridState
+from perkstar_ui.state.rfm import RfmState
 from perkstar_ui.state.tiles import TilesState
 
 SHOWN_ERRORS = 200
@@ -193,6 +194,19 @@ class ImportState(AuthState):
             await self._reload_lists(context.merchant_id)
         yield TilesState.refresh
         yield GridState.load
+        # rfm.md: segments are recomputed after imports (after the summary is shown).
+        await asyncio.to_thread(rfm.recompute, context.merchant_id)
+        yield RfmState.load
+
+    @rx.event(background=True)
+    async def recompute_segments(self):
+        """Segments after an undo, in the background so the tab stays responsive."""
+        async with self:
+            context = await self.login()
+        if context is None:
+            return
+        await asyncio.to_thread(rfm.recompute, context.merchant_id)
+        yield RfmState.load
 
     @rx.event
     async def undo(self, batch_id: int):
@@ -213,6 +227,7 @@ class ImportState(AuthState):
         await self._reload_lists(merchant_id)
         yield TilesState.refresh
         yield GridState.load
+        yield ImportState.recompute_segments
 
 
 class ExportState(AuthState):

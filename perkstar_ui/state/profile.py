@@ -11,7 +11,7 @@ import reflex as rx
 
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.services import cards as engine
-from perkstar_ui.services import customer_profile, customer_records, refusals
+from perkstar_ui.services import customer_profile, customer_records, refusals, rfm
 from perkstar_ui.state.auth import HOME_ROUTE, LOGIN_ROUTE, AuthState
 from perkstar_ui.state.card_panels import PANEL_STATES
 from perkstar_ui.state.tiles import TilesState
@@ -79,6 +79,7 @@ class ProfileState(AuthState):
     email: str = ""
     birthdate: str = ""
     created: str = ""
+    rfm_segment: str = ""  # the RFM segment of the last run (rfm.md: shown on every card panel)
     custom: list[CustomValue] = []
     cards: list[CardView] = []
     selected_card_id: int = 0
@@ -128,6 +129,7 @@ class ProfileState(AuthState):
         self.customer_id = profile.id
         self.name, self.phone, self.email = profile.name, profile.phone, profile.email
         self.birthdate, self.created = profile.birthdate, profile.created
+        self.rfm_segment = await asyncio.to_thread(rfm.segment_of, merchant_id, profile.id)
         self.custom = [CustomValue(c.key, c.label, c.value) for c in profile.custom]
         self.cards = [
             CardView(
