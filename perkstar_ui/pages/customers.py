@@ -1,12 +1,62 @@
-"""``/customers``: the Customers dashboard (tiles and grid)."""
+"""``/customers``: the Customers dashboard (tiles, the Filters/Segments/RFM/Communication
+tabs, the grid)."""
+
+import enum
 
 import reflex as rx
 
+from perkstar_ui.components.controls import TOUCH
 from perkstar_ui.components.customer_grid import customer_grid
+from perkstar_ui.components.filter_builder import filter_builder
 from perkstar_ui.components.issue_cards import issue_cards_dialog
+from perkstar_ui.components.rfm import rfm_panel
 from perkstar_ui.components.shell import shell
 from perkstar_ui.components.tiles import dashboard_tiles
 
 
+class Tab(str, enum.Enum):
+    FILTERS = "filters"
+    SEGMENTS = "segments"
+    RFM = "rfm"
+    COMMUNICATION = "communication"
+
+
+TAB_LABELS = {Tab.FILTERS: "Filters", Tab.SEGMENTS: "Segments", Tab.RFM: "RFM", Tab.COMMUNICATION: "Communication"}
+
+
+def _placeholder(text: str) -> rx.Component:
+    return rx.text(text, size="2", color_scheme="gray", padding_y="12px")
+
+
+def _segments_tab() -> rx.Component:
+    # PLACEHOLDER until components/segments.py (segments_panel) lands.
+    return _placeholder("Saved segments appear here.")
+
+
+def _filters_tab() -> rx.Component:
+    # PLACEHOLDER for segment_save_form() (components/segments.py) beside the builder.
+    return filter_builder()
+
+
+def _tabs() -> rx.Component:
+    contents = {
+        Tab.FILTERS: _filters_tab(),
+        Tab.SEGMENTS: _segments_tab(),
+        Tab.RFM: rfm_panel(),
+        Tab.COMMUNICATION: _placeholder("Campaigns arrive with the messaging feature."),
+    }
+    return rx.tabs.root(
+        rx.tabs.list(
+            *[rx.tabs.trigger(label, value=tab.value, data_testid=f"tab-{tab.value}", style=TOUCH)
+              for tab, label in TAB_LABELS.items()],
+            size="2",
+        ),
+        *[rx.tabs.content(content, value=tab.value, padding_top="16px") for tab, content in contents.items()],
+        default_value=Tab.FILTERS.value,
+        width="100%",
+        margin_top="16px",
+    )
+
+
 def customers_page() -> rx.Component:
-    return shell(dashboard_tiles(), customer_grid(), issue_cards_dialog(), title="Customers")
+    return shell(dashboard_tiles(), _tabs(), customer_grid(), issue_cards_dialog(), title="Customers")
