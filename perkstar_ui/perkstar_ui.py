@@ -14,6 +14,8 @@ from perkstar_ui.pages.public_card import public_card_page
 from perkstar_ui.pages.referral import ROUTE as REFERRAL_ROUTE
 from perkstar_ui.pages.referral import referral_page
 from perkstar_ui.pages.sections import SECTIONS, section_page
+from perkstar_ui.pages.segments import ROUTE as SEGMENTS_ROUTE
+from perkstar_ui.pages.segments import segments_page
 from perkstar_ui.pages.settings import settings_page
 from perkstar_ui.state.auth import AuthState
 from perkstar_ui.state.card_templates import CardTemplatesState
@@ -24,6 +26,7 @@ from perkstar_ui.state.login import LoginState
 from perkstar_ui.state.profile import ProfileState
 from perkstar_ui.state.public_card import PublicCardState
 from perkstar_ui.state.referral import ReferralState
+from perkstar_ui.state.segments import SegmentsState
 from perkstar_ui.state.tiles import TilesState
 
 # Contract: migrations are applied on start-up (idempotent; PostgreSQL takes a lock).
@@ -40,7 +43,7 @@ app.add_page(login_page, route="/login", title="Log in · Perkstar", on_load=Log
 app.add_page(_home, route="/", on_load=rx.redirect("/customers"))
 app.add_page(
     customers_page, route="/customers", title="Customers · Perkstar",
-    on_load=[AuthState.require_login, TilesState.refresh, GridState.load, FilterState.load],
+    on_load=[AuthState.require_login, TilesState.refresh, GridState.load, FilterState.load, SegmentsState.open_from_url],
 )
 app.add_page(
     profile_page, route="/customers/[customer_id]", title="Customer · Perkstar",
@@ -50,6 +53,8 @@ app.add_page(cards_page, route="/cards", title="Cards · Perkstar", on_load=[Aut
 # Public (no login): a card's own page, opened from its install link or the home screen.
 app.add_page(public_card_page, route=CARD_ROUTE, title="Your card", meta=CARD_META, on_load=PublicCardState.load)
 app.add_page(referral_page, route=REFERRAL_ROUTE, title="Join · Perkstar", on_load=ReferralState.load)
+app.add_page(segments_page, route=SEGMENTS_ROUTE, title="Segments · Perkstar",
+             on_load=[AuthState.require_login, SegmentsState.load])
 app.add_page(settings_page, route="/settings", title="Settings · Perkstar", on_load=[AuthState.require_login, CustomFieldsState.load])
 for key, (title, _) in SECTIONS.items():
     app.add_page(section_page(key), route=f"/{key}", title=f"{title} · Perkstar", on_load=AuthState.require_login)

@@ -5,7 +5,6 @@ import reflex as rx
 from perkstar_ui.components.shell import shell
 
 SECTIONS = {
-    "segments": ("Segments", "Saved customer segments and automatic RFM segments."),
     "campaigns": ("Campaigns", "SMS, email and push messages sent to customers."),
 }
 
