@@ -76,6 +76,39 @@ def _toolbar() -> rx.Component:
     )
 
 
+def _selection_bar() -> rx.Component:
+    """The active filter's count, how many are selected, and "select all N matching"."""
+    return rx.flex(
+        rx.cond(
+            GridState.filter_active,
+            rx.hstack(
+                rx.icon("filter", size=16),
+                rx.text(rx.el.span(GridState.total, data_testid="filter-count"), " matching", size="2", weight="medium"),
+                rx.text(GridState.filter_summary, size="2", color_scheme="gray", data_testid="filter-summary"),
+                align="center", spacing="2",
+            ),
+        ),
+        rx.cond(
+            GridState.selected_count > 0,
+            rx.hstack(
+                rx.text(rx.el.span(GridState.selected_count, data_testid="selection-count"), " selected", size="2"),
+                rx.cond(
+                    GridState.can_select_all_matching,
+                    rx.button("Select all ", GridState.total, " matching", variant="ghost", size="2",
+                              data_testid="select-all-matching", on_click=GridState.select_all_matching, style=TOUCH),
+                ),
+                rx.button("Clear selection", variant="ghost", size="2", color_scheme="gray",
+                          on_click=GridState.clear_selection, style=TOUCH),
+                align="center", spacing="2",
+            ),
+        ),
+        rx.cond(GridState.loading, rx.spinner(size="2", data_testid="grid-loading")),
+        rx.cond(GridState.grid_error != "", rx.callout(GridState.grid_error, icon="triangle-alert", color_scheme="red",
+                                                        size="1", data_testid="grid-error")),
+        gap="16px", align="center", wrap="wrap", min_height="44px",
+    )
+
+
 def _header(column: ColumnView) -> rx.Component:
     arrow = rx.cond(
         GridState.sort == column.key,
@@ -102,7 +135,8 @@ def _checkbox(label: rx.Var | str, checked: rx.Var, on_change, testid: str) -> r
 
 def _row(row: GridRow) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(_checkbox("Select " + row.name, GridState.selected_ids.contains(row.id), GridState.toggle_row(row.id), "row-select")),
+        rx.table.cell(_checkbox("Select " + row.name, GridState.all_matching | GridState.selected_ids.contains(row.id),
+                                GridState.toggle_row(row.id), "row-select")),
         rx.table.cell(rx.link(row.name, href="/customers/" + row.id.to_string(), data_testid="cell-name", weight="medium")),
         rx.table.cell(row.created, data_testid="cell-date-created"),
         rx.table.cell(row.birthdate, data_testid="cell-birthdate"),
@@ -139,7 +173,8 @@ def _table() -> rx.Component:
         ),
         rx.cond(
             (GridState.total == 0) & ~GridState.loading,
-            rx.text(rx.cond(GridState.search != "", "No customer matches this search.", "No customers yet."),
+            rx.text(rx.cond((GridState.search != "") | GridState.filter_active, "No customer matches this search and filter.",
+                            "No customers yet."),
                     color_scheme="gray", padding="16px", data_testid="grid-empty"),
         ),
         # The grid scrolls sideways inside this box; the page never does.
@@ -207,4 +242,5 @@ def _bulk_delete_dialogs() -> rx.Component:
 
 
 def customer_grid() -> rx.Component:
-    return rx.box(_toolbar(), _table(), _pager(), _bulk_delete_dialogs(), customer_dialog(), import_dialog(), width="100%")
+    return rx.box(_toolbar(), _selection_bar(), _table(), _pager(), _bulk_delete_dialogs(), customer_dialog(), import_dialog(),
+                  width="100%")

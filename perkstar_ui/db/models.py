@@ -192,7 +192,7 @@ class Card(SQLModel, TenantScoped, table=True):
         sa.Index("ix_card_merchant_customer", "merchant_id", "customer_id"),
         sa.Index("ix_card_merchant_serial", "merchant_id", "serial"),
         # Filter conditions on cards (status, device, expiry, template) read these.
-        sa.Index("ix_card_merchant_status_customer", "merchant_id", "status", "customer_id"),
+        sa.Index("ix_card_merchant_status_expires_customer", "merchant_id", "status", "expires_on", "customer_id"),
         sa.Index("ix_card_merchant_device_customer", "merchant_id", "device", "customer_id"),
         sa.Index("ix_card_merchant_expires_customer", "merchant_id", "expires_on", "customer_id"),
         sa.Index("ix_card_merchant_template_customer", "merchant_id", "template_id", "customer_id"),

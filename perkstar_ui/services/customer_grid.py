@@ -138,9 +138,6 @@ def _sort_columns(query: GridQuery, session) -> tuple[list, list]:  # noqa: ANN0
     return [ordered, tie], joins
 
 
-SPARSE_RESULT = 500
-
-
 def grid_page(merchant_id: int, query: GridQuery) -> GridPage:
     page_size = query.page_size if query.page_size in PAGE_SIZES else 50
     with tenant_session(merchant_id) as session:
@@ -151,36 +148,39 @@ def grid_page(merchant_id: int, query: GridQuery) -> GridPage:
             counting = select(sa.func.count()).select_from(Customer)
             return session.exec(counting if condition is None else counting.where(condition)).one()
 
-        def fetch(page: int, where: sa.ColumnElement | None) -> list:
-            statement = select(*_GRID_COLUMNS)
+        def fetch(page: int, *, counted: bool = False) -> list:
+            columns = (*_GRID_COLUMNS, sa.func.count().over().label("matching")) if counted else _GRID_COLUMNS
+            statement = select(*columns)
             for target, on in joins:
                 statement = statement.outerjoin(target, on)
-            if where is not None:
-                statement = statement.where(where)
+            if condition is not None:
+                statement = statement.where(condition)
             statement = statement.order_by(*order).offset((page - 1) * page_size).limit(page_size)
             return list(session.exec(statement).all())
 
         def clamp(total: int) -> int:
             return min(max(1, query.page), max(1, -(-total // page_size)))
 
-        where = condition
         if condition is None:
-            total = count() if query.page > 1 else None
-        else:
-            # One pass over the covering search index: a few matches are collected by
-            # id and sorted alone; many matches are rare to miss in the sort order.
-            matches = session.exec(select(Customer.id).where(condition).limit(SPARSE_RESULT + 1)).all()
-            if len(matches) <= SPARSE_RESULT:
-                total, where = len(matches), Customer.id.in_(matches)
-            else:
+            if query.page > 1:
                 total = count()
-        if total is None:
-            page, customers = 1, fetch(1, None)
-            # A short first page is the whole list: no second pass to count it.
-            total = len(customers) if len(customers) < page_size else count()
+                page = clamp(total)
+                customers = fetch(page) if total else []
+            else:
+                page, customers = 1, fetch(1)
+                # A short first page is the whole list: no second pass to count it.
+                total = len(customers) if len(customers) < page_size else count()
         else:
-            page = clamp(total)
-            customers = fetch(page, where) if total else []
+            # A search or filter is evaluated once: the page and, beside each row, how
+            # many match in all (a window count), instead of a count and a page query.
+            page, customers = query.page, fetch(max(1, query.page), counted=True)
+            if customers:
+                total = customers[0].matching
+            else:  # no match, or a page past the end (rows deleted meanwhile)
+                total = count() if query.page > 1 else 0
+                page = clamp(total)
+                customers = fetch(page) if total else []
+            page = max(1, page)
         definitions = list_custom_fields_in(session)
         rows = _grid_rows(session, customers, definitions)
     return GridPage(rows, total, page, page_size, definitions)

@@ -40,7 +40,7 @@ def upgrade() -> None:
     with op.batch_alter_table('card', schema=None) as batch_op:
         batch_op.create_index('ix_card_merchant_device_customer', ['merchant_id', 'device', 'customer_id'], unique=False)
         batch_op.create_index('ix_card_merchant_expires_customer', ['merchant_id', 'expires_on', 'customer_id'], unique=False)
-        batch_op.create_index('ix_card_merchant_status_customer', ['merchant_id', 'status', 'customer_id'], unique=False)
+        batch_op.create_index('ix_card_merchant_status_expires_customer', ['merchant_id', 'status', 'expires_on', 'customer_id'], unique=False)
         batch_op.create_index('ix_card_merchant_template_customer', ['merchant_id', 'template_id', 'customer_id'], unique=False)
         batch_op.create_index('ix_card_merchant_activity_customer', ['merchant_id', 'last_activity_at', 'customer_id'], unique=False)
 
@@ -76,7 +76,7 @@ def downgrade() -> None:
     with op.batch_alter_table('card', schema=None) as batch_op:
         batch_op.drop_index('ix_card_merchant_template_customer')
         batch_op.drop_index('ix_card_merchant_activity_customer')
-        batch_op.drop_index('ix_card_merchant_status_customer')
+        batch_op.drop_index('ix_card_merchant_status_expires_customer')
         batch_op.drop_index('ix_card_merchant_expires_customer')
         batch_op.drop_index('ix_card_merchant_device_customer')
 
