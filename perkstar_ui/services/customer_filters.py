@@ -10,6 +10,7 @@ as NOT IN the customers whose aggregate fails it, so nobody is lost to a missing
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import operator
 from collections.abc import Callable
@@ -172,9 +173,10 @@ def _anniversaries(first: dt.date, days: int) -> list[str]:
     in years without it."""
     if days >= 366:
         return []  # every day of the year
-    stamps = {(first + dt.timedelta(days=i)).strftime("%m-%d") for i in range(days)}
-    if "03-01" in stamps and "02-29" not in stamps:
-        stamps.add("02-29")
+    window = [first + dt.timedelta(days=i) for i in range(days)]
+    stamps = {d.strftime("%m-%d") for d in window}
+    if any(d.month == 3 and d.day == 1 and not calendar.isleap(d.year) for d in window):
+        stamps.add("02-29")  # a leap year's 1 March is not 29 February's stand-in
     return sorted(stamps)
 
 
@@ -443,7 +445,9 @@ def where_in(session, merchant_id: int, spec: F.Filter | None, search: str = "",
         checked = F.check(spec, params)
         ctx = Context(merchant_id, today or dt.datetime.now(dt.timezone.utc).date(),
                       session.get_bind().dialect.name, merchant.default_country, custom_ids)
-        parts.append(compile_filter(checked, ctx))
+        where = compile_filter(checked, ctx)
+        if where is not None:  # only empty groups: no condition, everyone
+            parts.append(where)
     return sa.and_(*parts) if parts else None
 
 
