@@ -40,6 +40,10 @@ from perkstar_ui.domain.serials import normalise_serial
 _HUNDREDTHS = [t.value for t, unit in BALANCE_UNITS.items() if unit in (BalanceUnit.CENTS, BalanceUnit.CENTIPOINTS)]
 _COUNTS = [t.value for t, unit in BALANCE_UNITS.items() if unit == BalanceUnit.COUNT]
 _ACTIVITY = sorted(ledger.ACTIVITY_KINDS)
+# Card parameters about what a customer holds now: deleted cards don't count (status and
+# serial still find them; device needs an installed card anyway).
+_LIVE_CARD_PARAMS = frozenset({Param.CARD_TEMPLATE, Param.CARD_TYPE, Param.CARD_BALANCE, Param.STAMPS,
+                               Param.CARD_EXPIRATION})
 _PY_OPS: dict[Op, Callable] = {Op.EQUALS: operator.eq, Op.NOT_EQUALS: operator.ne, Op.GREATER: operator.gt,
                                Op.LESS: operator.lt}
 
@@ -283,6 +287,8 @@ def _card_param(checked: F.Checked, ctx: Context) -> sa.ColumnElement:
             where = _date_condition(Card.expires_on, checked, ctx.today)
     else:  # pragma: no cover - the catalog and this function list the same parameters
         raise F.FilterError(f"unknown card parameter {key}")
+    if key in _LIVE_CARD_PARAMS:
+        where = sa.and_(Card.status != "deleted", where)  # a deleted card is no longer held
     holders = _holders(ctx, where)
     return Customer.id.not_in(holders) if negative else Customer.id.in_(holders)
 
@@ -307,8 +313,9 @@ def _visits(checked: F.Checked, ctx: Context) -> sa.ColumnElement:
     return _aggregate(ctx, CardTransaction.customer_id, sa.func.count(), where, checked)
 
 
-def _card_sum(column: sa.ColumnElement, checked: F.Checked, ctx: Context) -> sa.ColumnElement:
-    return _aggregate(ctx, Card.customer_id, sa.func.sum(column), [Card.merchant_id == ctx.merchant_id], checked)
+def _card_sum(column: sa.ColumnElement, checked: F.Checked, ctx: Context, *where: sa.ColumnElement) -> sa.ColumnElement:
+    return _aggregate(ctx, Card.customer_id, sa.func.sum(column), [Card.merchant_id == ctx.merchant_id, *where],
+                      checked)
 
 
 def _last_visit(checked: F.Checked, ctx: Context) -> sa.ColumnElement:
@@ -340,7 +347,10 @@ def _custom(checked: F.Checked, ctx: Context) -> sa.ColumnElement:
     negative = op == Op.NOT_EQUALS
     positive = F.Checked(checked.param, Op.EQUALS if negative else op, checked.values, checked.days)
     if checked.param.kind == Kind.NUMBER:
-        where = _compare(sa.cast(value, sa.Numeric), positive.op, positive.values)
+        # CASE keeps the cast to this field's rows: PostgreSQL may evaluate the cast before
+        # the field_id test and fail on another field's text.
+        number = sa.case((CustomFieldValue.field_id == field_id, sa.cast(value, sa.Numeric)))
+        where = _compare(number, positive.op, positive.values)
     elif checked.param.kind == Kind.DATE:
         where = _date_condition(value, positive, ctx.today, as_text=True)
     elif checked.param.kind == Kind.CHOICE:
@@ -389,7 +399,8 @@ def _condition(checked: F.Checked, ctx: Context) -> sa.ColumnElement:
     if key in (Param.USES, Param.VISITS_IN_DAYS):
         return _visits(checked, ctx)
     if key == Param.UNUSED_REWARDS:
-        return _card_sum(Card.rewards_available, checked, ctx)
+        # Rewards on a deleted card can no longer be redeemed; past spend still counts.
+        return _card_sum(Card.rewards_available, checked, ctx, Card.status != "deleted")
     if key == Param.TOTAL_SPEND:
         return _card_sum(Card.ltv_cents, checked, ctx)
     if key == Param.LAST_VISIT:

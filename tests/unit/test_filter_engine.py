@@ -328,13 +328,13 @@ CASES = [
     case("serial-any-of", c("serial", "any_of", "{serial:Ann}, {serial:Ben}"), {"Ann", "Ben"}),
     case("serial-is-empty-no-card", c("serial", "is_empty"), {"Cara", "Gia"}),
     case("serial-not-empty", c("serial", "not_empty"), (BUT, "Cara", "Gia")),
-    # Card template and type: owns a card of it (Dan's deleted stamp card included).
-    case("template-equals", c("card_template", "equals", "Coffee stamp card"), {"Ann", "Dan", "Eve"}),
+    # Card template and type: holds a live card of it (Dan's deleted stamp card is not held).
+    case("template-equals", c("card_template", "equals", "Coffee stamp card"), {"Ann", "Eve"}),
     case("template-any-of", c("card_template", "any_of", "Gift card, 10-visit pass"), {"Ben", "Finn"}),
-    case("template-not-equals", c("card_template", "not_equals", "Coffee stamp card"), {"Ben", "Cara", "Finn", "Gia"}),
+    case("template-not-equals", c("card_template", "not_equals", "Coffee stamp card"), {"Ben", "Cara", "Dan", "Finn", "Gia"}),
     case("card-type-equals", c("card_type", "equals", "Coupon"), {"Finn"}),
     case("card-type-any-of", c("card_type", "any_of", "Gift card, Cashback"), {"Ben", "Dan"}),
-    case("card-type-not-equals", c("card_type", "not_equals", "Stamp"), {"Ben", "Cara", "Finn", "Gia"}),
+    case("card-type-not-equals", c("card_type", "not_equals", "Stamp"), {"Ben", "Cara", "Dan", "Finn", "Gia"}),
     # Card balance in display units: Ben 12.50 (1250 cents), Dan 0.20 points, coupons have none.
     case("balance-equals-money", c("card_balance", "equals", "12,5"), {"Ben"}),
     case("balance-equals-points", c("card_balance", "equals", "0.2"), {"Dan"}),
@@ -346,7 +346,7 @@ CASES = [
     # Stamps: stamp cards only.
     case("stamps-equals", c("stamps", "equals", "3"), {"Ann"}),
     case("stamps-greater", c("stamps", "greater", "0"), {"Ann", "Eve"}),
-    case("stamps-less", c("stamps", "less", "1"), {"Dan"}),
+    case("stamps-less-live-cards-only", c("stamps", "less", "1"), set()),
     case("stamps-between", c("stamps", "between", "1", "3"), {"Ann", "Eve"}),
     case("stamps-has-no-stamp-card-with", c("stamps", "not_equals", "1"), (BUT, "Eve")),
     # Unused rewards: all cards together; no cards counts as 0.
