@@ -131,9 +131,19 @@ def window_start(today: dt.date, window_days: int) -> dt.datetime:
     return dt.datetime.combine(first, dt.time(), tzinfo=dt.timezone.utc)
 
 
-def aggregate_statement(merchant_id: int, since: dt.datetime) -> sa.Select:
-    """One row per customer of the merchant: created_at, last visit ever, visits and
-    monetary in the window (NULLs for customers without live ledger entries)."""
+def _days_before(today: dt.date, column, dialect: str):  # noqa: ANN001, ANN202
+    """Whole UTC days from the timestamp's day to ``today``, computed by the database: an
+    integer per row is far cheaper to fetch than a timestamp parsed in Python."""
+    if dialect == "postgresql":
+        return sa.literal(today, sa.Date) - sa.cast(sa.func.timezone("UTC", column), sa.Date)
+    # SQLite stores UTC timestamps as ISO text; julianday reads it.
+    return sa.cast(sa.func.julianday(today.isoformat()) - sa.func.julianday(sa.func.date(column)), sa.Integer)
+
+
+def aggregate_statement(merchant_id: int, today: dt.date, window_days: int, dialect: str) -> sa.Select:
+    """One row per customer of the merchant: days since creation, days since the last visit
+    ever, visits and monetary in the window (NULLs without live ledger entries)."""
+    since = window_start(today, window_days)
     t = _LEDGER
     correction, original = _LEDGER.alias("correction"), _LEDGER.alias("original")
     is_correction = sa.and_(correction.c.merchant_id == merchant_id, correction.c.kind == ledger.CORRECTION)
@@ -155,7 +165,7 @@ def aggregate_statement(merchant_id: int, since: dt.datetime) -> sa.Select:
     per_customer = (
         sa.select(
             t.c.customer_id,
-            sa.func.max(sa.case((visit, t.c.created_at))).label("last_visit"),
+            sa.func.max(sa.case((visit, t.c.created_at))).label("last_visit_at"),
             (sa.func.count(sa.distinct(sa.case((visit_in_window, t.c.action_key))))
              + sa.func.sum(sa.case((sa.and_(visit_in_window, t.c.action_key.is_(None)), 1), else_=0))).label("visits"),
             sa.func.sum(sa.case((in_window, sa.func.coalesce(t.c.purchase_cents, 0)), else_=0)).label("monetary"),
@@ -166,27 +176,21 @@ def aggregate_statement(merchant_id: int, since: dt.datetime) -> sa.Select:
     )
     c = _CUSTOMER
     return (
-        sa.select(c.c.id, c.c.created_at, per_customer.c.last_visit, per_customer.c.visits, per_customer.c.monetary)
+        sa.select(c.c.id, _days_before(today, c.c.created_at, dialect), _days_before(today, per_customer.c.last_visit_at, dialect),
+                  per_customer.c.visits, per_customer.c.monetary)
         .select_from(c.outerjoin(per_customer, per_customer.c.customer_id == c.c.id))
         .where(c.c.merchant_id == merchant_id)
     )
 
 
-def _utc_days_before(today: dt.date, moments: pd.Series) -> pd.Series:
-    """Whole UTC days from each timestamp's day to ``today`` (NaN where there is none)."""
-    days = pd.to_datetime(moments, utc=True).dt.tz_convert(None).dt.normalize()
-    return (pd.Timestamp(today) - days).dt.days.astype("float64")
-
-
-def inputs_frame(rows: list, today: dt.date, window_days: int) -> pd.DataFrame:
+def inputs_frame(rows: list, window_days: int) -> pd.DataFrame:
     """The aggregate rows as ``domain.rfm.score``'s input."""
-    raw = pd.DataFrame(rows, columns=["customer_id", "created_at", "last_visit", "visits", "monetary"])
-    since_last = _utc_days_before(today, raw["last_visit"])
-    in_window = since_last < window_days
+    raw = pd.DataFrame(rows, columns=["customer_id", "created_days", "since_last", "visits", "monetary"])
+    since_last = pd.to_numeric(raw["since_last"]).astype("float64")
     return pd.DataFrame({
         rule.CUSTOMER_ID: raw["customer_id"].astype("int64"),
-        rule.CREATED_DAYS: _utc_days_before(today, raw["created_at"]).astype("int64"),
-        rule.RECENCY_DAYS: since_last.where(in_window),
+        rule.CREATED_DAYS: pd.to_numeric(raw["created_days"]).astype("int64"),
+        rule.RECENCY_DAYS: since_last.where(since_last < window_days),
         rule.FREQUENCY: pd.to_numeric(raw["visits"]).fillna(0).astype("int64"),
         rule.MONETARY_CENTS: pd.to_numeric(raw["monetary"]).fillna(0).clip(lower=0).astype("int64"),
         rule.EVER_VISITED: since_last.notna(),
@@ -233,11 +237,12 @@ def recompute(merchant_id: int, progress: Progress | None = None, *, now: dt.dat
     today = now.astimezone(dt.timezone.utc).date()
     settings = get_settings(merchant_id)
     with tenant_session(merchant_id) as session:
-        rows = session.connection().execute(
-            aggregate_statement(merchant_id, window_start(today, settings.window_days))
+        connection = session.connection()
+        rows = connection.execute(
+            aggregate_statement(merchant_id, today, settings.window_days, connection.dialect.name)
         ).all()
     report(0.5)
-    inputs = inputs_frame(rows, today, settings.window_days)
+    inputs = inputs_frame(rows, settings.window_days)
     scored = rule.score(inputs, today, settings.new_customer_days)
     report(0.7)
     _replace_rows(merchant_id, _rows(merchant_id, inputs, scored, now))

@@ -10,10 +10,10 @@ import reflex as rx
 
 from perkstar_ui.db.models import as_utc
 from perkstar_ui.domain import rfm as rule
-from perkstar_ui.domain.filters import PRESETS_BY_KEY, RFM_SEGMENTS, kebab
+from perkstar_ui.domain.filters import RFM_SEGMENTS, kebab
 from perkstar_ui.services import rfm
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
-from perkstar_ui.state.customer_grid import GridState
+from perkstar_ui.state.customer_filters import FilterState
 
 PROGRESS_POLL_S = 0.2
 
@@ -92,7 +92,7 @@ class RfmState(AuthState):
         """Show the customer grid filtered to one segment (the preset of that name)."""
         if await self.merchant_id() is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
-        preset = PRESETS_BY_KEY.get(kebab(name)) if name in RFM_SEGMENTS else None
-        if preset is None:
+        if name not in RFM_SEGMENTS:
             return None
-        return GridState.apply_filter(preset.filter.dumps(), preset.name)
+        # The segment's preset: the filter builder shows it and the grid follows.
+        return FilterState.apply_preset(kebab(name))
