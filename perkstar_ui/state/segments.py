@@ -144,7 +144,12 @@ class SegmentsState(AuthState):
         if detail is None:
             return [rx.toast.error(self.open_error)]
         summary = f"{detail.name}: {detail.summary}" if detail.summary else detail.name
-        shown = [GridState.apply_filter(detail.filter_json, summary)]
+        if self.open_error:
+            # Editing one that no longer applies: the grid shows no stale filter, so a save
+            # before the builder's repaired filter is applied cannot overwrite it by mistake.
+            shown = [GridState.apply_filter("", ""), rx.toast.warning(self.open_error)]
+        else:
+            shown = [GridState.apply_filter(detail.filter_json, summary)]
         if edit:
             self.editing_id, self.editing_name = detail.id, detail.name
             shown.append(FilterState.load_filter(detail.filter_json))
