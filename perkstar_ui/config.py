@@ -1,17 +1,69 @@
-"""Settings read from the environment (documented in docs/testing.md)."""
+"""The environment, read once into one settings object (documented in docs/testing.md).
+
+``rxconfig.py`` and the app both read ``settings()``; tests that change the environment
+call ``settings.cache_clear()``. Names are the documented variables themselves
+(``DATABASE_URL``, ``SMTP_HOST``, …), not ``REFLEX_``-prefixed.
+"""
 
 from __future__ import annotations
 
-import os
+import enum
+import functools
 from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'perkstar.db'}"
 
 
+class SmtpSecurity(str, enum.Enum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
+    redis_url: str = Field(default="", validation_alias="REDIS_URL")
+    port: int = Field(default=3000, validation_alias="PERKSTAR_PORT")
+    # Origins the websocket accepts, comma-separated; default: this machine on PORT.
+    public_url: str = Field(default="", validation_alias="PERKSTAR_PUBLIC_URL")
+    session_hours: float = Field(default=12, validation_alias="PERKSTAR_SESSION_HOURS")
+    secure_cookies: bool = Field(default=False, validation_alias="PERKSTAR_SECURE_COOKIES")
+    upload_dir: str = Field(default=str(PROJECT_ROOT / ".imports"), validation_alias="PERKSTAR_UPLOAD_DIR")
+    stripe_webhook_secret: str = Field(default="", validation_alias="STRIPE_WEBHOOK_SECRET")
+    # Email over SMTP (issue 11); empty host = no email provider.
+    smtp_host: str = Field(default="", validation_alias="SMTP_HOST")
+    smtp_port: int = Field(default=587, validation_alias="SMTP_PORT")
+    smtp_user: str = Field(default="", validation_alias="SMTP_USER")
+    smtp_password: str = Field(default="", validation_alias="SMTP_PASSWORD")
+    smtp_tls: SmtpSecurity = Field(default=SmtpSecurity.STARTTLS, validation_alias="SMTP_TLS")
+    smtp_from: str = Field(default="", validation_alias="SMTP_FROM")
+    # SMS through a Twilio-style Messages API; empty base = no SMS provider.
+    sms_api_base: str = Field(default="", validation_alias="SMS_API_BASE")
+    sms_account_sid: str = Field(default="", validation_alias="SMS_ACCOUNT_SID")
+    sms_auth_token: str = Field(default="", validation_alias="SMS_AUTH_TOKEN")
+    sms_from: str = Field(default="", validation_alias="SMS_FROM")
+
+    @property
+    def public_urls(self) -> list[str]:
+        raw = self.public_url or f"http://localhost:{self.port},http://127.0.0.1:{self.port}"
+        return [url.strip() for url in raw.split(",") if url.strip()]
+
+
+@functools.cache
+def settings() -> Settings:
+    return Settings()
+
+
 def database_url() -> str:
-    """``DATABASE_URL`` with the driver this app uses (psycopg 3 for PostgreSQL)."""
-    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    """``DATABASE_URL`` with the driver this app uses (psycopg 3 for PostgreSQL).
+    Read fresh each call: tests and the CLI point it at another database at run time."""
+    url = Settings().database_url or DEFAULT_DATABASE_URL
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
@@ -21,12 +73,12 @@ def database_url() -> str:
 
 def session_hours() -> float:
     """Lifetime of a login; a counter shift by default."""
-    return float(os.environ.get("PERKSTAR_SESSION_HOURS", "12"))
+    return settings().session_hours
 
 
 def secure_cookies() -> bool:
     """Send the session cookie only over HTTPS (set in production behind TLS)."""
-    return os.environ.get("PERKSTAR_SECURE_COOKIES", "0") == "1"
+    return settings().secure_cookies
 
 
 DEMO_EMAIL = "demo@perkstar.test"

@@ -56,6 +56,11 @@ class Merchant(SQLModel, table=True):
     # RFM (rfm.md): the analysis window and how long an unscored customer counts as new.
     rfm_window_days: int = Field(default=365, sa_column_kwargs={"server_default": "365"})
     rfm_new_customer_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
+    # IANA zone for schedules and dates shown to the merchant.
+    timezone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
+    # True when the merchant's sign-up forms collect marketing consent (new customers then
+    # start with the consent they gave); otherwise new customers start without SMS consent.
+    consent_at_signup: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 
@@ -109,6 +114,7 @@ class Customer(SQLModel, TenantScoped, table=True):
         # A substring search reads this covering index alone instead of every row.
         sa.Index("ix_customer_merchant_search_text", "merchant_id", "search_text"),
         sa.Index("ix_customer_merchant_birthdate", "merchant_id", "birthdate"),
+        sa.UniqueConstraint("unsubscribe_token", name="uq_customer_unsubscribe_token"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")
@@ -123,6 +129,11 @@ class Customer(SQLModel, TenantScoped, table=True):
     birthdate: Optional[dt.date] = None
     gender: Optional[str] = Field(default=None, max_length=10)
     utm: Optional[str] = Field(default=None, max_length=100)
+    # Marketing consent per channel (customers.md §14, issue 11); withdrawn by the
+    # unsubscribe link, whose token identifies the customer without a login.
+    sms_consent: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    email_consent: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    unsubscribe_token: Optional[str] = Field(default=None, max_length=43)
     created_at: dt.datetime = _ts(default_factory=utcnow)
     updated_at: dt.datetime = _ts(default_factory=utcnow)
 
@@ -352,21 +363,104 @@ class CustomerRfm(SQLModel, TenantScoped, table=True):
     computed_at: dt.datetime = _ts()
 
 
-class Message(SQLModel, TenantScoped, table=True):
-    """Outbox of SMS / email / push; a sender delivers ``queued`` rows."""
+class Campaign(SQLModel, TenantScoped, table=True):
+    """One message to many customers (or a test send): who it targets, what it says, when."""
 
-    __table_args__ = (sa.Index("ix_message_merchant_status", "merchant_id", "status"),)
+    __table_args__ = (
+        sa.Index("ix_campaign_merchant_created", "merchant_id", "created_at"),
+        # The worker finds due scheduled campaigns across merchants.
+        sa.Index("ix_campaign_status_send_at", "status", "send_at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id")
+    channel: str = Field(max_length=10)  # sms / email / push
+    audience: str = Field(max_length=12)  # selected / filter / segment / template / test
+    # What the audience was when sent: the filter JSON and search, the segment id, the
+    # template id, or the picked customer ids.
+    audience_detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    subject: Optional[str] = Field(default=None, max_length=200)
+    body: str = Field(max_length=2000)
+    status: str = Field(default="draft", max_length=12)  # draft/scheduled/queuing/sending/done/cancelled
+    send_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    recipients: int = 0
+    staff_user_id: Optional[int] = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+    queued_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+
+
+class Message(SQLModel, TenantScoped, table=True):
+    """Outbox of SMS / email / push, written in the transaction that decided to send.
+
+    A worker claims ``queued`` rows whose ``next_attempt_at`` is due (setting
+    ``claimed_until``, a lease), sends, and marks ``sent`` only after the provider accepted;
+    a failed attempt goes back to ``queued`` with back-off until ``attempts`` reaches the
+    maximum, then ``failed`` with ``reason``. A lease that runs out (a killed worker) makes
+    the row claimable again. ``skipped`` rows were never sendable (no consent, no address,
+    not installed, no provider) and say why in ``reason``."""
+
+    __table_args__ = (
+        sa.Index("ix_message_merchant_status", "merchant_id", "status"),
+        sa.Index("ix_message_status_next_attempt", "status", "next_attempt_at"),
+        sa.Index("ix_message_campaign_status", "campaign_id", "status"),
+        sa.Index("ix_message_provider_id", "provider_message_id"),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")
     customer_id: Optional[int] = Field(default=None, foreign_key="customer.id", index=True, ondelete="CASCADE")
     card_id: Optional[int] = Field(default=None, foreign_key="card.id", ondelete="CASCADE")
+    campaign_id: Optional[int] = Field(default=None, foreign_key="campaign.id", ondelete="CASCADE")
     channel: str = Field(max_length=10)  # sms / email / push
     recipient: str = Field(max_length=254)
     subject: Optional[str] = Field(default=None, max_length=200)
     body: str = Field(max_length=2000)
-    status: str = Field(default="queued", max_length=12)
+    status: str = Field(default="queued", max_length=12)  # queued/sent/delivered/failed/skipped/cancelled
+    reason: Optional[str] = Field(default=None, max_length=500)  # why skipped / failed (last error)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_attempt_at: Optional[dt.datetime] = _ts(default_factory=utcnow, nullable=True)
+    claimed_until: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    claimed_by: Optional[str] = Field(default=None, max_length=80)
+    provider_message_id: Optional[str] = Field(default=None, max_length=120)
     created_at: dt.datetime = _ts(default_factory=utcnow)
     sent_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    delivered_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+
+
+class PushSubscription(SQLModel, TenantScoped, table=True):
+    """A browser's Web Push subscription for one card page (the holder's phone)."""
+
+    __tablename__ = "push_subscription"
+    __table_args__ = (sa.Index("ix_push_subscription_merchant_card", "merchant_id", "card_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id")
+    card_id: int = Field(foreign_key="card.id", ondelete="CASCADE")
+    endpoint: str = Field(max_length=1000, unique=True)
+    p256dh: str = Field(max_length=200)
+    auth: str = Field(max_length=100)
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+class JobRun(SQLModel, table=True):
+    """A recurring job's run for one period: the unique key makes it run once per period
+    across every worker (the first to insert the row runs it)."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (sa.UniqueConstraint("job", "period", name="uq_job_run_job_period"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    job: str = Field(max_length=40)
+    period: str = Field(max_length=40)  # e.g. 2026-11-30 for a daily job
+    worker: str = Field(max_length=80)
+    started_at: dt.datetime = _ts(default_factory=utcnow)
+    finished_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    result: Optional[str] = Field(default=None, max_length=500)
+
+
+class SystemSetting(SQLModel, table=True):
+    """Installation-wide values the app makes once and keeps (e.g. the VAPID key pair)."""
+
+    __tablename__ = "system_setting"
+    key: str = Field(primary_key=True, max_length=60)
+    value: str = Field(max_length=4000)
+    created_at: dt.datetime = _ts(default_factory=utcnow)
 
 
 class StripeEvent(SQLModel, table=True):

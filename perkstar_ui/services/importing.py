@@ -15,7 +15,6 @@ import datetime as dt
 import gc
 import hashlib
 import json
-import os
 import re
 import secrets
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import select
 
-from perkstar_ui.config import PROJECT_ROOT
+from perkstar_ui.config import settings
 from perkstar_ui.db.models import (
     Card,
     CardTemplate,
@@ -61,7 +60,7 @@ from perkstar_ui.services.customer_filters import where_in
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 TOO_LARGE_MESSAGE = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into smaller files."
 # Inside the project (not a shared /tmp another local user could prepare), never served.
-UPLOAD_DIR = Path(os.environ.get("PERKSTAR_UPLOAD_DIR") or PROJECT_ROOT / ".imports")
+UPLOAD_DIR = Path(settings().upload_dir)
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,64}")
 FILLABLE = ("phone", "email", "birthdate", "gender")
 MAX_BALANCE_UNITS = 2_000_000_000  # card balances are 32-bit integers on PostgreSQL
