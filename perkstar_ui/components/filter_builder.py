@@ -18,7 +18,7 @@ from perkstar_ui.state.customer_filters import FilterState, GroupView, OptionVie
 
 PRESET_GROUPS = tuple(dict.fromkeys(preset.group for preset in PRESETS))  # Health, Loyalty, RFM segments
 MATCH_OPTIONS = ((Match.ALL.value, "all (AND)"), (Match.ANY.value, "any (OR)"))
-FIELD_WIDTH = "200px"
+FIELD_WIDTH = "220px"
 OPERATOR_WIDTH = "190px"
 VALUE_WIDTH = "180px"
 
@@ -161,8 +161,7 @@ def filter_builder() -> rx.Component:
     return rx.vstack(
         _presets(),
         rx.separator(size="4"),
-        labelled("Match", "filter-match", _match_select("filter-match", FilterState.match, FilterState.set_match),
-                 data_testid="filter-match"),
+        labelled("Match", "filter-match", _match_select("filter-match", FilterState.match, FilterState.set_match)),
         rx.vstack(rx.foreach(FilterState.top_rows, _condition), spacing="3", width="100%"),
         rx.foreach(FilterState.groups, _group),
         rx.cond(

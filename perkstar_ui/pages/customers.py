@@ -10,6 +10,7 @@ from perkstar_ui.components.customer_grid import customer_grid
 from perkstar_ui.components.filter_builder import filter_builder
 from perkstar_ui.components.issue_cards import issue_cards_dialog
 from perkstar_ui.components.rfm import rfm_panel
+from perkstar_ui.components.segments import segment_save_form, segments_panel
 from perkstar_ui.components.shell import shell
 from perkstar_ui.components.tiles import dashboard_tiles
 
@@ -28,20 +29,14 @@ def _placeholder(text: str) -> rx.Component:
     return rx.text(text, size="2", color_scheme="gray", padding_y="12px")
 
 
-def _segments_tab() -> rx.Component:
-    # PLACEHOLDER until components/segments.py (segments_panel) lands.
-    return _placeholder("Saved segments appear here.")
-
-
 def _filters_tab() -> rx.Component:
-    # PLACEHOLDER for segment_save_form() (components/segments.py) beside the builder.
-    return filter_builder()
+    return rx.vstack(filter_builder(), segment_save_form(), spacing="3", width="100%")
 
 
 def _tabs() -> rx.Component:
     contents = {
         Tab.FILTERS: _filters_tab(),
-        Tab.SEGMENTS: _segments_tab(),
+        Tab.SEGMENTS: segments_panel(),
         Tab.RFM: rfm_panel(),
         Tab.COMMUNICATION: _placeholder("Campaigns arrive with the messaging feature."),
     }
