@@ -14,6 +14,7 @@ import datetime as dt
 
 from bench.common import print_table, seeded, timed
 from bench.grid import capture, replay
+from perkstar_ui.domain import filter_params as P
 from perkstar_ui.domain import filters as F
 from perkstar_ui.domain.filters import Condition, Filter, Match, Op, Param
 from perkstar_ui.services.customer_filters import count_matching
@@ -21,7 +22,7 @@ from perkstar_ui.services.customer_grid import GridQuery, grid_page
 
 
 def _this_month() -> str:
-    return F.MONTHS[dt.date.today().month - 1]
+    return P.MONTHS[dt.date.today().month - 1]
 
 
 def cases() -> list[tuple[str, Filter]]:

@@ -13,19 +13,16 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from perkstar_ui.domain.filters import (
+from perkstar_ui.domain.filter_params import (
     DAY_OPS,
     DEFAULT_VISIT_DAYS,
     NO_VALUE_OPS,
-    Condition,
-    Filter,
-    Group,
     Kind,
-    Match,
     Op,
     Param,
     ParamSpec,
 )
+from perkstar_ui.domain.filters import Condition, Filter, Group, Match
 
 TOP_LEVEL = ""  # the group id of rows outside any group
 DEFAULT_FIELD = Param.NAME.value

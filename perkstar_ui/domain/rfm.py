@@ -30,7 +30,7 @@ import enum
 import numpy as np
 import pandas as pd
 
-from perkstar_ui.domain.filters import RFM_SEGMENTS
+from perkstar_ui.domain.filter_params import RFM_SEGMENTS
 
 SCORES = (1, 2, 3, 4, 5)
 QUINTILES = len(SCORES)

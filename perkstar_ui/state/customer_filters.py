@@ -18,8 +18,9 @@ import reflex as rx
 
 from perkstar_ui.domain import filter_rows as fr
 from perkstar_ui.domain import filters
+from perkstar_ui.domain.filter_params import Op, Param
 from perkstar_ui.domain.filter_rows import Builder, GroupRow, Row
-from perkstar_ui.domain.filters import MAX_CONDITIONS, Match, Op, Param
+from perkstar_ui.domain.filters import MAX_CONDITIONS, Match
 from perkstar_ui.services import customer_filters
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
 from perkstar_ui.state.customer_grid import GridState

@@ -10,7 +10,8 @@ import reflex as rx
 
 from perkstar_ui.db.models import as_utc
 from perkstar_ui.domain import rfm as rule
-from perkstar_ui.domain.filters import RFM_SEGMENTS, kebab
+from perkstar_ui.domain.filter_params import RFM_SEGMENTS
+from perkstar_ui.domain.filters import kebab
 from perkstar_ui.services import rfm
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
 from perkstar_ui.state.customer_filters import FilterState

@@ -46,6 +46,7 @@ from sqlmodel import select
 
 from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer, CustomerRfm
 from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.domain import filter_params as P
 from perkstar_ui.domain import filters as F
 from perkstar_ui.domain import ledger
 from perkstar_ui.domain.card_rules import Action, IssueOptions
@@ -504,10 +505,10 @@ def test_every_parameter_and_operator_has_a_case():
     covered = {(cond.field, cond.op) for param in CASES for item in param.values[0].items
                for cond in (item.conditions if isinstance(item, Group) else (item,))}
     kinds = {"cf:favourite-drink": "text", "cf:shoe-size": "number", "cf:joined-club": "date", "cf:tier": "choice"}
-    params = F.catalog([F.CustomFieldRef(k[3:], k, t, ("Gold",)) for k, t in kinds.items()])
+    params = P.catalog([P.CustomFieldRef(k[3:], k, t, ("Gold",)) for k, t in kinds.items()])
     wanted = {(key, op.value) for key, spec in params.items() for op in spec.operators}
     assert wanted - covered == set()
-    assert {spec.key for spec in F.BUILT_IN} <= {field for field, _ in covered}
+    assert {spec.key for spec in P.BUILT_IN} <= {field for field, _ in covered}
 
 
 def test_another_merchants_serial_and_template_do_not_match(shops):

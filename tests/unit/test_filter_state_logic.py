@@ -8,11 +8,12 @@ from dataclasses import replace
 import pytest
 
 from perkstar_ui.domain import filter_rows as fr
+from perkstar_ui.domain import filter_params as P
 from perkstar_ui.domain import filters as F
 from perkstar_ui.domain.filter_rows import Builder, GroupRow, Row, ValueKind
 from perkstar_ui.domain.filters import Condition, Filter, Group, Match, Op, Param
 
-PARAMS = F.catalog([F.CustomFieldRef("drink", "Favourite drink", "choice", ("Tea", "Coffee"))], ["Coffee card"])
+PARAMS = P.catalog([P.CustomFieldRef("drink", "Favourite drink", "choice", ("Tea", "Coffee"))], ["Coffee card"])
 
 
 def _ids():

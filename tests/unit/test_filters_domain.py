@@ -11,16 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from perkstar_ui.domain import filter_params as P
 from perkstar_ui.domain import filters as F
 from perkstar_ui.domain.filters import Condition, Filter, FilterError, Group, Kind, Match, Op, Param
 
 FIELDS = [
-    F.CustomFieldRef("drink", "Favourite drink", "text"),
-    F.CustomFieldRef("shoe-size", "Shoe size", "number"),
-    F.CustomFieldRef("joined", "Joined club", "date"),
-    F.CustomFieldRef("tier", "Tier", "choice", ("Gold", "Silver")),
+    P.CustomFieldRef("drink", "Favourite drink", "text"),
+    P.CustomFieldRef("shoe-size", "Shoe size", "number"),
+    P.CustomFieldRef("joined", "Joined club", "date"),
+    P.CustomFieldRef("tier", "Tier", "choice", ("Gold", "Silver")),
 ]
-PARAMS = F.catalog(FIELDS, ["Coffee stamp card", "Gift card"])
+PARAMS = P.catalog(FIELDS, ["Coffee stamp card", "Gift card"])
 
 
 def one(field: str, op: str, value: str = "", value_to: str = "", days: str = "") -> Filter:
@@ -162,8 +163,8 @@ def test_operator_not_allowed_for_the_parameter(field, op, label):
 
 
 def test_every_built_in_parameter_allows_only_its_kinds_operators():
-    for spec in F.BUILT_IN:
-        assert spec.operators and set(spec.operators) <= set(F.OPS_BY_KIND[spec.kind]) | {Op.IN_NEXT, Op.IN_LAST}
+    for spec in P.BUILT_IN:
+        assert spec.operators and set(spec.operators) <= set(P.OPS_BY_KIND[spec.kind]) | {Op.IN_NEXT, Op.IN_LAST}
     assert Op.IN_NEXT in PARAMS["birthday"].operators and Op.IN_NEXT in PARAMS["card_expiration"].operators
 
 
@@ -181,7 +182,7 @@ def test_choices_are_case_insensitive_and_named_in_the_error():
     assert checked_one("birthday_month", "equals", "february").values == ("February",)
     assert checked_one("card_template", "equals", "gift card").values == ("Gift card",)
     assert "is not one of: Male, Female, Other, Unknown" in str(refusal(one("gender", "equals", "M")))
-    no_templates = F.catalog()
+    no_templates = P.catalog()
     with pytest.raises(FilterError, match="is not one of: nothing yet"):
         F.check(one("card_template", "equals", "Gift card"), no_templates)
 
@@ -236,7 +237,7 @@ def test_empty_groups_are_dropped_and_the_position_counts_across_groups():
 
 @pytest.mark.parametrize("preset", F.PRESETS, ids=lambda p: p.key)
 def test_every_preset_checks_against_the_catalog(preset):
-    checked = F.check(preset.filter, F.catalog())
+    checked = F.check(preset.filter, P.catalog())
     assert checked.items and F.PRESETS_BY_KEY[preset.key] is preset
     assert F.from_json(preset.filter.dumps()) == preset.filter
 
