@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from perkstar_ui.components.controls import TOUCH_HEIGHT as TOUCH
 from perkstar_ui.components.values import labelled_value
 from perkstar_ui.domain.card_rules import PERIODS
 from perkstar_ui.state import card_panels as states
 from perkstar_ui.state.card_panels import MetricView, VerbButton
-
-TOUCH = {"min_height": "44px"}
 
 
 def _metric(metric: MetricView) -> rx.Component:

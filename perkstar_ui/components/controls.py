@@ -9,7 +9,9 @@ from __future__ import annotations
 import reflex as rx
 
 # The smallest comfortable touch target (WCAG 2.5.5 / Apple HIG).
-TOUCH = {"min_height": "44px", "min_width": "44px"}
+TOUCH_SIZE = "44px"
+TOUCH = {"min_height": TOUCH_SIZE, "min_width": TOUCH_SIZE}
+TOUCH_HEIGHT = {"min_height": TOUCH_SIZE}  # full-width controls and menu items
 
 NATIVE_CONTROL = {
     **TOUCH,

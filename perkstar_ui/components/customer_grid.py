@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from perkstar_ui.components.confirm import confirm_dialog
+from perkstar_ui.components.controls import TOUCH
 from perkstar_ui.components.customer_form import customer_dialog
 from perkstar_ui.components.import_dialog import import_dialog
 from perkstar_ui.services.customer_grid import GridRow
@@ -12,8 +13,6 @@ from perkstar_ui.state.customer_form import CustomerFormState
 from perkstar_ui.state.customer_grid import BUILT_IN_COLUMNS, ColumnView, GridState
 from perkstar_ui.state.import_export import ExportState, ImportState
 from perkstar_ui.state.issue_cards import IssueCardsState
-
-TOUCH = {"min_height": "44px", "min_width": "44px"}
 
 
 def _search() -> rx.Component:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from perkstar_ui.components.controls import TOUCH_HEIGHT as TOUCH
 from perkstar_ui.services.importing import BatchView
 from perkstar_ui.state.import_export import ErrorRow, ImportState
-
-TOUCH = {"min_height": "44px"}
 
 
 def _error_row(row: ErrorRow) -> rx.Component:

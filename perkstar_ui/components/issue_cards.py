@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from perkstar_ui.components.controls import TOUCH_HEIGHT as TOUCH
 from perkstar_ui.domain.card_rules import PERIODS
 from perkstar_ui.state.issue_cards import IssueCardsState as S
 from perkstar_ui.state.issue_cards import IssueTemplateOption
 
-TOUCH = {"min_height": "44px"}
 INPUT_TOUCH = {"min_height": "44px", "& input": {"min_height": "44px"}}  # the label points at the inner input
 CONTROL = {"min_height": "44px", "width": "100%", "font_size": "16px"}
 DELIVERY_OPTIONS = [("none", "None"), ("sms", "SMS"), ("email", "Email"), ("both", "Both")]

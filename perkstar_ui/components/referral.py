@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from perkstar_ui.components.controls import TOUCH_HEIGHT as TOUCH
 from perkstar_ui.state.referral import ReferralState as S
-
-TOUCH = {"min_height": "44px"}
 
 
 def _field(label: str, name: str, kind: str = "text", autocomplete: str = "off") -> rx.Component:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from perkstar_ui.components.controls import TOUCH_HEIGHT as TOUCH
 from perkstar_ui.state.rfm import RfmState, SegmentView
 
-TOUCH = {"min_height": "44px"}
 GRID_TICKS = [1, 2, 3, 4, 5]
 GRID_DOMAIN = [0.5, 5.5]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from perkstar_ui.components.confirm import confirm_dialog
-from perkstar_ui.components.customer_grid import TOUCH
+from perkstar_ui.components.controls import TOUCH
 from perkstar_ui.services.segments import MAX_NAME, NO_FILTER
 from perkstar_ui.state.customer_grid import GridState
 from perkstar_ui.state.segments import SavedSegmentView, SegmentsState

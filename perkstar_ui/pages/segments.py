@@ -3,7 +3,7 @@
 
 import reflex as rx
 
-from perkstar_ui.components.customer_grid import TOUCH
+from perkstar_ui.components.controls import TOUCH
 from perkstar_ui.components.segments import segments_panel
 from perkstar_ui.components.shell import shell
 from perkstar_ui.state.auth import HOME_ROUTE
