@@ -22,6 +22,7 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from perkstar_ui import config
+from perkstar_ui.api import consent as consent_routes
 from perkstar_ui.api import public_card as public_card_routes
 from perkstar_ui.api.csv_stream import csv_lines
 from perkstar_ui.domain import filters
@@ -161,5 +162,6 @@ api = Starlette(
         Route("/api/imports", upload_import, methods=["POST"]),
         Route("/api/imports/{token}/errors.csv", import_errors_csv, methods=["GET"]),
         *public_card_routes.ROUTES,
+        *consent_routes.ROUTES,
     ]
 )

@@ -23,6 +23,7 @@ from perkstar_ui.db.models import (
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain import contacts
 from perkstar_ui.domain.deletion import customer_deletion_refusal
+from perkstar_ui.services.consent import new_customer_consent
 from perkstar_ui.services.custom_fields import list_custom_fields_in
 from perkstar_ui.services.refusals import RecordError
 
@@ -35,6 +36,11 @@ class CustomerInput:
     email: str = ""
     birthdate: str = ""
     custom: dict[str, str] = field(default_factory=dict)  # by field key
+    # Marketing consent as ticked; None = unchanged on edit, no consent on create.
+    # On create the ticks count only if the merchant collects consent at sign-up
+    # (services.consent.new_customer_consent).
+    sms_consent: bool | None = None
+    email_consent: bool | None = None
 
 
 def save_customer(merchant_id: int, data: CustomerInput, customer_id: int | None = None) -> int:
@@ -44,7 +50,8 @@ def save_customer(merchant_id: int, data: CustomerInput, customer_id: int | None
     another customer of this merchant has is refused naming that customer.
     """
     with tenant_session(merchant_id) as session:
-        region = session.get(Merchant, merchant_id).default_country
+        merchant = session.get(Merchant, merchant_id)
+        region = merchant.default_country
         definitions = list_custom_fields_in(session)
         errors: dict[str, str] = {}
         values: dict[str, object] = {}
@@ -89,6 +96,7 @@ def save_customer(merchant_id: int, data: CustomerInput, customer_id: int | None
                 raise RecordError("This customer no longer exists.")
         for name, value in values.items():
             setattr(customer, name, value)
+        _apply_consent(customer, data, merchant.consent_at_signup, created=customer_id is None)
         customer.search_name = contacts.search_fold(f"{customer.first_name} {customer.last_name}")
         customer.search_text = contacts.search_text(customer.first_name, customer.last_name, customer.email, customer.phone)
         customer.updated_at = utcnow()
@@ -105,6 +113,18 @@ def save_customer(merchant_id: int, data: CustomerInput, customer_id: int | None
                 {"phone": "Another customer with this phone number or email was just saved."},
             ) from None
         return customer.id
+
+
+def _apply_consent(customer: Customer, data: CustomerInput, consent_at_signup: bool, *, created: bool) -> None:
+    if created:
+        customer.sms_consent, customer.email_consent = new_customer_consent(
+            consent_at_signup, bool(data.sms_consent), bool(data.email_consent)
+        )
+        return
+    if data.sms_consent is not None:
+        customer.sms_consent = data.sms_consent
+    if data.email_consent is not None:
+        customer.email_consent = data.email_consent
 
 
 def _store_custom_values(session, customer_id: int, values: dict[int, str | None]) -> None:  # noqa: ANN001
