@@ -185,15 +185,20 @@ def aggregate_statement(merchant_id: int, today: dt.date, window_days: int, dial
 
 def inputs_frame(rows: list, window_days: int) -> pd.DataFrame:
     """The aggregate rows as ``domain.rfm.score``'s input."""
-    raw = pd.DataFrame(rows, columns=["customer_id", "created_days", "since_last", "visits", "monetary"])
-    since_last = pd.to_numeric(raw["since_last"]).astype("float64")
+    # Column by column: building a frame from 100k row objects costs several times more.
+    ids, created_days, since_last, visits, monetary = (list(column) for column in zip(*rows)) if rows else ([],) * 5
+
+    def numbers(values: list) -> pd.Series:  # None → NaN
+        return pd.Series(values, dtype="float64")
+
+    since = numbers(since_last)
     return pd.DataFrame({
-        rule.CUSTOMER_ID: raw["customer_id"].astype("int64"),
-        rule.CREATED_DAYS: pd.to_numeric(raw["created_days"]).astype("int64"),
-        rule.RECENCY_DAYS: since_last.where(since_last < window_days),
-        rule.FREQUENCY: pd.to_numeric(raw["visits"]).fillna(0).astype("int64"),
-        rule.MONETARY_CENTS: pd.to_numeric(raw["monetary"]).fillna(0).clip(lower=0).astype("int64"),
-        rule.EVER_VISITED: since_last.notna(),
+        rule.CUSTOMER_ID: pd.Series(ids, dtype="int64"),
+        rule.CREATED_DAYS: numbers(created_days).astype("int64"),
+        rule.RECENCY_DAYS: since.where(since < window_days),
+        rule.FREQUENCY: numbers(visits).fillna(0).astype("int64"),
+        rule.MONETARY_CENTS: numbers(monetary).fillna(0).clip(lower=0).astype("int64"),
+        rule.EVER_VISITED: since.notna(),
     })
 
 
