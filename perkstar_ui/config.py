@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     sms_account_sid: str = Field(default="", validation_alias="SMS_ACCOUNT_SID")
     sms_auth_token: str = Field(default="", validation_alias="SMS_AUTH_TOKEN")
     sms_from: str = Field(default="", validation_alias="SMS_FROM")
+    # Web Push: the VAPID ``sub`` claim (a mailto: or https: URL push services may contact).
+    # The key pair itself is generated on first use and kept in the database (push_keys).
+    vapid_subject: str = Field(default="mailto:push@perkstar.invalid", validation_alias="VAPID_SUBJECT")
 
     @property
     def public_urls(self) -> list[str]:

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from perkstar_ui import config
 from perkstar_ui.api import consent as consent_routes
 from perkstar_ui.api import public_card as public_card_routes
+from perkstar_ui.api import push as push_routes
 from perkstar_ui.api.csv_stream import csv_lines
 from perkstar_ui.domain import filters
 from perkstar_ui.services import accounts, customer_profile, importing
@@ -162,6 +163,7 @@ api = Starlette(
         Route("/api/imports", upload_import, methods=["POST"]),
         Route("/api/imports/{token}/errors.csv", import_errors_csv, methods=["GET"]),
         *public_card_routes.ROUTES,
+        *push_routes.ROUTES,
         *consent_routes.ROUTES,
     ]
 )

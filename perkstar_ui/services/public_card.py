@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import segno
 import sqlalchemy as sa
 from sqlmodel import select
 
-from perkstar_ui.db.models import Card, CardTemplate, Customer, Merchant, Review, utcnow
+from perkstar_ui.db.models import Card, CardTemplate, Customer, Merchant, Message, Review, as_utc, utcnow
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import contacts
 from perkstar_ui.domain.card_types import (
@@ -28,6 +29,7 @@ from perkstar_ui.domain.card_types import (
 )
 from perkstar_ui.domain.formatting import card_status_label, device_label, format_units
 from perkstar_ui.domain.ledger import spend_tier
+from perkstar_ui.domain.messages import Channel, MessageStatus
 from perkstar_ui.services import referrals
 
 # Tokens are drawn from serials.ALPHABET; accept any URL-safe token up to the column size
@@ -51,6 +53,9 @@ _BALANCE_LABELS = {
     CardType.MEMBERSHIP: "Visits left",
     CardType.DISCOUNT: "Total spent",
 }
+# Push messages the card page lists (newest first); older ones are not shown.
+CARD_MESSAGES_SHOWN = 20
+_SHOWN_STATUSES = (MessageStatus.SENT.value, MessageStatus.DELIVERED.value)
 _TIER_LABELS = {CardType.CASHBACK: "Cashback level", CardType.DISCOUNT: "Discount level", CardType.MEMBERSHIP: "Membership"}
 
 
@@ -85,7 +90,7 @@ def valid_token(token: str) -> bool:
     return bool(token) and _TOKEN.match(token) is not None
 
 
-def _locate(token: str) -> tuple[int, int] | None:
+def locate_card(token: str) -> tuple[int, int] | None:
     """(card id, merchant id) for an install token, across merchants."""
     if not valid_token(token):
         return None
@@ -139,7 +144,7 @@ def _rewards(card: Card, settings) -> tuple[tuple[str, ...], str]:  # noqa: ANN0
 
 def load_public_card(token: str, *, today: dt.date | None = None) -> PublicCard | None:
     """What the card page shows, or None for an unknown token (no hint of why)."""
-    found = _locate(token)
+    found = locate_card(token)
     if found is None:
         return None
     card_id, merchant_id = found
@@ -188,7 +193,7 @@ def install_card(token: str, device: str = "pwa") -> bool:
     """
     if device not in DEVICES:
         raise ValueError(f"unknown device {device!r}")
-    found = _locate(token)
+    found = locate_card(token)
     if found is None:
         raise CardRefused("Card not found.")
     card_id, merchant_id = found
@@ -232,7 +237,7 @@ def submit_review(token: str, rating: int | str, text: str | None = None, *, now
     body = (text or "").strip()
     if len(body) > REVIEW_MAX_LENGTH:
         raise CardRefused(f"Keep the review under {REVIEW_MAX_LENGTH} characters (it has {len(body)}).")
-    found = _locate(token)
+    found = locate_card(token)
     if found is None:
         raise CardRefused("Card not found.")
     card_id, merchant_id = found
@@ -256,11 +261,45 @@ def submit_review(token: str, rating: int | str, text: str | None = None, *, now
         return recent.id
 
 
+@dataclass(frozen=True)
+class CardMessage:
+    text: str
+    sent_at: str  # "YYYY-MM-DD HH:MM" in the merchant's timezone
+
+
+def card_messages(token: str, limit: int = CARD_MESSAGES_SHOWN) -> list[CardMessage]:
+    """The push messages that went out to this card (sent or delivered), newest first:
+    the card page shows them whether or not the holder's phone took the notification.
+    Times are in the merchant's timezone."""
+    found = locate_card(token)
+    if found is None:
+        return []
+    card_id, merchant_id = found
+    with tenant_session(merchant_id) as session:
+        zone_name = session.exec(select(Merchant.timezone).where(Merchant.id == merchant_id)).one()
+        rows = session.exec(
+            select(Message.body, Message.sent_at, Message.created_at)
+            .where(Message.card_id == card_id, Message.channel == Channel.PUSH.value,
+                   Message.status.in_(_SHOWN_STATUSES))
+            .order_by(sa.func.coalesce(Message.sent_at, Message.created_at).desc(), Message.id.desc())
+            .limit(limit)
+        ).all()
+    zone = _zone(zone_name)
+    return [CardMessage(text=body, sent_at=as_utc(sent or created).astimezone(zone).strftime("%Y-%m-%d %H:%M"))
+            for body, sent, created in rows]
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
 
 def card_manifest(token: str) -> dict | None:
     """The web app manifest that makes "Add to home screen" install this one card as a
     PWA opening on its own page; None for an unknown token."""
-    found = _locate(token)
+    found = locate_card(token)
     if found is None:
         return None
     card_id, merchant_id = found
