@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     # Web Push: the VAPID ``sub`` claim (a mailto: or https: URL push services may contact).
     # The key pair itself is generated on first use and kept in the database (push_keys).
     vapid_subject: str = Field(default="mailto:push@perkstar.invalid", validation_alias="VAPID_SUBJECT")
+    # The outbox worker (services/worker.py): run inside the app (``make run``) or only as
+    # ``python -m perkstar_ui.cli worker`` processes; how often an idle worker looks again.
+    embedded_worker: bool = Field(default=True, validation_alias="PERKSTAR_EMBEDDED_WORKER")
+    worker_poll_seconds: float = Field(default=2.0, gt=0, validation_alias="PERKSTAR_WORKER_POLL_SECONDS")
+    # Messages one worker claims at a time, and how long its claim (lease) holds: a worker
+    # killed mid-batch loses nothing, its rows are claimable again once the lease ends.
+    outbox_batch_size: int = Field(default=200, gt=0, validation_alias="PERKSTAR_OUTBOX_BATCH")
+    outbox_lease_seconds: float = Field(default=120, gt=0, validation_alias="PERKSTAR_OUTBOX_LEASE_SECONDS")
+    # Attempts per message before it fails; the wait before retry n is RETRY_SECONDS × 2^(n-1).
+    outbox_max_attempts: int = Field(default=6, gt=0, validation_alias="PERKSTAR_OUTBOX_MAX_ATTEMPTS")
+    outbox_retry_seconds: float = Field(default=60, ge=0, validation_alias="PERKSTAR_OUTBOX_RETRY_SECONDS")
 
     @property
     def public_urls(self) -> list[str]:
