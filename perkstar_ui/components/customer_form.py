@@ -46,6 +46,37 @@ def _custom_input(field: FieldInput) -> rx.Component:
     )
 
 
+def _consent_box(label: str, name: str, checked: rx.Var, disabled: rx.Var) -> rx.Component:
+    # A native checkbox: submitted with the form like the other uncontrolled inputs.
+    return rx.el.label(
+        rx.el.input(type="checkbox", id=f"customer-{name}", name=name, default_checked=checked, disabled=disabled,
+                    style={"width": "20px", "height": "20px"}),
+        label,
+        html_for=f"customer-{name}",
+        class_name="rt-r-size-2",
+        style={"display": "flex", "align_items": "center", "gap": "8px", "min_height": "44px", "font_weight": "500"},
+    )
+
+
+def _consent_boxes() -> rx.Component:
+    not_collected = (CustomerFormState.editing_id == 0) & ~CustomerFormState.consent_at_signup
+    return rx.vstack(
+        rx.flex(
+            _consent_box("SMS consent", "sms_consent", CustomerFormState.sms_consent, not_collected),
+            _consent_box("Email consent", "email_consent", CustomerFormState.email_consent, not_collected),
+            gap="24px",
+            wrap="wrap",
+        ),
+        rx.cond(
+            not_collected,
+            rx.text("New customers start without marketing consent (Settings: consent is not collected at "
+                    "sign-up). Edit the customer to record it once they agree.", size="1", color_scheme="gray"),
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
 def customer_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
@@ -68,6 +99,7 @@ def customer_dialog() -> rx.Component:
                     _field("Email", "email", CustomerFormState.email, kind="email", autocomplete="email"),
                     _field("Date of birth", "birthdate", CustomerFormState.birthdate, kind="date"),
                     rx.foreach(CustomerFormState.custom_fields, _custom_input),
+                    _consent_boxes(),
                     rx.flex(
                         rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray", size="3")),
                         rx.button("Save", type="submit", size="3", loading=CustomerFormState.saving, data_testid="customer-save"),

@@ -33,6 +33,8 @@ def contact_block() -> rx.Component:
             labelled_value("Email", ProfileState.email, "profile-email"),
             labelled_value("Date of birth", ProfileState.birthdate, "profile-birthdate"),
             labelled_value("Customer since", ProfileState.created, "profile-created"),
+            labelled_value("SMS consent", rx.cond(ProfileState.sms_consent, "yes", "no"), "profile-sms-consent"),
+            labelled_value("Email consent", rx.cond(ProfileState.email_consent, "yes", "no"), "profile-email-consent"),
             rx.foreach(ProfileState.custom, _custom_value),
             gap="16px", wrap="wrap", margin_top="12px",
         ),

@@ -23,14 +23,18 @@ import pandas as pd
 
 from perkstar_ui.domain import contacts
 
-# Spec Q8: the template's columns, in order, before one column per custom field.
-TEMPLATE_COLUMNS = ["first_name", "last_name", "phone", "email", "birthdate", "gender", "balance"]
+# Spec Q8: the template's columns, in order, before one column per custom field; then
+# the optional marketing consent columns (issue 11).
+CONSENT_COLUMNS = ["sms_consent", "email_consent"]
+TEMPLATE_COLUMNS = ["first_name", "last_name", "phone", "email", "birthdate", "gender", "balance", *CONSENT_COLUMNS]
 REQUIRED_COLUMNS = ["first_name", "last_name", "phone", "email"]
 GENDERS = {"male": "male", "female": "female", "other": "other", "unknown": None, "": None}
+# Consent cells: blank = not stated (a new customer: no; an existing one: unchanged).
+CONSENT_VALUES = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False, "0": False}
 MAX_ROWS = 100_000
 EXAMPLE_ROW = {
     "first_name": "Ada", "last_name": "Lovelace", "phone": "+447400123456", "email": "ada@example.com",
-    "birthdate": "1990-12-10", "gender": "female", "balance": "8",
+    "birthdate": "1990-12-10", "gender": "female", "balance": "8", "sms_consent": "yes", "email_consent": "no",
 }
 
 
@@ -132,6 +136,8 @@ class CleanRow:
     gender: str | None
     balance: str  # digits as typed ("" = none); its meaning depends on the card type
     custom: dict[str, str] = field(default_factory=dict)  # key → canonical value
+    sms_consent: bool | None = None  # None: the cell was blank or the column absent
+    email_consent: bool | None = None
 
 
 @dataclass
@@ -201,6 +207,17 @@ def _gender(raw: str) -> str | None:
     return GENDERS[text]
 
 
+def _consent(label: str) -> Callable[[str], bool | None]:
+    def parse(raw: str) -> bool | None:
+        if not raw:
+            return None
+        value = CONSENT_VALUES.get(raw.lower())
+        if value is None:
+            raise ValueError(f"{label} “{raw}” must be yes or no.")
+        return value
+    return parse
+
+
 def _balance(raw: str) -> str:
     balance = raw.replace(" ", "")
     if balance and not BALANCE_PATTERN.fullmatch(balance):
@@ -232,9 +249,16 @@ def _check_each(
         _parsed(columns.get(f"cf:{spec.key}", empty), lambda raw, s=spec: contacts.parse_custom_value(s.field_type, s.label, raw, list(s.choices)))
         for spec in custom
     ]
+    # Only the consent columns present are checked: files without them keep the fast path.
+    consent_names = [name for name in CONSENT_COLUMNS if name in columns]
+    consent_checks = [
+        _parsed(columns[name], _consent("SMS consent" if name == "sms_consent" else "Email consent"))
+        for name in consent_names
+    ]
+    custom_end = 7 + len(custom_checks)
     results = []
     append = results.append
-    for index, cells in enumerate(zip(*checks, *custom_checks)):
+    for index, cells in enumerate(zip(*checks, *custom_checks, *consent_checks)):
         line = index + 2
         problems = [message for _, message in cells if message]
         if problems:
@@ -244,8 +268,11 @@ def _check_each(
         if not phone and not email:
             append((line, None, "A phone number or an email is needed to identify the customer."))
             continue
-        values = {key: value for key, (value, _) in zip(keys, cells[7:]) if value is not None}
-        append((line, CleanRow(line, first, last, phone, email, birthdate, gender, balance, values), ""))
+        values = {key: value for key, (value, _) in zip(keys, cells[7:custom_end]) if value is not None}
+        row = CleanRow(line, first, last, phone, email, birthdate, gender, balance, values)
+        for name, (value, _) in zip(consent_names, cells[custom_end:]):
+            setattr(row, name, value)
+        append((line, row, ""))
     return results
 
 

@@ -77,6 +77,8 @@ class Profile:
     utm: str
     custom: list[CustomValueView]
     cards: list[CardSummary]
+    sms_consent: bool = False
+    email_consent: bool = False
 
 
 def load_profile(merchant_id: int, customer_id: int) -> Profile | None:
@@ -140,6 +142,8 @@ def load_profile(merchant_id: int, customer_id: int) -> Profile | None:
             utm=customer.utm or "",
             custom=custom,
             cards=cards,
+            sms_consent=customer.sms_consent,
+            email_consent=customer.email_consent,
         )
 
 

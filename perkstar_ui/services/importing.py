@@ -179,7 +179,7 @@ def _chunks(values: list, size: int = 900) -> Iterator[list]:
         yield values[start : start + size]
 
 
-_CACHE_FORMAT = 2  # bump when the cached rows' layout changes
+_CACHE_FORMAT = 3  # bump when the cached rows' layout changes
 
 
 def _checked_rows(merchant_id: int, token: str, raw: bytes, specs, region: str) -> importing.CheckedRows:  # noqa: ANN001
@@ -196,8 +196,9 @@ def _checked_rows(merchant_id: int, token: str, raw: bytes, specs, region: str) 
         if stored.get("key") == json.loads(json.dumps(key)):
             date = dt.date.fromisoformat
             return importing.CheckedRows(
-                [importing.CleanRow(line, first, last, phone, email, date(birth) if birth else None, gender, balance, custom)
-                 for line, first, last, phone, email, birth, gender, balance, custom in stored["rows"]],
+                [importing.CleanRow(line, first, last, phone, email, date(birth) if birth else None, gender, balance, custom,
+                                    sms, mail)
+                 for line, first, last, phone, email, birth, gender, balance, custom, sms, mail in stored["rows"]],
                 [importing.Rejection(line, reason) for line, reason in stored["rejected"]],
             )
     table = importing.read_table(raw)
@@ -207,14 +208,14 @@ def _checked_rows(merchant_id: int, token: str, raw: bytes, specs, region: str) 
     cache.write_text(json.dumps({
         "key": key,
         "rows": [[r.line, r.first_name, r.last_name, r.phone, r.email, r.birthdate.isoformat() if r.birthdate else None,
-                  r.gender, r.balance, r.custom] for r in checked.rows],
+                  r.gender, r.balance, r.custom, r.sms_consent, r.email_consent] for r in checked.rows],
         "rejected": [[r.line, r.reason] for r in checked.rejected],
     }, ensure_ascii=False, separators=(",", ":")))
     return checked
 
 
 _MATCH_COLUMNS = (Customer.id, Customer.first_name, Customer.last_name, Customer.phone, Customer.email,
-                  Customer.birthdate, Customer.gender)
+                  Customer.birthdate, Customer.gender, Customer.sms_consent, Customer.email_consent)
 
 
 def plan_import(session, merchant_id: int, token: str, template_id: int | None) -> ImportPlan:  # noqa: ANN001
@@ -309,6 +310,12 @@ def plan_import(session, merchant_id: int, token: str, template_id: int | None) 
                 if name == "email" and value in by_email:
                     continue
                 fill[name] = value
+        for name in importing.CONSENT_COLUMNS:
+            # A stated consent is the merchant's record and replaces the stored one (a
+            # "no" withdraws); a blank cell leaves it as it is.
+            value = getattr(row, name)
+            if value is not None and value != getattr(owner, name):
+                fill[name] = value
         fill_custom = {
             field_ids[key]: value for key, value in row.custom.items()
             if field_ids[key] not in filled_custom.get(owner_id, set())
@@ -399,6 +406,7 @@ def apply_import(
                     customer_id, merchant_id, row.first_name, row.last_name, name,
                     contacts.search_text(row.first_name, row.last_name, row.email, row.phone, name),
                     row.phone, row.email, row.birthdate, row.gender, "import", now, now,
+                    bool(row.sms_consent), bool(row.email_consent),
                 ))
                 p.customer_id = customer_id
                 p.fill_custom = {field_ids[k]: v for k, v in row.custom.items()}
@@ -424,7 +432,7 @@ def apply_import(
 
 
 _CUSTOMER_COLUMNS = ["id", "merchant_id", "first_name", "last_name", "search_name", "search_text", "phone", "email",
-                     "birthdate", "gender", "utm", "created_at", "updated_at"]
+                     "birthdate", "gender", "utm", "created_at", "updated_at", "sms_consent", "email_consent"]
 
 
 def _bulk_insert(session, table: sa.Table, columns: list[str], rows: list[tuple]) -> None:  # noqa: ANN001
@@ -651,6 +659,9 @@ def undo_import(merchant_id: int, batch_id: int) -> UndoReport:
                     session.execute(sa.delete(CustomFieldValue).where(
                         CustomFieldValue.customer_id == customer.id, CustomFieldValue.field_id == int(key[3:]),
                         CustomFieldValue.value == value))
+                elif key in importing.CONSENT_COLUMNS:
+                    if getattr(customer, key) == value:  # recorded only when it changed: flip it back
+                        setattr(customer, key, not value)
                 elif _same(getattr(customer, key), value):
                     setattr(customer, key, None)
             customer.search_text = contacts.search_text(customer.first_name, customer.last_name, customer.email, customer.phone)
@@ -717,7 +728,8 @@ def template_rows(merchant_id: int) -> tuple[list[str], list[str]]:
 
 
 EXPORT_COLUMNS = ["Customer name", "First name", "Last name", "Phone", "Email", "Date of birth", "Date created",
-                  "Card status", "Card serial number", "Device type", "UTM tag"]
+                  "Card status", "Card serial number", "Device type", "UTM tag", "SMS consent", "Email consent"]
+YES_NO = {True: "yes", False: "no"}
 
 
 EXPORT_BATCH = 5_000  # customers per keyset page: bounded memory, few round trips
@@ -761,7 +773,7 @@ def export_rows(merchant_id: int, search: str = "", spec: Filter | None = None) 
             # Core on the session's connection (no ORM rows), every statement naming the merchant.
             statement = (
                 sa.select(Customer.id, Customer.first_name, Customer.last_name, Customer.phone, Customer.email,
-                          birth, created, Customer.utm)
+                          birth, created, Customer.utm, Customer.sms_consent, Customer.email_consent)
                 .where(Customer.merchant_id == merchant_id)
                 .order_by(Customer.id)
             )
@@ -797,7 +809,7 @@ def export_rows(merchant_id: int, search: str = "", spec: Filter | None = None) 
                     ).all():
                         values.setdefault(customer_id, {})[field_id] = _safe(value or "")
                 no_values: dict[int, str] = {}
-                for customer_id, first, last, phone, email, birthdate, created_day, utm in customers:
+                for customer_id, first, last, phone, email, birthdate, created_day, utm, sms, mail in customers:
                     held = cards.get(customer_id)
                     if held:
                         labels = []
@@ -815,7 +827,7 @@ def export_rows(merchant_id: int, search: str = "", spec: Filter | None = None) 
                         _safe(f"{first} {last}"), _safe(first), _safe(last),
                         phone or "",  # E.164 (+ and digits): validated on every way in, a number not a formula
                         _safe(email),
-                        birthdate or "", created_day, *card_cells, _safe(utm),
+                        birthdate or "", created_day, *card_cells, _safe(utm), YES_NO[bool(sms)], YES_NO[bool(mail)],
                     ]
                     if field_order:
                         held_values = values.get(customer_id, no_values)

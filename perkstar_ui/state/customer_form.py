@@ -8,6 +8,7 @@ import dataclasses
 import reflex as rx
 
 from perkstar_ui.services import (
+    consent,
     custom_fields,
     customer_profile,
     customer_records,
@@ -36,6 +37,11 @@ class CustomerFormState(AuthState):
     phone: str = ""
     email: str = ""
     birthdate: str = ""
+    sms_consent: bool = False
+    email_consent: bool = False
+    # The merchant's "Consent collected at sign-up": without it a new customer starts
+    # without consent and the boxes are recorded later, by editing.
+    consent_at_signup: bool = False
     custom_fields: list[FieldInput] = []
     errors: dict[str, str] = {}
     form_error: str = ""
@@ -52,12 +58,15 @@ class CustomerFormState(AuthState):
         fields = await asyncio.to_thread(custom_fields.list_custom_fields, merchant_id)
         values: dict[str, str] = {}
         self.first_name = self.last_name = self.phone = self.email = self.birthdate = ""
+        self.sms_consent = self.email_consent = False
+        self.consent_at_signup = await asyncio.to_thread(consent.merchant_collects_consent, merchant_id)
         if customer_id:
             profile = await asyncio.to_thread(customer_profile.load_profile, merchant_id, customer_id)
             if profile is None:
                 return rx.toast.error("This customer no longer exists.")
             self.first_name, self.last_name = profile.first_name, profile.last_name
             self.phone, self.email, self.birthdate = profile.phone, profile.email, profile.birthdate
+            self.sms_consent, self.email_consent = profile.sms_consent, profile.email_consent
             values = {c.key: c.value for c in profile.custom}
         self.custom_fields = [FieldInput(f.key, f.label, f.field_type, f.choices, values.get(f.key, ""), "") for f in fields]
         self.editing_id = customer_id
@@ -90,10 +99,14 @@ class CustomerFormState(AuthState):
             email=str(form_data.get("email", "")),
             birthdate=str(form_data.get("birthdate", "")),
             custom={f.key: str(form_data.get(f"cf_{f.key}", "")) for f in self.custom_fields},
+            # An unticked checkbox is absent from the form data.
+            sms_consent=bool(form_data.get("sms_consent")),
+            email_consent=bool(form_data.get("email_consent")),
         )
         # Keep what was typed, so a refused form loses nothing.
         self.first_name, self.last_name, self.phone = data.first_name, data.last_name, data.phone
         self.email, self.birthdate = data.email, data.birthdate
+        self.sms_consent, self.email_consent = bool(data.sms_consent), bool(data.email_consent)
         self.saving = True
         yield
         try:

@@ -78,6 +78,8 @@ class ProfileState(AuthState):
     phone: str = ""
     email: str = ""
     birthdate: str = ""
+    sms_consent: bool = False
+    email_consent: bool = False
     created: str = ""
     rfm_segment: str = ""  # the RFM segment of the last run (rfm.md: shown on every card panel)
     custom: list[CustomValue] = []
@@ -129,6 +131,7 @@ class ProfileState(AuthState):
         self.customer_id = profile.id
         self.name, self.phone, self.email = profile.name, profile.phone, profile.email
         self.birthdate, self.created = profile.birthdate, profile.created
+        self.sms_consent, self.email_consent = profile.sms_consent, profile.email_consent
         self.rfm_segment = await asyncio.to_thread(rfm.segment_of, merchant_id, profile.id)
         self.custom = [CustomValue(c.key, c.label, c.value) for c in profile.custom]
         self.cards = [

@@ -47,7 +47,8 @@ def test_template_download_has_the_columns_and_an_example(page: Page, shop):
     with page.expect_download() as download_info:
         page.get_by_test_id("import-template-download").click()
     table = list(csv.reader(io.StringIO(open(download_info.value.path(), encoding="utf-8-sig").read())))
-    assert table[0] == ["first_name", "last_name", "phone", "email", "birthdate", "gender", "balance", "favourite-drink"]
+    assert table[0] == ["first_name", "last_name", "phone", "email", "birthdate", "gender", "balance", "sms_consent",
+                        "email_consent", "favourite-drink"]
     assert table[1][:2] == ["Ada", "Lovelace"] and table[1][-1] == "Oat latte"
 
 
