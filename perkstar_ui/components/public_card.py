@@ -128,6 +128,54 @@ def install_block() -> rx.Component:
     )
 
 
+def push_block() -> rx.Component:
+    """"Get notifications": subscribes this phone to the card's push messages."""
+    return rx.vstack(
+        rx.button(
+            rx.cond(S.push_on, rx.icon("bell-ring", size=20), rx.icon("bell", size=20)),
+            rx.cond(S.push_on, "Notifications on", "Get notifications"),
+            on_click=S.subscribe_push,
+            loading=S.push_busy,
+            variant="soft",
+            data_testid="card-push-subscribe",
+            size="4", width="100%", style=TOUCH,
+        ),
+        rx.cond(S.push_status != "", rx.text(S.push_status, size="2", role="status", data_testid="card-push-status")),
+        width="100%", spacing="2",
+    )
+
+
+def _message(message: rx.Var) -> rx.Component:
+    return rx.box(
+        rx.text(message["text"], size="3", white_space="pre-wrap", data_testid="card-message-text"),
+        rx.text(message["sent_at"], size="1", color_scheme="gray", data_testid="card-message-date"),
+        data_testid="card-message",
+        padding_y="8px",
+        border_bottom=f"1px solid {rx.color('gray', 4)}",
+        width="100%",
+    )
+
+
+def messages_block() -> rx.Component:
+    """The push messages the business sent to this card, newest first."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("Messages", size="4", as_="h2"),
+            rx.cond(
+                S.messages.length() > 0,
+                rx.foreach(S.messages, _message),
+                rx.text("No messages yet.", size="2", color_scheme="gray"),
+            ),
+            # Clicked by the page's script when the service worker receives a push.
+            rx.el.button(id="card-messages-refresh", on_click=S.refresh_messages, hidden=True,
+                         aria_hidden="true", tab_index=-1),
+            spacing="1", width="100%",
+        ),
+        data_testid="card-messages",
+        width="100%", size="3",
+    )
+
+
 def _label(text: str, html_for: str) -> rx.Component:
     return rx.el.label(text, html_for=html_for, style={"font_weight": "500"})
 

@@ -9,7 +9,9 @@ from perkstar_ui.components.public_card import (
     deleted_notice,
     install_block,
     manifest_link,
+    messages_block,
     not_found,
+    push_block,
     qr_block,
     review_block,
 )
@@ -30,7 +32,8 @@ def _card() -> rx.Component:
     return rx.cond(
         S.deleted,
         rx.vstack(deleted_notice(), card_face(), width="100%", spacing="4"),
-        rx.vstack(card_face(), qr_block(), install_block(), review_block(), width="100%", spacing="4"),
+        rx.vstack(card_face(), qr_block(), messages_block(), install_block(), push_block(), review_block(),
+                  width="100%", spacing="4"),
     )
 
 

@@ -63,7 +63,3 @@ def public_key() -> str:
     )
     return b64urlencode(point)
 
-
-def subject() -> str:
-    """The VAPID ``sub`` claim: who the push service can contact about our pushes."""
-    return config.settings().vapid_subject

@@ -9,16 +9,75 @@ merchant or card id the browser could swap, and an expired state simply reloads.
 from __future__ import annotations
 
 import asyncio
+import json
 
 import reflex as rx
 
 from perkstar_ui.services import public_card as cards
+from perkstar_ui.services import push_keys
 
 # Captured as early as the page script runs; prompting needs the user's tap.
 PROMPT_SCRIPT = (
     "var p = window.__perkstarInstallPrompt;"
     " if (p) { window.__perkstarInstallPrompt = null; p.prompt(); }"
 )
+
+# Registers the card's service worker (scope: this card's page only, so each card on a
+# phone has its own push subscription) and lets a push reload the message list by
+# clicking the hidden refresh button. Resolves to whether push is already on.
+REGISTER_WORKER_SCRIPT = """(async () => {
+  if (!('serviceWorker' in navigator)) return 'unsupported';
+  const match = location.pathname.match(/^\\/card\\/([A-Za-z0-9_-]{1,43})/);
+  if (!match) return '';
+  if (!window.__perkstarPushListener) {
+    window.__perkstarPushListener = true;
+    navigator.serviceWorker.addEventListener('message', (event) => {
+      if (event.data && event.data.type === 'perkstar-push') {
+        const button = document.getElementById('card-messages-refresh');
+        if (button) button.click();
+      }
+    });
+    navigator.serviceWorker.startMessages();
+  }
+  try {
+    const registration = await navigator.serviceWorker.register('/sw.js', {scope: '/card/' + match[1]});
+    const subscription = registration.pushManager ? await registration.pushManager.getSubscription() : null;
+    return subscription && Notification.permission === 'granted' ? 'subscribed' : '';
+  } catch (error) {
+    return '';
+  }
+})()"""
+
+# Asks permission, subscribes with our VAPID key and hands the subscription to
+# /api/push/subscribe with the card's token. Resolves to one of PUSH_STATUS's keys.
+SUBSCRIBE_SCRIPT = """(async (token, key) => {
+  try {
+    if (!('serviceWorker' in navigator) || !('PushManager' in window) || !('Notification' in window)) {
+      return 'unsupported';
+    }
+    if (await Notification.requestPermission() !== 'granted') return 'denied';
+    await navigator.serviceWorker.register('/sw.js', {scope: '/card/' + token});
+    const registration = await navigator.serviceWorker.ready;
+    const raw = atob(key.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - key.length % 4) % 4));
+    const serverKey = Uint8Array.from(raw, (c) => c.charCodeAt(0));
+    const subscription = (await registration.pushManager.getSubscription())
+      || (await registration.pushManager.subscribe({userVisibleOnly: true, applicationServerKey: serverKey}));
+    const response = await fetch('/api/push/subscribe', {
+      method: 'POST', headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify({token: token, subscription: subscription.toJSON()}),
+    });
+    return response.ok ? 'subscribed' : 'failed';
+  } catch (error) {
+    return 'failed';
+  }
+})(__TOKEN__, __KEY__)"""
+
+PUSH_STATUS = {
+    "subscribed": "Notifications are on for this card.",
+    "denied": "Notifications are blocked for this page. Allow them in the browser's site settings.",
+    "unsupported": "This browser cannot show notifications. On iPhone, add the card to your home screen first.",
+    "failed": "Could not turn on notifications. Try again later.",
+}
 
 
 class PublicCardState(rx.State):
@@ -49,6 +108,10 @@ class PublicCardState(rx.State):
     review_busy: bool = False
     review_error: str = ""
     review_sent: bool = False
+    messages: list[dict[str, str]] = []  # push messages sent to this card: text, sent_at
+    push_busy: bool = False
+    push_on: bool = False
+    push_status: str = ""
 
     def _card_token(self) -> str:
         return str(self.router.page.params.get("token", ""))
@@ -59,7 +122,7 @@ class PublicCardState(rx.State):
         self.loaded, self.found = True, card is not None
         if card is None:
             self.deleted, self.business, self.holder, self.serial, self.qr = False, "", "", "", ""
-            self.rewards, self.manifest_href = [], ""
+            self.rewards, self.manifest_href, self.messages = [], "", []
             return
         self.deleted, self.installed = card.deleted, card.installed
         self.business, self.holder = card.business, card.holder
@@ -70,13 +133,51 @@ class PublicCardState(rx.State):
         self.rewards, self.rewards_available = list(card.rewards), card.rewards_available
         self.expiration, self.qr = card.expiration, card.qr_svg_data_uri
         self.manifest_href = f"/api/cards/public/{token}/manifest.webmanifest"
+        await self._refresh_messages(token)
+
+    async def _refresh_messages(self, token: str) -> None:
+        sent = await asyncio.to_thread(cards.card_messages, token)
+        self.messages = [{"text": m.text, "sent_at": m.sent_at} for m in sent]
 
     @rx.event
     async def load(self):
         """``on_load``: the whole view from the token (also after the state expired)."""
         self.install_error = self.review_error = ""
         self.install_busy = self.review_busy = self.review_sent = False
+        self.push_busy, self.push_status = False, ""
         await self._refresh()
+        if self.found and not self.deleted:
+            return rx.call_script(REGISTER_WORKER_SCRIPT, callback=PublicCardState.push_checked)
+        return None
+
+    @rx.event
+    async def refresh_messages(self):
+        """A push arrived while the page is open (the service worker says so)."""
+        if self.found and not self.deleted:
+            await self._refresh_messages(self._card_token())
+
+    @rx.event
+    async def subscribe_push(self):
+        """"Get notifications": the browser asks permission and subscribes; the script
+        sends the subscription to /api/push/subscribe with this page's token."""
+        token = self._card_token()
+        if self.push_busy or not cards.valid_token(token):
+            return
+        self.push_busy, self.push_status = True, ""
+        yield
+        key = await asyncio.to_thread(push_keys.public_key)
+        script = SUBSCRIBE_SCRIPT.replace("__TOKEN__", json.dumps(token)).replace("__KEY__", json.dumps(key))
+        yield rx.call_script(script, callback=PublicCardState.push_subscribed)
+
+    @rx.event
+    def push_checked(self, result: str):
+        self.push_on = result == "subscribed"
+
+    @rx.event
+    def push_subscribed(self, result: str):
+        self.push_busy = False
+        self.push_on = result == "subscribed"
+        self.push_status = PUSH_STATUS.get(str(result), PUSH_STATUS["failed"])
 
     @rx.event
     async def install(self):

@@ -31,7 +31,9 @@ from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from perkstar_ui.api import public_card as public_card_api
 from perkstar_ui.api import push as push_api
+from perkstar_ui.config import settings
 from perkstar_ui.db.models import Card, Merchant, Message, PushSubscription, SystemSetting
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain.messages import Channel, MessageStatus, SkipReason
@@ -171,7 +173,7 @@ def verify_vapid(authorization: str, audience: str) -> dict:
         public.verify(der, f"{header_b64}.{claims_b64}x".encode(), ec.ECDSA(hashes.SHA256()))
     claims = json.loads(unb64url(claims_b64))
     assert claims["aud"] == audience
-    assert claims["sub"] == push_keys.subject()
+    assert claims["sub"] == settings().vapid_subject
     assert time.time() < claims["exp"] <= time.time() + 24 * 3600
     return claims
 
@@ -428,3 +430,17 @@ def test_card_page_lists_sent_push_messages_newest_first(merchant, other_merchan
     assert [(m.text, m.sent_at) for m in public_card.card_messages(token)] == [
         ("second", "2026-07-01 10:10"), ("first", "2026-07-01 10:00")]
     assert public_card.card_messages("Q" * 32) == []
+
+
+def test_offline_copy_of_the_card_is_self_contained(merchant, installed_card):
+    card_id, token = installed_card
+    api = TestClient(Starlette(routes=public_card_api.ROUTES))
+    response = api.get(f"/api/cards/public/{token}/offline.html")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert response.headers["cache-control"] == "no-store"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    card = public_card.load_public_card(token)
+    assert f'data-testid="card-serial">{card.serial}<' in response.text
+    assert 'data-testid="card-holder">Ada Lovelace<' in response.text
+    assert 'src="data:image/svg+xml' in response.text  # the QR needs no network
+    assert api.get(f"/api/cards/public/{'N' * 32}/offline.html").status_code == 404

@@ -18,6 +18,7 @@ import requests
 from pywebpush import WebPushException, webpush
 from sqlmodel import select
 
+from perkstar_ui.config import Settings, settings
 from perkstar_ui.db.models import Card
 from perkstar_ui.db.tenancy import system_session
 from perkstar_ui.domain.messages import Channel, SkipReason
@@ -78,6 +79,9 @@ def _card_targets(card_ids: list[int]) -> dict[int, _CardTarget]:
 class WebPushProvider:
     channel = Channel.PUSH
 
+    def __init__(self, config: Settings | None = None) -> None:
+        self._config = config or settings()
+
     def configured(self) -> bool:
         """Always: the VAPID keys are ours (made on first use), no account is needed."""
         return True
@@ -87,7 +91,7 @@ class WebPushProvider:
         targets = _card_targets(card_ids)
         subscriptions = subscriptions_for_cards(card_ids)
         vapid = push_keys.vapid()
-        subject = push_keys.subject()
+        subject = self._config.vapid_subject
         with requests.Session() as http:  # keep-alive to each push service across the batch
             return [self._send_one(http, vapid, subject, m, targets, subscriptions) for m in messages]
 
