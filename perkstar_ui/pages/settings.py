@@ -1,7 +1,8 @@
-"""``/settings``: custom fields and the RFM settings (staff logins later)."""
+"""``/settings``: the business (timezone, consent at sign-up), custom fields and the RFM settings (staff logins later)."""
 
 import reflex as rx
 
+from perkstar_ui.components.merchant_settings import merchant_settings_card
 from perkstar_ui.components.shell import shell
 from perkstar_ui.state.custom_fields import CustomFieldsState, FieldRow
 from perkstar_ui.state.rfm_settings import NEW_CUSTOMER_DAYS_RANGE, WINDOW_DAYS_RANGE, RfmSettingsState
@@ -114,6 +115,7 @@ def _rfm_settings() -> rx.Component:
 
 def settings_page() -> rx.Component:
     return shell(
+        merchant_settings_card(),
         rx.card(
             rx.heading("Custom fields", size="4", as_="h2", margin_bottom="4px"),
             rx.text("Extra facts about your customers. Each field becomes a grid column, a form input and a profile value.",

@@ -128,7 +128,7 @@ def test_edit_customer_from_profile(shop_page: Page, shop):
     wait_ready(page)
     open_profile(page, "Ada Lovelace")
     page.get_by_test_id("edit-customer").click()
-    expect(page.get_by_role("dialog").get_by_label("Email")).to_have_value("ada@math.example.org")
+    expect(page.get_by_role("dialog").get_by_label("Email", exact=True)).to_have_value("ada@math.example.org")
     fill_customer_form(page, Last_name="King", Phone="+1 415 555 2671")
     page.get_by_test_id("customer-save").click()
     expect(page.get_by_test_id("profile-name")).to_have_text("Ada King")

@@ -13,7 +13,7 @@ from perkstar_ui.api.routes import api
 from perkstar_ui.db.models import Customer, Merchant
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain.messages import Channel
-from perkstar_ui.services import consent, customer_records
+from perkstar_ui.services import consent, customer_records, merchant_settings
 from tests.helpers import add_customer
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`")
@@ -171,3 +171,23 @@ def test_the_token_column_is_unique_across_merchants(merchant, other_merchant):
     with pytest.raises(sa.exc.IntegrityError), system_session() as session:
         session.execute(sa.update(Customer).where(Customer.id == foreign).values(unsubscribe_token=token))
         session.commit()
+
+
+# --- the merchant's settings ---------------------------------------------------------
+
+def test_merchant_settings_store_timezone_and_consent_at_signup(merchant, other_merchant):
+    assert merchant_settings.get_settings(merchant) == merchant_settings.MerchantSettings("UTC", False)
+    saved = merchant_settings.save_settings(merchant, " Europe/Paris ", True)
+    assert saved == merchant_settings.get_settings(merchant) == merchant_settings.MerchantSettings("Europe/Paris", True)
+    assert consent.merchant_collects_consent(merchant)
+    assert merchant_settings.get_settings(other_merchant) == merchant_settings.MerchantSettings("UTC", False)
+    assert "Europe/Paris" in merchant_settings.timezone_choices()
+    assert merchant_settings.timezone_choices()[0] == "UTC"
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "", "../../etc/passwd", "Europe/paris"])
+def test_an_unknown_timezone_is_refused_and_nothing_changes(merchant, zone):
+    merchant_settings.save_settings(merchant, "Asia/Tokyo", False)
+    with pytest.raises(merchant_settings.SettingsError, match="not a known IANA zone"):
+        merchant_settings.save_settings(merchant, zone, True)
+    assert merchant_settings.get_settings(merchant) == merchant_settings.MerchantSettings("Asia/Tokyo", False)
