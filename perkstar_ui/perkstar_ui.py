@@ -4,6 +4,9 @@ import reflex as rx
 
 from perkstar_ui.api.routes import api
 from perkstar_ui.db import migrate
+from perkstar_ui.pages.campaigns import DETAIL_ROUTE as CAMPAIGN_ROUTE
+from perkstar_ui.pages.campaigns import ROUTE as CAMPAIGNS_ROUTE
+from perkstar_ui.pages.campaigns import campaign_page, campaigns_page
 from perkstar_ui.pages.cards import cards_page
 from perkstar_ui.pages.customers import customers_page
 from perkstar_ui.pages.login import login_page
@@ -18,6 +21,7 @@ from perkstar_ui.pages.segments import ROUTE as SEGMENTS_ROUTE
 from perkstar_ui.pages.segments import segments_page
 from perkstar_ui.pages.settings import settings_page
 from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.campaign_list import CampaignDetailState, CampaignListState
 from perkstar_ui.state.card_templates import CardTemplatesState
 from perkstar_ui.state.custom_fields import CustomFieldsState
 from perkstar_ui.state.customer_filters import FilterState
@@ -56,5 +60,9 @@ app.add_page(referral_page, route=REFERRAL_ROUTE, title="Join · Perkstar", on_l
 app.add_page(segments_page, route=SEGMENTS_ROUTE, title="Segments · Perkstar",
              on_load=[AuthState.require_login, SegmentsState.load])
 app.add_page(settings_page, route="/settings", title="Settings · Perkstar", on_load=[AuthState.require_login, CustomFieldsState.load])
+app.add_page(campaigns_page, route=CAMPAIGNS_ROUTE, title="Campaigns · Perkstar",
+             on_load=[AuthState.require_login, CampaignListState.load])
+app.add_page(campaign_page, route=CAMPAIGN_ROUTE, title="Campaign · Perkstar",
+             on_load=[AuthState.require_login, CampaignDetailState.load])
 for key, (title, _) in SECTIONS.items():
     app.add_page(section_page(key), route=f"/{key}", title=f"{title} · Perkstar", on_load=AuthState.require_login)

@@ -9,6 +9,7 @@ from perkstar_ui.components.controls import TOUCH
 from perkstar_ui.components.customer_form import customer_dialog
 from perkstar_ui.components.import_dialog import import_dialog
 from perkstar_ui.services.customer_grid import GridRow
+from perkstar_ui.state.campaigns import CampaignComposeState
 from perkstar_ui.state.customer_form import CustomerFormState
 from perkstar_ui.state.customer_grid import BUILT_IN_COLUMNS, ColumnView, GridState
 from perkstar_ui.state.import_export import ExportState, ImportState
@@ -45,6 +46,8 @@ def _actions_menu() -> rx.Component:
         ),
         rx.menu.content(
             rx.menu.item("Issue cards", data_testid="action-issue-cards", on_select=IssueCardsState.open_dialog,
+                         style={"min_height": "44px"}),
+            rx.menu.item("Send message", data_testid="action-send-message", on_select=CampaignComposeState.open_dialog,
                          style={"min_height": "44px"}),
             rx.menu.item("Delete customers", color="red", data_testid="action-delete-customers", on_select=GridState.ask_delete_selected,
                          style={"min_height": "44px"}),

@@ -5,6 +5,7 @@ import enum
 
 import reflex as rx
 
+from perkstar_ui.components.campaigns import communication_panel, compose_dialog
 from perkstar_ui.components.controls import TOUCH
 from perkstar_ui.components.customer_grid import customer_grid
 from perkstar_ui.components.filter_builder import filter_builder
@@ -25,10 +26,6 @@ class Tab(str, enum.Enum):
 TAB_LABELS = {Tab.FILTERS: "Filters", Tab.SEGMENTS: "Segments", Tab.RFM: "RFM", Tab.COMMUNICATION: "Communication"}
 
 
-def _placeholder(text: str) -> rx.Component:
-    return rx.text(text, size="2", color_scheme="gray", padding_y="12px")
-
-
 def _filters_tab() -> rx.Component:
     return rx.vstack(filter_builder(), segment_save_form(), spacing="3", width="100%")
 
@@ -38,7 +35,7 @@ def _tabs() -> rx.Component:
         Tab.FILTERS: _filters_tab(),
         Tab.SEGMENTS: segments_panel(),
         Tab.RFM: rfm_panel(),
-        Tab.COMMUNICATION: _placeholder("Campaigns arrive with the messaging feature."),
+        Tab.COMMUNICATION: communication_panel(),
     }
     return rx.tabs.root(
         rx.tabs.list(
@@ -54,4 +51,4 @@ def _tabs() -> rx.Component:
 
 
 def customers_page() -> rx.Component:
-    return shell(dashboard_tiles(), _tabs(), customer_grid(), issue_cards_dialog(), title="Customers")
+    return shell(dashboard_tiles(), _tabs(), customer_grid(), issue_cards_dialog(), compose_dialog(), title="Customers")

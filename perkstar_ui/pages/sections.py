@@ -4,9 +4,7 @@ import reflex as rx
 
 from perkstar_ui.components.shell import shell
 
-SECTIONS = {
-    "campaigns": ("Campaigns", "SMS, email and push messages sent to customers."),
-}
+SECTIONS: dict[str, tuple[str, str]] = {}  # campaigns now have their own page (pages/campaigns.py)
 
 
 def section_page(key: str):

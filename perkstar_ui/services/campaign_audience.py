@@ -123,6 +123,9 @@ class Recipient:
     card_name: str | None
 
 
+_NO_CARD = (None,) * 8
+
+
 def _card_choice(merchant_id: int, ids: sa.Select | list[int], target: Target, channel: Channel) -> sa.Subquery:
     """Each audience customer's live cards ranked: rank 1 fills the placeholders."""
     where = [Card.merchant_id == merchant_id, Card.status != DELETED, Card.customer_id.in_(ids)]
@@ -147,23 +150,30 @@ def _card_choice(merchant_id: int, ids: sa.Select | list[int], target: Target, c
 def recipients(session: Session, merchant_id: int, target: Target, channel: Channel, *,
                only: list[int] | None = None, limit: int | None = None) -> Iterator[Recipient]:
     """Every audience customer (by id) with the card that fills their placeholders.
-    ``only`` narrows to some customers of the audience (the preview)."""
+    ``only`` narrows to some customers of the audience (the preview).
+
+    Two queries joined here by customer id: SQLite would scan the ranked cards once per
+    customer in a LEFT JOIN on the window subquery."""
     ids = audience_ids(session, merchant_id, target)
-    card = _card_choice(merchant_id, ids, target, channel)
+    if only is not None:
+        ids = select(Customer.id).where(Customer.merchant_id == merchant_id, Customer.id.in_(ids),
+                                        Customer.id.in_(only))
+    ranked = _card_choice(merchant_id, ids, target, channel)
+    cards = {row[0]: row[1:] for row in session.execute(
+        select(ranked.c.customer_id, ranked.c.card_id, ranked.c.serial, ranked.c.status, ranked.c.balance,
+               ranked.c.card_type, ranked.c.install_token, ranked.c.referral_code, ranked.c.card_name)
+        .where(ranked.c.rank == 1)
+    )}
     statement = (
         select(Customer.id, Customer.first_name, Customer.last_name, Customer.phone, Customer.email,
-               Customer.sms_consent, Customer.email_consent, card.c.card_id, card.c.serial, card.c.status,
-               card.c.balance, card.c.card_type, card.c.install_token, card.c.referral_code, card.c.card_name)
-        .outerjoin(card, sa.and_(card.c.customer_id == Customer.id, card.c.rank == 1))
+               Customer.sms_consent, Customer.email_consent)
         .where(Customer.merchant_id == merchant_id, Customer.id.in_(ids))
         .order_by(Customer.id)
     )
-    if only is not None:
-        statement = statement.where(Customer.id.in_(only))
     if limit is not None:
         statement = statement.limit(limit)
     for row in session.execute(statement):
-        yield Recipient(*row)
+        yield Recipient(*row, *cards.get(row[0], _NO_CARD))
 
 
 def placeholder_values(recipient: Recipient, base_url: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from perkstar_ui.config import settings
-from perkstar_ui.db.models import Campaign, CardTemplate, Customer, Merchant, Message, utcnow
+from perkstar_ui.db.models import Campaign, CardTemplate, Customer, Merchant, Message, Segment, utcnow
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import campaigns as rules
 from perkstar_ui.domain import contacts
@@ -122,24 +122,45 @@ def preview_choices(merchant_id: int, target: Target, limit: int = 25) -> list[t
     return [(row.id, contacts.full_name(row.first_name, row.last_name)) for row in rows]
 
 
-def preview(merchant_id: int, draft: Draft, customer_id: int) -> Preview | None:
-    """The message as ``customer_id`` would get it; None when they are not in the audience."""
-    channel = _channel(draft.channel)
-    checked = rules.check_message(channel, draft.subject, draft.body)
+@dataclass(frozen=True)
+class PreviewRecipient:
+    """What one recipient's message is filled with; kept by the compose form so the
+    preview follows typing without a query per keystroke."""
+
+    values: dict[str, str]
+    card_note: str  # which card fills the card placeholders, or that none does
+
+
+def preview_recipient(merchant_id: int, target: Target, channel: Channel | str,
+                      customer_id: int) -> PreviewRecipient | None:
+    """None when the customer is not in the audience (or not the merchant's)."""
     with tenant_session(merchant_id) as session:
-        found = list(campaign_audience.recipients(session, merchant_id, draft.target, channel,
+        found = list(campaign_audience.recipients(session, merchant_id, target, _channel(channel),
                                                   only=[int(customer_id)], limit=1))
     if not found:
         return None
     recipient = found[0]
-    values = campaign_audience.placeholder_values(recipient, base_url())
-    body = checked.body_template.render(values)
-    subject = checked.subject_template.render(values) if checked.subject_template else ""
     if recipient.card_id is None:
         note = "No card: card placeholders stay empty."
     else:
         note = f"Card placeholders from {recipient.card_name} ({recipient.serial})."
-    return Preview(subject, body, note, rules.sms_segments_hint(body) if channel == Channel.SMS else "")
+    return PreviewRecipient(campaign_audience.placeholder_values(recipient, base_url()), note)
+
+
+def render_preview(channel: Channel | str, subject: str, body: str, recipient: PreviewRecipient) -> Preview:
+    """Pure: ``CampaignError`` for a bad message (e.g. an unknown placeholder)."""
+    channel = _channel(channel)
+    checked = rules.check_message(channel, subject, body)
+    filled = checked.body_template.render(recipient.values)
+    filled_subject = checked.subject_template.render(recipient.values) if checked.subject_template else ""
+    return Preview(filled_subject, filled, recipient.card_note,
+                   rules.sms_segments_hint(filled) if channel == Channel.SMS else "")
+
+
+def preview(merchant_id: int, draft: Draft, customer_id: int) -> Preview | None:
+    """The message as ``customer_id`` would get it; None when they are not in the audience."""
+    recipient = preview_recipient(merchant_id, draft.target, draft.channel, customer_id)
+    return None if recipient is None else render_preview(draft.channel, draft.subject, draft.body, recipient)
 
 
 # --- queueing -------------------------------------------------------------------------------------
@@ -313,3 +334,25 @@ def test_send(merchant_id: int, draft: Draft, recipients_text: str, *, staff_use
     target = Target(Audience.TEST, ids=tuple(ids), template_id=draft.target.template_id)
     return send(merchant_id, Draft(draft.channel, target, draft.subject, draft.body, ""),
                 staff_user_id=staff_user_id, now=now)
+
+
+# --- the compose form's choices -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComposeOptions:
+    segments: list[tuple[int, str]]
+    templates: list[tuple[int, str]]
+    timezone: str
+
+
+def compose_options(merchant_id: int) -> ComposeOptions:
+    """Segments and card templates by name (no counts: the form counts its one audience)."""
+    with tenant_session(merchant_id) as session:
+        segment_rows = session.execute(select(Segment.id, Segment.name).where(Segment.merchant_id == merchant_id)
+                                       .order_by(Segment.name)).all()
+        template_rows = session.execute(select(CardTemplate.id, CardTemplate.name)
+                                        .where(CardTemplate.merchant_id == merchant_id)
+                                        .order_by(CardTemplate.name, CardTemplate.id)).all()
+        timezone = _timezone(session, merchant_id)
+    return ComposeOptions([tuple(r) for r in segment_rows], [tuple(r) for r in template_rows], timezone)
