@@ -5,17 +5,21 @@
     python -m perkstar_ui.cli seed-demo [--customers N]
     python -m perkstar_ui.cli settle-cards    (the expiry job: run it nightly)
     python -m perkstar_ui.cli rfm             (RFM segments of every merchant: run it daily)
+    python -m perkstar_ui.cli worker [--once] (deliver the outbox, run the recurring jobs)
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
+import threading
 import time
 
 from perkstar_ui import config
 from perkstar_ui.db import migrate as migrations
-from perkstar_ui.services import accounts, cards, rfm, seed
+from perkstar_ui.services import accounts, cards, rfm, seed, worker
 
 
 def _migrate(_args: argparse.Namespace) -> int:
@@ -64,6 +68,17 @@ def _rfm(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    migrations.upgrade()
+    stop = threading.Event()
+    # systemd / docker stop: finish the chunk in hand, record it, then exit.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    worker.Worker().run(stop, once=args.once)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m perkstar_ui.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "rfm", help="recompute the RFM segments of every merchant (idempotent; run daily)"
     ).set_defaults(run=_rfm)
+    work = commands.add_parser(
+        "worker", help="deliver queued SMS/email/push and run the recurring jobs (any number of processes)"
+    )
+    work.add_argument("--once", action="store_true", help="one round: due jobs, then deliver until nothing is due")
+    work.set_defaults(run=_worker)
     args = parser.parse_args(argv)
     return args.run(args)
 

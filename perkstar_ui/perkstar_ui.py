@@ -20,6 +20,7 @@ from perkstar_ui.pages.sections import SECTIONS, section_page
 from perkstar_ui.pages.segments import ROUTE as SEGMENTS_ROUTE
 from perkstar_ui.pages.segments import segments_page
 from perkstar_ui.pages.settings import settings_page
+from perkstar_ui.services.worker import embedded_worker
 from perkstar_ui.state.auth import AuthState
 from perkstar_ui.state.campaign_list import CampaignDetailState, CampaignListState
 from perkstar_ui.state.card_templates import CardTemplatesState
@@ -37,6 +38,8 @@ from perkstar_ui.state.tiles import TilesState
 migrate.upgrade()
 
 app = rx.App(api_transformer=api, html_lang="en")
+# Delivery and recurring jobs inside the app (PERKSTAR_EMBEDDED_WORKER, on by default).
+app.register_lifespan_task(embedded_worker)
 
 
 def _home() -> rx.Component:

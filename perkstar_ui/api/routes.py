@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from perkstar_ui import config
 from perkstar_ui.api import consent as consent_routes
+from perkstar_ui.api import messaging as messaging_routes
 from perkstar_ui.api import public_card as public_card_routes
 from perkstar_ui.api import push as push_routes
 from perkstar_ui.api.csv_stream import csv_lines
@@ -165,5 +166,6 @@ api = Starlette(
         *public_card_routes.ROUTES,
         *push_routes.ROUTES,
         *consent_routes.ROUTES,
+        *messaging_routes.ROUTES,
     ]
 )
