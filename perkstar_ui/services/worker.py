@@ -26,11 +26,12 @@ from perkstar_ui.config import Settings, settings
 from perkstar_ui.db.models import JobRun, utcnow
 from perkstar_ui.db.tenancy import system_session
 from perkstar_ui.domain.messages import Channel
-from perkstar_ui.services import cards, outbox, rfm
+from perkstar_ui.services import campaigns, cards, outbox, rfm
 from perkstar_ui.services.outbox import DeliveryReport
 from perkstar_ui.services.providers.base import Provider
 from perkstar_ui.services.providers.sms import SmsProvider
 from perkstar_ui.services.providers.smtp import SmtpProvider
+from perkstar_ui.services.providers.webpush import WebPushProvider
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def worker_name() -> str:
 
 def default_providers(config: Settings | None = None) -> dict[Channel, Provider]:
     config = config or settings()
-    return {Channel.EMAIL: SmtpProvider(config), Channel.SMS: SmsProvider(config)}
+    return {Channel.EMAIL: SmtpProvider(config), Channel.SMS: SmsProvider(config), Channel.PUSH: WebPushProvider(config)}
 
 
 # --- recurring jobs ------------------------------------------------------------------------
@@ -68,6 +69,7 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job("settle-cards", daily, cards.settle_all),  # expiries and membership refills (Q23)
     Job("rfm", daily, rfm.recompute_all),
+    Job("campaigns", every_minute, campaigns.queue_due),  # scheduled campaigns that are due
 )
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from tests.messaging_servers import SmsApi, SmtpInbox
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("PERKSTAR_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -71,7 +73,24 @@ def demo_merchant() -> int:
 
 
 @pytest.fixture(scope="session")
-def base_url(demo_merchant, tmp_path_factory) -> Iterator[str]:
+def smtp_inbox() -> Iterator[SmtpInbox]:
+    """The app's SMTP server: ``smtp_inbox.received()`` / ``.to(address)`` / ``.wait_for(...)``
+    give the emails the app's embedded worker delivered (parsed ``EmailMessage``s)."""
+    server = SmtpInbox().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sms_outbox() -> Iterator[SmsApi]:
+    """The app's SMS provider (Twilio-style API): ``sms_outbox.sent(to)`` lists the SMS sent."""
+    server = SmsApi().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(demo_merchant, smtp_inbox, sms_outbox, tmp_path_factory) -> Iterator[str]:  # noqa: ANN001
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("app") / "reflex.log"
@@ -79,6 +98,11 @@ def base_url(demo_merchant, tmp_path_factory) -> Iterator[str]:
         os.environ,
         PERKSTAR_PORT=str(port),
         PERKSTAR_PUBLIC_URL=f"{url},http://localhost:{port}",
+        # Messages go to the local servers above; the embedded worker looks every 0.3 s.
+        SMTP_HOST=smtp_inbox.host, SMTP_PORT=str(smtp_inbox.port), SMTP_TLS="none", SMTP_FROM="shop@perkstar.test",
+        SMS_API_BASE=sms_outbox.base_url, SMS_ACCOUNT_SID=sms_outbox.account_sid,
+        SMS_AUTH_TOKEN=sms_outbox.auth_token, SMS_FROM="+447700900000",
+        PERKSTAR_EMBEDDED_WORKER="true", PERKSTAR_WORKER_POLL_SECONDS="0.3",
         PATH=f"{ROOT / 'tools' / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
     )
     reflex = Path(sys.executable).with_name("reflex")

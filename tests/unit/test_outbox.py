@@ -325,8 +325,9 @@ def test_a_failing_job_is_recorded_and_the_others_still_run(unique) -> None:  # 
     assert result == "error: RuntimeError: disk full"
 
 
-def test_the_worker_schedules_settle_cards_and_rfm_daily() -> None:
-    assert {(job.name, job.period) for job in worker.JOBS} >= {("settle-cards", worker.daily), ("rfm", worker.daily)}
+def test_the_worker_schedules_settle_cards_and_rfm_daily_and_due_campaigns_every_minute() -> None:
+    assert {(job.name, job.period) for job in worker.JOBS} == {
+        ("settle-cards", worker.daily), ("rfm", worker.daily), ("campaigns", worker.every_minute)}
 
 
 # --- worker processes -------------------------------------------------------------------------
