@@ -1,5 +1,3 @@
-from perkstar_ui.services import custom_fields, customer_grid
-
 """Import and export in Chromium: template, a messy file, confirm, undo, export."""
 
 from __future__ import annotations
@@ -9,6 +7,7 @@ import io
 
 from playwright.sync_api import Page, expect
 
+from perkstar_ui.services import custom_fields, customer_grid
 from tests.e2e.conftest import PASSWORD, log_in, wait_ready
 from tests.helpers import add_customer
 

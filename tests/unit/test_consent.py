@@ -36,11 +36,8 @@ def _collect_at_signup(merchant_id: int, on: bool) -> None:
         session.commit()
 
 
-def _form(sms: bool | None, email: bool | None, **fields) -> customer_records.CustomerInput:  # noqa: ANN003
-    return customer_records.CustomerInput(
-        fields.get("first", "Ada"), "Lovelace", fields.get("phone", ""), fields.get("email", ""),
-        sms_consent=sms, email_consent=email,
-    )
+def _form(sms: bool | None, email: bool | None, first: str = "Ada") -> customer_records.CustomerInput:
+    return customer_records.CustomerInput(first, "Lovelace", sms_consent=sms, email_consent=email)
 
 
 def _urls(merchant_id: int, ids: list[int]) -> dict[int, str]:
