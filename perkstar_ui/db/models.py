@@ -403,6 +403,7 @@ class Message(SQLModel, TenantScoped, table=True):
         sa.Index("ix_message_status_next_attempt", "status", "next_attempt_at"),
         sa.Index("ix_message_campaign_status", "campaign_id", "status"),
         sa.Index("ix_message_provider_id", "provider_message_id"),
+        sa.Index("ix_message_merchant_card", "merchant_id", "card_id"),  # a card page's messages
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")

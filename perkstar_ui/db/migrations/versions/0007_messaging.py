@@ -95,6 +95,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_message_campaign_status', ['campaign_id', 'status'], unique=False)
         batch_op.create_index('ix_message_provider_id', ['provider_message_id'], unique=False)
         batch_op.create_index('ix_message_status_next_attempt', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_message_merchant_card', ['merchant_id', 'card_id'], unique=False)
         batch_op.create_foreign_key('fk_message_campaign_id', 'campaign', ['campaign_id'], ['id'], ondelete='CASCADE')
     # Rows queued before this revision are due now.
     op.execute("UPDATE message SET next_attempt_at = created_at WHERE next_attempt_at IS NULL")
@@ -105,6 +106,7 @@ def downgrade() -> None:
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.drop_constraint('fk_message_campaign_id', type_='foreignkey')
         batch_op.drop_index('ix_message_status_next_attempt')
+        batch_op.drop_index('ix_message_merchant_card')
         batch_op.drop_index('ix_message_provider_id')
         batch_op.drop_index('ix_message_campaign_status')
         batch_op.drop_column('delivered_at')
