@@ -128,7 +128,7 @@ class CampaignDetailState(AuthState):
     recipients: list[RecipientView] = []
     page: int = 1
     pages: int = 1
-    cancelling: bool = False
+    _following: bool = False
 
     @rx.var
     def can_cancel(self) -> bool:
@@ -166,7 +166,25 @@ class CampaignDetailState(AuthState):
         self.loaded, self.page = False, 1
         if not await self._read():
             return rx.redirect(LOGIN_ROUTE, replace=True)
-        return None
+        return CampaignDetailState.follow if _moving([self.campaign]) else None
+
+    @rx.event(background=True)
+    async def follow(self):
+        """Re-read the counts and this page of recipients while the campaign sends (a
+        page of 50 rows: read under the lock, a few milliseconds)."""
+        async with self:
+            if self._following:
+                return
+            self._following = True
+        try:
+            for _ in range(FOLLOW_ROUNDS):
+                await asyncio.sleep(FOLLOW_SECONDS)
+                async with self:
+                    if not await self._read() or not _moving([self.campaign]):
+                        return
+        finally:
+            async with self:
+                self._following = False
 
     @rx.event
     async def refresh(self):
