@@ -64,19 +64,31 @@ def unsubscribe_urls(session: Session, merchant_id: int, customer_ids: Iterable[
         found = _tokens_of(session, merchant_id, chunk)
         missing = [customer_id for customer_id, token in found.items() if token is None]
         if missing:
-            session.execute(
-                _customer.update()
-                .where(
-                    _customer.c.merchant_id == merchant_id,
-                    _customer.c.id == sa.bindparam("customer_id"),
-                    _customer.c.unsubscribe_token.is_(None),
-                )
-                .values(unsubscribe_token=sa.bindparam("token")),
-                [{"customer_id": customer_id, "token": secrets.token_urlsafe(TOKEN_BYTES)} for customer_id in missing],
-            )
+            _store_new_tokens(session, merchant_id, missing)
             found.update(_tokens_of(session, merchant_id, missing))
         tokens.update(found)
     return {customer_id: unsubscribe_url(base_url, token) for customer_id, token in tokens.items() if token}
+
+
+def _store_new_tokens(session: Session, merchant_id: int, customer_ids: list[int]) -> None:
+    """Draw a token for each customer still without one (a racing worker's stays)."""
+    drawn = [(customer_id, secrets.token_urlsafe(TOKEN_BYTES)) for customer_id in customer_ids]
+    unset = (_customer.c.merchant_id == merchant_id, _customer.c.unsubscribe_token.is_(None))
+    if session.get_bind().dialect.name == "postgresql":
+        # One UPDATE … FROM (VALUES …), not a statement per customer: each of those
+        # would scan the merchant's rows while the planner's statistics are stale.
+        values = sa.values(sa.column("customer_id", sa.Integer), sa.column("token", sa.String), name="drawn").data(drawn)
+        session.execute(
+            _customer.update().where(*unset, _customer.c.id == values.c.customer_id).values(unsubscribe_token=values.c.token)
+        )
+        return
+    # SQLite: no column list on a VALUES alias; one executemany in its single writer is fast.
+    session.execute(
+        _customer.update().where(*unset, _customer.c.id == sa.bindparam("customer_id")).values(
+            unsubscribe_token=sa.bindparam("token")
+        ),
+        [{"customer_id": customer_id, "token": token} for customer_id, token in drawn],
+    )
 
 
 def _tokens_of(session: Session, merchant_id: int, customer_ids: list[int]) -> dict[int, str | None]:
