@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
@@ -188,3 +190,20 @@ def test_an_unknown_timezone_is_refused_and_nothing_changes(merchant, zone):
     with pytest.raises(merchant_settings.SettingsError, match="not a known IANA zone"):
         merchant_settings.save_settings(merchant, zone, True)
     assert merchant_settings.get_settings(merchant) == merchant_settings.MerchantSettings("Asia/Tokyo", False)
+
+
+def test_two_workers_drawing_tokens_at_once_agree_on_one_per_customer(merchant):
+    ids = [add_customer(merchant, f"Race{i}", "Customer") for i in range(40)]
+    barrier = threading.Barrier(2)
+
+    def draw() -> dict[int, str]:
+        with system_session() as session:
+            barrier.wait()
+            urls = consent.unsubscribe_urls(session, merchant, ids, BASE)
+            session.commit()
+            return urls
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = [future.result() for future in [pool.submit(draw), pool.submit(draw)]]
+    assert first == second == _urls(merchant, ids)
+    assert len(set(first.values())) == len(ids)
