@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(default=False, validation_alias="PERKSTAR_SECURE_COOKIES")
     upload_dir: str = Field(default=str(PROJECT_ROOT / ".imports"), validation_alias="PERKSTAR_UPLOAD_DIR")
     stripe_webhook_secret: str = Field(default="", validation_alias="STRIPE_WEBHOOK_SECRET")
+    # Stripe (issue 12): the installation-wide secret key, used by merchants without their
+    # own; the currency of prices created from a tier's price; the key that encrypts the
+    # merchants' Stripe secrets at rest (any long random string; empty = they cannot be saved).
+    stripe_api_key: str = Field(default="", validation_alias="STRIPE_API_KEY")
+    stripe_currency: str = Field(default="usd", min_length=3, max_length=3, validation_alias="STRIPE_CURRENCY")
+    secret_key: str = Field(default="", validation_alias="PERKSTAR_SECRET_KEY")
     # Email over SMTP (issue 11); empty host = no email provider.
     smtp_host: str = Field(default="", validation_alias="SMTP_HOST")
     smtp_port: int = Field(default=587, validation_alias="SMTP_PORT")

@@ -61,6 +61,12 @@ class Merchant(SQLModel, table=True):
     # True when the merchant's sign-up forms collect marketing consent (new customers then
     # start with the consent they gave); otherwise new customers start without SMS consent.
     consent_at_signup: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Stripe (issue 12): the merchant's secret key and webhook signing secret, Fernet-encrypted
+    # with PERKSTAR_SECRET_KEY (services.stripe_account); the public token of its own webhook
+    # path /api/stripe/webhook/{token}, which says whose signing secret applies.
+    stripe_secret_key_enc: Optional[str] = Field(default=None, max_length=1000)
+    stripe_webhook_secret_enc: Optional[str] = Field(default=None, max_length=1000)
+    stripe_webhook_token: Optional[str] = Field(default=None, max_length=43, unique=True)
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 
@@ -208,6 +214,9 @@ class Card(SQLModel, TenantScoped, table=True):
         sa.Index("ix_card_merchant_expires_customer", "merchant_id", "expires_on", "customer_id"),
         sa.Index("ix_card_merchant_template_customer", "merchant_id", "template_id", "customer_id"),
         sa.Index("ix_card_merchant_activity_customer", "merchant_id", "last_activity_at", "customer_id"),
+        # The Stripe webhook finds a card across merchants by its subscription or customer.
+        sa.Index("ix_card_stripe_subscription", "stripe_subscription_id"),
+        sa.Index("ix_card_stripe_customer", "stripe_customer_id"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")
@@ -234,6 +243,15 @@ class Card(SQLModel, TenantScoped, table=True):
     last_activity_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
     # Optimistic-lock counter: two tablets updating one card cannot both win.
     version: int = 0
+    # Stripe memberships (issue 12): the links, and a cache of what the ledger's
+    # subscription entries say (domain.stripe_rules): status (pending_payment / valid /
+    # past_due / cancelled), the paid period's end (renewal = expiration) and the watermark
+    # (``created`` × 8 + type rank) of the last applied subscription event.
+    stripe_subscription_id: Optional[str] = Field(default=None, max_length=255)
+    stripe_customer_id: Optional[str] = Field(default=None, max_length=255)
+    subscription_status: Optional[str] = Field(default=None, max_length=20)
+    subscription_period_end: Optional[dt.date] = None
+    stripe_watermark: Optional[int] = Field(default=None, sa_column=Column(sa.BigInteger, nullable=True))
 
 
 class CardTransaction(SQLModel, TenantScoped, table=True):
@@ -465,15 +483,33 @@ class SystemSetting(SQLModel, table=True):
 
 
 class StripeEvent(SQLModel, table=True):
-    """Webhook events by Stripe id, so a redelivered event is applied once."""
+    """Webhook events by Stripe id, so a redelivered event is applied once.
+
+    Written in the transaction of its effect (``outcome`` applied / stale / ignored /
+    unknown_card); an event that failed to apply is stored with ``error`` and retried by the
+    worker at ``next_attempt_at`` (outcome failed) until it applies: never lost. Events for
+    a card not (yet) known keep their subscription and customer ids and are applied once a
+    later event links that subscription to a card."""
 
     __tablename__ = "stripe_event"
+    __table_args__ = (
+        sa.Index("ix_stripe_event_outcome_next_attempt", "outcome", "next_attempt_at"),
+        sa.Index("ix_stripe_event_subscription", "subscription_id"),
+        sa.Index("ix_stripe_event_customer", "customer_id"),
+    )
     id: str = Field(primary_key=True, max_length=255)
     merchant_id: Optional[int] = Field(default=None, foreign_key="merchant.id", index=True)
     event_type: str = Field(max_length=100)
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     received_at: dt.datetime = _ts(default_factory=utcnow)
     processed_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    card_id: Optional[int] = Field(default=None, foreign_key="card.id", ondelete="SET NULL")
+    subscription_id: Optional[str] = Field(default=None, max_length=255)
+    customer_id: Optional[str] = Field(default=None, max_length=255)
+    outcome: Optional[str] = Field(default=None, max_length=20)
+    error: Optional[str] = Field(default=None, max_length=1000)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_attempt_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
 
 
 TENANT_TABLES = [

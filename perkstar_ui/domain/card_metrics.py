@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 
 from perkstar_ui.domain import ledger as L
-from perkstar_ui.domain.card_rules import _tier_limit, add_period
+from perkstar_ui.domain import stripe_rules
+from perkstar_ui.domain.card_rules import STRIPE_MODE, _tier_limit, add_period
 from perkstar_ui.domain.card_types import BalanceUnit, CardSettings, CardType
 from perkstar_ui.domain.formatting import format_units
 from perkstar_ui.domain.ledger import CardState
@@ -117,10 +118,16 @@ def view(card_type: CardType, settings: CardSettings, state: CardState, *, valid
         expired = expires_on is not None and expires_on < today
         active = s.membership.get("active", True) and not expired
         renewal = ""
-        if s.membership.get("period_start") and s.membership.get("period"):
-            renewal = add_period(dt.date.fromisoformat(s.membership["period_start"]), s.membership["period"]).isoformat()
+        if settings.mode == STRIPE_MODE:  # type: ignore[union-attr]
+            # Stripe's word: its status label, and the current period's end as the renewal date.
+            status = stripe_rules.STATUS_LABELS[stripe_rules.membership_status(s)]
+            renewal = s.membership.get("period_end") or ""
+        else:
+            status = "Active" if active else "Inactive"
+            if s.membership.get("period_start") and s.membership.get("period"):
+                renewal = add_period(dt.date.fromisoformat(s.membership["period_start"]), s.membership["period"]).isoformat()
         rows = [
-            ("LTV", ltv), ("Membership tier", tier), ("Subscription status", "Active" if active else "Inactive"),
+            ("LTV", ltv), ("Membership tier", tier), ("Subscription status", status),
             ("Subscription period", (s.membership.get("period") or "").capitalize()),
             ("Subscription renewal date", renewal), ("Limits", balance), ("Total visits", str(s.count("total_visits"))),
         ]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from perkstar_ui.domain import ledger as L
+from perkstar_ui.domain import stripe_rules
 from perkstar_ui.domain.card_types import (
     BALANCE_UNITS,
     BalanceUnit,
@@ -65,6 +66,7 @@ VERB_LABELS = {
 }
 
 PERIODS = ("daily", "weekly", "monthly", "quarterly", "yearly")
+STRIPE_MODE = "stripe"  # MembershipSettings.mode billed by Stripe (domain.stripe_rules)
 
 
 class Unit:
@@ -89,9 +91,9 @@ def visible_verbs(card_type: CardType, settings: CardSettings) -> list[str]:
     card_type = CardType(card_type)
     verbs = list(TYPE_VERBS[card_type]) + list(COMMON_VERBS)
     if isinstance(settings, MembershipSettings):
-        if settings.mode in ("stripe", "v1"):
+        if settings.mode in (STRIPE_MODE, "v1"):
             verbs = [v for v in verbs if v not in ("change-tier", "change-period")]
-        if settings.mode == "stripe":
+        if settings.mode == STRIPE_MODE:
             verbs.remove("change-expiration")
     return verbs
 
@@ -419,7 +421,12 @@ def _membership_detail(**values) -> str:  # noqa: ANN003
 
 def _membership(settings: MembershipSettings, state: CardState, action: Action, now: dt.datetime) -> list[Entry]:
     verb, value = action.verb, action.value
-    if settings.mode != "v1" and state.membership.get("active") is False:
+    if settings.mode == STRIPE_MODE:
+        status = stripe_rules.membership_status(state)
+        if status != stripe_rules.MembershipStatus.VALID:  # only a paid membership allows visits
+            raise Refused(f"This membership is {stripe_rules.STATUS_LABELS[status]}: "
+                          "it allows visits once Stripe reports it paid (Valid).")
+    elif settings.mode != "v1" and state.membership.get("active") is False:
         raise Refused("This membership is not active; it must be renewed first.")
     limit = _tier_limit(settings, state.membership.get("tier"))
     if verb == "add-visits":
@@ -515,6 +522,10 @@ def opening_entries(card_type: CardType, settings: CardSettings, options: IssueO
         period = options.period or settings.period
         if period not in PERIODS:
             raise Refused("Choose a period.")
+        if settings.mode == STRIPE_MODE:  # Pending payment, no limits until Stripe says it is paid
+            entries.append(Entry(L.MEMBERSHIP_STARTED, now, detail=stripe_rules.pending_detail(
+                tier.name if tier else None, period, settings.auto_renew)))
+            return entries
         limit = tier.visit_limit if tier and tier.visit_limit is not None else 0
         entries.append(Entry(L.MEMBERSHIP_STARTED, now, value_delta=limit, detail=_membership_detail(
             tier=tier.name if tier else None, period=period, period_start=now.date().isoformat(),
@@ -561,7 +572,8 @@ def settle(card_type: CardType, settings: CardSettings, state: CardState, now: d
     expired_points = L.expired_amount(state.point_lots, today) if card_type == CardType.MULTIPASS else 0
     if expired_points:
         entries.append(Entry(L.POINTS_EXPIRED, now, points_delta=-expired_points))
-    if card_type == CardType.MEMBERSHIP and state.membership.get("period_start"):
+    # A Stripe membership's limits refill when Stripe says a new period started, never by the clock.
+    if card_type == CardType.MEMBERSHIP and settings.mode != STRIPE_MODE and state.membership.get("period_start"):
         start = dt.date.fromisoformat(state.membership["period_start"])
         period = state.membership.get("period") or "monthly"
         periods = 0
@@ -581,6 +593,7 @@ def settle(card_type: CardType, settings: CardSettings, state: CardState, now: d
 UNCORRECTABLE = frozenset({
     L.CORRECTION, L.MEMBERSHIP_STARTED, L.LIMITS_REFILLED, L.EXPIRATION_CHANGED, L.STAMPS_EXPIRED,
     L.POINTS_EXPIRED, L.VISITS_EXPIRED, L.COUPON_REDEEMED, L.TIER_CHANGED, L.PERIOD_CHANGED,
+    L.SUBSCRIPTION_CHANGED, L.PAYMENT,  # Stripe's word: corrected in Stripe, not here
 })
 
 

@@ -220,6 +220,10 @@ class MembershipSettings(_Common):
     auto_renew: bool = True
     trial_days: int = Field(default=0, ge=0, le=30)
     unit_name: str = Field(default="visits", max_length=20)
+    # Stripe mode: tier name → the Stripe Price id its Checkout Sessions use (issue 12).
+    # Kept beside the tiers (not in them) so the template form, which rebuilds the tier
+    # rows from its inputs, keeps the mapping it never shows.
+    stripe_prices: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _tiers(self) -> "MembershipSettings":

@@ -47,6 +47,11 @@ REFERRAL_BONUS = "referral_bonus"
 IMPORT_BALANCE = "import_balance"
 EXPIRATION_CHANGED = "expiration_changed"
 CORRECTION = "correction"
+# Stripe memberships (issue 12, domain.stripe_rules): what Stripe said about the
+# subscription (status, tier, period, watermark; refill as value_delta) and one row per
+# invoice paid or failed (amount, currency, status, invoice id as JSON in detail).
+SUBSCRIPTION_CHANGED = "subscription_changed"
+PAYMENT = "payment"
 
 KIND_LABELS = {
     STAMPS_ADDED: "Stamps added",
@@ -77,6 +82,8 @@ KIND_LABELS = {
     IMPORT_BALANCE: "Opening balance (import)",
     EXPIRATION_CHANGED: "Expiration changed",
     CORRECTION: "Correction",
+    SUBSCRIPTION_CHANGED: "Subscription",
+    PAYMENT: "Payment",
 }
 
 # Entries that are a customer's visit (spec Q5); corrections never count.
@@ -307,7 +314,8 @@ def fold(state: CardState, entry: Entry, card_type: CardType, settings: CardSett
             state.level_last_redeemed[entry.detail] = at
         if entry.kind == COUPON_REDEEMED:
             state.coupon_status = "redeemed"
-        if entry.kind in (MEMBERSHIP_STARTED, TIER_CHANGED, PERIOD_CHANGED, LIMITS_REFILLED) and entry.detail:
+        if entry.kind in (MEMBERSHIP_STARTED, TIER_CHANGED, PERIOD_CHANGED, LIMITS_REFILLED,
+                          SUBSCRIPTION_CHANGED) and entry.detail:
             state.membership.update(json.loads(entry.detail))
         if entry.kind in ACTIVITY_KINDS:
             state.last_activity_at = at

@@ -195,6 +195,11 @@ def _write(session, card: LockedCard, entries: list[Entry], *, source: str, staf
     card.version += 1
 
 
+# The locked path for services that write system entries on a card (the Stripe webhook).
+lock_card = _lock
+write_entries = _write
+
+
 def _already_applied(session, merchant_id: int, key: str | None) -> bool:  # noqa: ANN001
     return bool(key) and session.connection().execute(
         _KEY_READ, {"merchant_id": merchant_id, "key": key}).first() is not None
@@ -210,6 +215,9 @@ def _with_retries(work):  # noqa: ANN001, ANN202
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+with_lock_retries = _with_retries
 
 
 # --- actions -------------------------------------------------------------------------------
