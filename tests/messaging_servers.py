@@ -204,6 +204,7 @@ class SmsApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as a real provider
+            disable_nagle_algorithm = True  # headers and body go out in two writes
 
             def log_message(self, *args) -> None:  # noqa: ANN002
                 pass
