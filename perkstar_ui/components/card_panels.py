@@ -9,6 +9,7 @@ from __future__ import annotations
 import reflex as rx
 
 from perkstar_ui.components.controls import TOUCH_HEIGHT as TOUCH
+from perkstar_ui.components.membership_panel import subscription_block
 from perkstar_ui.components.values import labelled_value
 from perkstar_ui.domain.card_rules import PERIODS
 from perkstar_ui.state import card_panels as states
@@ -155,10 +156,15 @@ def coupon_panel() -> rx.Component:
 
 def membership_panel() -> rx.Component:
     s = states.MembershipPanelState
-    return panel(s, "membership", [
-        rx.cond(s.verb == "change-tier", _select("Tier", "membership-tier", s.choice, s.tiers, s.set_choice)),
-        rx.cond(s.verb == "change-period", _select("Period", "membership-period", s.choice, list(PERIODS), s.set_choice)),
-    ])
+    return rx.vstack(
+        panel(s, "membership", [
+            rx.cond(s.verb == "change-tier", _select("Tier", "membership-tier", s.choice, s.tiers, s.set_choice)),
+            rx.cond(s.verb == "change-period", _select("Period", "membership-period", s.choice, list(PERIODS), s.set_choice)),
+        ]),
+        subscription_block(),
+        spacing="3",
+        width="100%",
+    )
 
 
 def discount_panel() -> rx.Component:

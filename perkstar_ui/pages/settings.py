@@ -1,9 +1,10 @@
-"""``/settings``: the business (timezone, consent at sign-up), custom fields and the RFM settings (staff logins later)."""
+"""``/settings``: the business (timezone, consent at sign-up), custom fields, the RFM settings and Stripe (staff logins later)."""
 
 import reflex as rx
 
 from perkstar_ui.components.merchant_settings import merchant_settings_card
 from perkstar_ui.components.shell import shell
+from perkstar_ui.components.stripe_settings import stripe_settings_card
 from perkstar_ui.state.custom_fields import CustomFieldsState, FieldRow
 from perkstar_ui.state.rfm_settings import NEW_CUSTOMER_DAYS_RANGE, WINDOW_DAYS_RANGE, RfmSettingsState
 
@@ -135,5 +136,6 @@ def settings_page() -> rx.Component:
             width="100%",
         ),
         _rfm_settings(),
+        stripe_settings_card(),
         title="Settings",
     )

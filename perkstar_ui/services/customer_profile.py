@@ -19,7 +19,7 @@ from perkstar_ui.db.models import (
     as_utc,
 )
 from perkstar_ui.db.tenancy import tenant_session
-from perkstar_ui.domain import card_rules, contacts, ledger
+from perkstar_ui.domain import card_rules, contacts, ledger, stripe_rules
 from perkstar_ui.domain.card_types import (
     BALANCE_UNITS,
     CARD_TYPE_LABELS,
@@ -186,6 +186,11 @@ def _action_label(transaction: CardTransaction) -> str:
     if transaction.kind == ledger.CORRECTION:
         return f"Correction ({ledger.KIND_LABELS.get(transaction.detail or '', transaction.detail or '')})"
     label = ledger.KIND_LABELS.get(transaction.kind, transaction.kind.replace("_", " ").capitalize())
+    if transaction.kind == ledger.PAYMENT:  # a Stripe invoice: amount, currency, status, invoice id
+        payment = stripe_rules.payment_of(transaction.detail, as_utc(transaction.created_at))
+        if payment:
+            return (f"{label}: {format_units(payment.amount_cents, BalanceUnit.CENTS)} {payment.currency.upper()} "
+                    f"{payment.status} · {payment.invoice_id}")
     if transaction.kind in (ledger.REWARD_REDEEMED, ledger.TIER_CHANGED) and transaction.detail:
         return f"{label}: {transaction.detail}" if not transaction.detail.startswith("{") else label
     return label

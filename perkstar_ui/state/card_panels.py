@@ -23,6 +23,7 @@ from perkstar_ui.domain.card_types import CardType
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.services import cards as engine
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.membership_panel import StripeMembershipPanel
 
 UNIT_HINTS = {Unit.COUNT: "a whole number", Unit.MONEY: "an amount, e.g. 12.50", Unit.POINTS: "points, e.g. 10 or 2.50"}
 
@@ -209,7 +210,7 @@ class CouponPanelState(CardPanel, AuthState):
     pass
 
 
-class MembershipPanelState(CardPanel, AuthState):
+class MembershipPanelState(StripeMembershipPanel, CardPanel, AuthState):
     pass
 
 

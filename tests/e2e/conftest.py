@@ -34,6 +34,8 @@ CHROMIUM_ARGS = [
 ]
 DEMO_CUSTOMERS = 120
 START_TIMEOUT = 420
+# The app's installation-wide Stripe webhook secret: tests sign events with it.
+STRIPE_WEBHOOK_SECRET = "whsec_perkstarE2Etestsecret0123"
 
 expect.set_options(timeout=15_000)
 
@@ -103,6 +105,7 @@ def base_url(demo_merchant, smtp_inbox, sms_outbox, tmp_path_factory) -> Iterato
         SMS_API_BASE=sms_outbox.base_url, SMS_ACCOUNT_SID=sms_outbox.account_sid,
         SMS_AUTH_TOKEN=sms_outbox.auth_token, SMS_FROM="+447700900000",
         PERKSTAR_EMBEDDED_WORKER="true", PERKSTAR_WORKER_POLL_SECONDS="0.3",
+        STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET, PERKSTAR_SECRET_KEY="perkstar-e2e-encryption-key",
         PATH=f"{ROOT / 'tools' / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
     )
     reflex = Path(sys.executable).with_name("reflex")
