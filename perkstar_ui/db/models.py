@@ -398,7 +398,8 @@ class Campaign(SQLModel, TenantScoped, table=True):
     audience_detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     subject: Optional[str] = Field(default=None, max_length=200)
     body: str = Field(max_length=2000)
-    status: str = Field(default="draft", max_length=12)  # draft/scheduled/queuing/sending/done/cancelled
+    status: str = Field(default="draft", max_length=12)  # draft/scheduled/queuing/sending/done/cancelled/failed
+    problem: Optional[str] = Field(default=None, max_length=500)  # why a due campaign could not be queued
     send_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
     recipients: int = 0
     staff_user_id: Optional[int] = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")

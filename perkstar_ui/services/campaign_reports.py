@@ -14,7 +14,6 @@ from perkstar_ui.domain import campaigns as rules
 from perkstar_ui.domain.campaigns import AUDIENCE_LABELS, Audience, CampaignStatus
 from perkstar_ui.domain.contacts import full_name
 from perkstar_ui.domain.messages import CHANNEL_LABELS, COUNTED_STATUSES, Channel, MessageStatus
-from perkstar_ui.services.campaigns import AUDIENCE_ERROR_KEY
 
 RECIPIENTS_PAGE = 50
 TEST_LABEL = "Test"
@@ -82,7 +81,7 @@ def _row(campaign: Campaign, counts: dict[str, int], timezone: str) -> CampaignR
         created=rules.local_text(campaign.created_at, timezone), send_at=rules.local_text(campaign.send_at, timezone),
         counts={s.value: counts.get(s.value, 0) for s in COUNTED_STATUSES},
         total=total if total else campaign.recipients, progress=rules.progress(total - waiting, total) if total else 0,
-        problem=str((campaign.audience_detail or {}).get(AUDIENCE_ERROR_KEY, "")),
+        problem=campaign.problem or "",
     )
 
 

@@ -35,7 +35,6 @@ _MESSAGE = Message.__table__
 _MESSAGE_COLUMNS = ["merchant_id", "customer_id", "card_id", "campaign_id", "channel", "recipient", "subject", "body",
                     "status", "reason", "attempts", "next_attempt_at", "created_at"]
 NOT_FOUND = "This campaign no longer exists."
-AUDIENCE_ERROR_KEY = "error"  # audience_detail[...]: why a due campaign could not be queued
 
 
 @dataclass(frozen=True)
@@ -257,7 +256,7 @@ def _queue_scheduled(merchant_id: int, campaign_id: int, now: dt.datetime) -> bo
         except (CampaignError, FilterError) as refusal:
             # Nothing was written but the claim: keep the campaign, say why it did not go.
             campaign.status = CampaignStatus.FAILED.value
-            campaign.audience_detail = {**(campaign.audience_detail or {}), AUDIENCE_ERROR_KEY: str(refusal)}
+            campaign.problem = str(refusal)[:500]
             campaign.recipients = 0
         else:
             campaign.status, campaign.recipients = CampaignStatus.SENDING.value, queued + skipped

@@ -44,6 +44,7 @@ def upgrade() -> None:
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('body', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('problem', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('send_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('recipients', sa.Integer(), nullable=False),
     sa.Column('staff_user_id', sa.Integer(), nullable=True),
