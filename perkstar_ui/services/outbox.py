@@ -75,11 +75,21 @@ class Claimed:
 
 
 def _claimable(now: dt.datetime) -> sa.ColumnElement[bool]:
-    """Due and not held by a live lease (NULL next_attempt_at: written without one, due)."""
+    """Due and not held by a live lease. A range on ``(status, next_attempt_at)``, so the
+    index skips every sent row however long the outbox's history grows."""
     return sa.and_(
         _MESSAGE.c.status == _QUEUED,
-        sa.or_(_MESSAGE.c.next_attempt_at.is_(None), _MESSAGE.c.next_attempt_at <= now),
+        _MESSAGE.c.next_attempt_at <= now,
         sa.or_(_MESSAGE.c.claimed_until.is_(None), _MESSAGE.c.claimed_until <= now),
+    )
+
+
+def _date_undated(connection: sa.Connection) -> None:
+    """A row written without ``next_attempt_at`` (a bare Core insert) is due since it was
+    written: give it that date, so the indexed ``<= now`` finds it instead of never."""
+    connection.execute(
+        _MESSAGE.update().where(_MESSAGE.c.status == _QUEUED, _MESSAGE.c.next_attempt_at.is_(None))
+        .values(next_attempt_at=_MESSAGE.c.created_at)
     )
 
 
@@ -98,6 +108,7 @@ def skip_unconfigured(channels: Iterable[Channel], now: dt.datetime | None = Non
     now = now or utcnow()
     with system_session() as session:
         connection = _begin_write(session)
+        _date_undated(connection)
         result = connection.execute(
             _MESSAGE.update()
             .where(_claimable(now), _MESSAGE.c.channel.in_(names))
@@ -115,8 +126,9 @@ def claim(worker_id: str, limit: int, lease: dt.timedelta, now: dt.datetime | No
     names = [Channel(channel).value for channel in channels]
     with system_session() as session:
         connection = _begin_write(session)
+        _date_undated(connection)
         pick = (sa.select(_MESSAGE.c.id).where(_claimable(now), _MESSAGE.c.channel.in_(names))
-                .order_by(_MESSAGE.c.id).limit(limit))
+                .order_by(_MESSAGE.c.next_attempt_at).limit(limit))
         if not is_sqlite(session.get_bind()):
             pick = pick.with_for_update(skip_locked=True)
         ids = connection.execute(pick).scalars().all()

@@ -327,7 +327,8 @@ def test_a_failing_job_is_recorded_and_the_others_still_run(unique) -> None:  # 
 
 def test_the_worker_schedules_settle_cards_and_rfm_daily_and_due_campaigns_every_minute() -> None:
     assert {(job.name, job.period) for job in worker.JOBS} == {
-        ("settle-cards", worker.daily), ("rfm", worker.daily), ("campaigns", worker.every_minute)}
+        ("settle-cards", worker.daily), ("rfm", worker.daily), ("campaigns", worker.every_minute),
+        ("stripe-events", worker.every_minute)}  # issue 12: failed webhook events retried
 
 
 # --- worker processes -------------------------------------------------------------------------
@@ -399,3 +400,14 @@ def test_a_worker_killed_mid_batch_loses_nothing(merchant, inbox, unique) -> Non
     assert set(received) == ids, "nothing lost"
     # At least once: only the chunk the killed worker had sent but not yet recorded goes twice.
     assert len(received) - len(ids) <= outbox.RECORD_EVERY
+
+
+def test_a_message_written_without_next_attempt_at_is_still_sent(merchant, config, inbox) -> None:  # noqa: ANN001
+    with get_engine().begin() as connection:
+        message_id = connection.execute(_MESSAGE.insert().values(
+            merchant_id=merchant, channel=Channel.EMAIL.value, recipient="undated@example.com", subject="Hi",
+            body="Hello", status=MessageStatus.QUEUED.value, attempts=0, created_at=utcnow())).inserted_primary_key[0]
+    assert _row(message_id)["next_attempt_at"] is None
+    _deliver_all(config)
+    assert _row(message_id)["status"] == "sent"
+    assert [r.perkstar_id for r in inbox.with_ids({message_id})] == [message_id]
