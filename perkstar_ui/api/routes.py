@@ -26,6 +26,7 @@ from perkstar_ui.api import consent as consent_routes
 from perkstar_ui.api import messaging as messaging_routes
 from perkstar_ui.api import public_card as public_card_routes
 from perkstar_ui.api import push as push_routes
+from perkstar_ui.api import stripe_webhook as stripe_routes
 from perkstar_ui.api.csv_stream import csv_lines
 from perkstar_ui.domain import filters
 from perkstar_ui.services import accounts, customer_profile, importing
@@ -167,5 +168,6 @@ api = Starlette(
         *push_routes.ROUTES,
         *consent_routes.ROUTES,
         *messaging_routes.ROUTES,
+        *stripe_routes.ROUTES,
     ]
 )

@@ -228,6 +228,9 @@ def apply_action(
     if verb == "change-expiration":
         return [Entry(L.EXPIRATION_CHANGED, now, detail=action.date.isoformat() if action.date else "")]
     if is_expired(expires_on, now.date()):
+        if isinstance(settings, MembershipSettings) and settings.mode == STRIPE_MODE:
+            raise Refused(f"This membership's paid period ended on {expires_on.isoformat()}; "  # type: ignore[union-attr]
+                          "it is valid again once Stripe reports the renewal.")
         raise Refused(f"This card expired on {expires_on.isoformat()}; extend the expiration date first.")  # type: ignore[union-attr]
     entries = _RULES[card_type](settings, state, action, now)
     after = state.copy()

@@ -315,3 +315,4 @@ def payment_of(entry_detail: str | None, at: dt.datetime) -> Payment | None:
         return None
     return Payment(at, int(data.get("amount") or 0), str(data.get("currency") or ""), str(data.get("status") or ""),
                    str(data.get("invoice") or ""))
+

@@ -31,7 +31,7 @@ from perkstar_ui.domain.stripe_rules import STRIPE_INTERVALS
 
 WEBHOOK_PATH = "/api/stripe/webhook"  # the contract path: the installation's signing secret
 SECRET_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]{8,}$")
-WEBHOOK_SECRET_PATTERN = re.compile(r"^whsec_[A-Za-z0-9+/=]{8,}$")
+WEBHOOK_SECRET_PATTERN = re.compile(r"^whsec_[A-Za-z0-9_+/=-]{8,}$")
 HINT_TAIL = 4
 STRIPE_TIMEOUT_SECONDS = 20
 

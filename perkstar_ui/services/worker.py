@@ -26,7 +26,7 @@ from perkstar_ui.config import Settings, settings
 from perkstar_ui.db.models import JobRun, utcnow
 from perkstar_ui.db.tenancy import system_session
 from perkstar_ui.domain.messages import Channel
-from perkstar_ui.services import campaigns, cards, outbox, rfm
+from perkstar_ui.services import campaigns, cards, outbox, rfm, stripe_webhook
 from perkstar_ui.services.outbox import DeliveryReport
 from perkstar_ui.services.providers.base import Provider
 from perkstar_ui.services.providers.sms import SmsProvider
@@ -70,6 +70,7 @@ JOBS: tuple[Job, ...] = (
     Job("settle-cards", daily, cards.settle_all),  # expiries and membership refills (Q23)
     Job("rfm", daily, rfm.recompute_all),
     Job("campaigns", every_minute, campaigns.queue_due),  # scheduled campaigns that are due
+    Job("stripe-events", every_minute, stripe_webhook.retry_due),  # webhook events that failed to apply
 )
 
 
