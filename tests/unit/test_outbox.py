@@ -326,7 +326,7 @@ def test_a_failing_job_is_recorded_and_the_others_still_run(unique) -> None:  # 
 
 
 def test_the_worker_schedules_settle_cards_and_rfm_daily_and_due_campaigns_every_minute() -> None:
-    assert {(job.name, job.period) for job in worker.JOBS} == {
+    assert {(job.name, job.period) for job in worker.JOBS} >= {
         ("settle-cards", worker.daily), ("rfm", worker.daily), ("campaigns", worker.every_minute),
         ("stripe-events", worker.every_minute)}  # issue 12: failed webhook events retried
 
