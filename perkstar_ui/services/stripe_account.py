@@ -221,7 +221,7 @@ def test_connection(merchant_id: int) -> ConnectionResult:
     """One harmless call (retrieve the account) with the merchant's key."""
     try:
         key = api_key(merchant_id)
-        account = stripe.Account.retrieve(api_key=key)
+        account = stripe.Account.retrieve(api_key=key).to_dict()
     except StripeSetupError as error:
         return ConnectionResult(False, str(error))
     except stripe.StripeError as error:
@@ -229,8 +229,8 @@ def test_connection(merchant_id: int) -> ConnectionResult:
     name = (account.get("settings") or {}).get("dashboard", {}).get("display_name") or (
         account.get("business_profile") or {}).get("name") or ""
     mode = "test mode" if is_test_key(key) else "live mode"
-    shown = f"{account.id} ({name})" if name else account.id
-    return ConnectionResult(True, f"Connected to Stripe account {shown}, {mode}.", account.id)
+    shown = f"{account['id']} ({name})" if name else account["id"]
+    return ConnectionResult(True, f"Connected to Stripe account {shown}, {mode}.", account["id"])
 
 
 @dataclass(frozen=True)
@@ -242,17 +242,17 @@ class PriceOption:
     interval: str
 
 
-def _price_option(price) -> PriceOption:  # noqa: ANN001
+def _price_option(price: dict) -> PriceOption:
     product = price.get("product")
-    product_name = product.get("name") if isinstance(product, dict) or hasattr(product, "get") else ""
-    name = price.get("nickname") or product_name or price.id
+    product_name = product.get("name") if isinstance(product, dict) else ""
+    name = price.get("nickname") or product_name or price["id"]
     recurring = price.get("recurring") or {}
     interval = recurring.get("interval") or ""
     count = recurring.get("interval_count") or 1
     every = f"{count} {interval}s" if count != 1 else interval
     amount = int(price.get("unit_amount") or 0)
     currency = str(price.get("currency") or "")
-    return PriceOption(price.id, f"{name} · {format_units(amount, BalanceUnit.CENTS)} {currency.upper()} / {every}",
+    return PriceOption(price["id"], f"{name} · {format_units(amount, BalanceUnit.CENTS)} {currency.upper()} / {every}",
                        amount, currency, interval)
 
 
@@ -263,7 +263,7 @@ def list_prices(merchant_id: int) -> list[PriceOption]:
         prices = stripe.Price.list(api_key=key, active=True, type="recurring", limit=100, expand=["data.product"])
     except stripe.StripeError as error:
         raise StripeSetupError(explain(error)) from None
-    return [_price_option(p) for p in prices.data]
+    return [_price_option(p) for p in prices.to_dict().get("data", [])]
 
 
 # --- tiers → prices ---------------------------------------------------------------------------
@@ -324,7 +324,7 @@ def map_tier_price(merchant_id: int, template_id: int, tier: str, price_id: str)
     if price_id:
         key = api_key(merchant_id)
         try:
-            price = stripe.Price.retrieve(price_id, api_key=key)
+            price = stripe.Price.retrieve(price_id, api_key=key).to_dict()
         except stripe.StripeError as error:
             raise StripeSetupError(explain(error)) from None
         if not price.get("recurring"):

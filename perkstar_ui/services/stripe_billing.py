@@ -228,7 +228,7 @@ def start_subscription(merchant_id: int, card_id: int, origin: str = "", *, tier
     elif target.email:
         params["customer_email"] = target.email
     try:
-        checkout = stripe.checkout.Session.create(api_key=key, **params)
+        checkout = stripe.checkout.Session.create(api_key=key, **params).to_dict()
     except stripe.StripeError as error:
         raise StripeSetupError(explain(error)) from None
     url = checkout.get("url") or ""
@@ -246,7 +246,7 @@ def start_subscription(merchant_id: int, card_id: int, origin: str = "", *, tier
         sent_by.append(kind.value)
     message = (f"Checkout link sent by {' and '.join(c.upper() if c == Channel.SMS else c for c in sent_by)}."
                if sent_by else "The customer has no phone or email: copy the link and send it yourself.")
-    return CheckoutLink(url, checkout.id, sent_by, message)
+    return CheckoutLink(url, checkout["id"], sent_by, message)
 
 
 # --- the running subscription --------------------------------------------------------------
