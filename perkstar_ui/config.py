@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     stripe_api_key: str = Field(default="", validation_alias="STRIPE_API_KEY")
     stripe_currency: str = Field(default="usd", min_length=3, max_length=3, validation_alias="STRIPE_CURRENCY")
     secret_key: str = Field(default="", validation_alias="PERKSTAR_SECRET_KEY")
+    # Where Stripe's API is (empty: api.stripe.com); for stripe-mock or a local test server only.
+    stripe_api_base: str = Field(default="", validation_alias="STRIPE_API_BASE")
     # Email over SMTP (issue 11); empty host = no email provider.
     smtp_host: str = Field(default="", validation_alias="SMTP_HOST")
     smtp_port: int = Field(default=587, validation_alias="SMTP_PORT")

@@ -1,8 +1,10 @@
 """The Reflex app: pages, their load events, and the HTTP routes beside them."""
 
 import reflex as rx
+import stripe
 
 from perkstar_ui.api.routes import api
+from perkstar_ui.config import settings
 from perkstar_ui.db import migrate
 from perkstar_ui.pages.campaigns import DETAIL_ROUTE as CAMPAIGN_ROUTE
 from perkstar_ui.pages.campaigns import ROUTE as CAMPAIGNS_ROUTE
@@ -36,6 +38,9 @@ from perkstar_ui.state.tiles import TilesState
 
 # Contract: migrations are applied on start-up (idempotent; PostgreSQL takes a lock).
 migrate.upgrade()
+# STRIPE_API_BASE: stripe-mock or a local test server instead of api.stripe.com.
+if settings().stripe_api_base:
+    stripe.api_base = settings().stripe_api_base
 
 app = rx.App(api_transformer=api, html_lang="en")
 # Delivery and recurring jobs inside the app (PERKSTAR_EMBEDDED_WORKER, on by default).

@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.messaging_servers import SmsApi, SmtpInbox
+from tests.stripe_server import StripeApi
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("PERKSTAR_CHROMIUM", "/usr/bin/chromium")
@@ -92,7 +93,15 @@ def sms_outbox() -> Iterator[SmsApi]:
 
 
 @pytest.fixture(scope="session")
-def base_url(demo_merchant, smtp_inbox, sms_outbox, tmp_path_factory) -> Iterator[str]:  # noqa: ANN001
+def stripe_api() -> Iterator[StripeApi]:
+    """The app's Stripe API (``STRIPE_API_BASE``): ``stripe_api.requests(method, path)`` lists what it was asked."""
+    server = StripeApi().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(demo_merchant, smtp_inbox, sms_outbox, stripe_api, tmp_path_factory) -> Iterator[str]:  # noqa: ANN001
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("app") / "reflex.log"
@@ -106,6 +115,7 @@ def base_url(demo_merchant, smtp_inbox, sms_outbox, tmp_path_factory) -> Iterato
         SMS_AUTH_TOKEN=sms_outbox.auth_token, SMS_FROM="+447700900000",
         PERKSTAR_EMBEDDED_WORKER="true", PERKSTAR_WORKER_POLL_SECONDS="0.3",
         STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET, PERKSTAR_SECRET_KEY="perkstar-e2e-encryption-key",
+        STRIPE_API_BASE=stripe_api.base_url,  # never api.stripe.com
         PATH=f"{ROOT / 'tools' / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
     )
     reflex = Path(sys.executable).with_name("reflex")

@@ -3,8 +3,9 @@ payment; signed webhook events POSTed to the running app (Stripe's own fixture o
 with our card serial, signed offline with the app's ``STRIPE_WEBHOOK_SECRET``) make it
 Valid with the period end as expiration, a repeat changes nothing, a deletion shows
 Cancelled, a paid invoice is a payment row, a bad signature is 400; Settings › Stripe
-saves keys and never shows them back. No call leaves the machine: the app has no Stripe
-key, so the actions that would call Stripe stop with their message first."""
+saves keys and never shows them back; with a key, Test connection, the tier → price
+mapping, Start subscription and Cancel at period end reach the local Stripe-shaped API the
+app is pointed at (``STRIPE_API_BASE``, ``tests.stripe_server``), never the internet."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from sqlmodel import select
 from perkstar_ui.db.models import CardTransaction, StripeEvent
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from tests import stripe_fixtures as fx
+from tests import stripe_server
 from tests.e2e.conftest import STRIPE_WEBHOOK_SECRET, goto
 from tests.helpers import add_customer, issue, set_template
+from tests.messaging_servers import wait_until
 
 WEBHOOK = "/api/stripe/webhook"
 PRICE = "price_e2e_basic"
@@ -49,12 +52,12 @@ def stored_event(event_id: str) -> StripeEvent | None:
         return session.get(StripeEvent, event_id)
 
 
-def stripe_member(page: Page, shop, email: str = "") -> tuple[int, int, str]:  # noqa: ANN001
+def stripe_member(page: Page, shop, email: str = "", phone: str = "", prices: dict | None = None) -> tuple[int, int, str]:  # noqa: ANN001
     """A Stripe-mode membership card (Basic ↔ ``PRICE``) on a new customer's open profile:
     (customer id, card id, serial)."""
     merchant_id = shop[0]
-    set_template(merchant_id, "membership", mode="stripe", stripe_prices={"Basic": PRICE})
-    customer = add_customer(merchant_id, "Gym", "Member", email=email)
+    set_template(merchant_id, "membership", mode="stripe", stripe_prices={"Basic": PRICE} if prices is None else prices)
+    customer = add_customer(merchant_id, "Gym", "Member", email=email, phone=phone)
     card_id = issue(merchant_id, customer, "membership")
     goto(page, f"/customers/{customer}")
     panel = page.get_by_test_id("card-panel")
@@ -190,3 +193,61 @@ def test_stripe_keys_are_saved_and_never_shown_back(shop_page: Page, shop):  # n
     expect(section.get_by_label("Stripe secret key")).to_have_value("")
     assert key not in page.content() and whsec not in page.content()
     expect(section.get_by_test_id("stripe-webhook-url")).to_contain_text("/api/stripe/webhook/")
+
+
+def test_connected_account_maps_prices_starts_and_cancels(shop_page: Page, shop, base_url: str, stripe_api,  # noqa: ANN001
+                                                          sms_outbox, unique: str):  # noqa: ANN001
+    page, key = shop_page, "sk_test_51E2eConnectedKey00007777"
+    phone = "+447400987" + str(int(unique, 16) % 1_000).zfill(3)
+    customer, _, serial = stripe_member(page, shop, phone=phone, prices={})
+
+    # Settings › Stripe: save the key, test it, map Basic to a listed price and create Premium's.
+    goto(page, "/settings")
+    section = page.get_by_test_id("stripe-settings")
+    section.get_by_label("Stripe secret key").fill(key)
+    section.get_by_test_id("stripe-save").click()
+    expect(section.get_by_test_id("stripe-secret-key-hint")).to_have_text("sk_test_…7777")
+    section.get_by_test_id("stripe-test").click()
+    expect(section.get_by_test_id("stripe-status")).to_have_text(
+        f"Connected to Stripe account {stripe_server.ACCOUNT_ID} ({stripe_server.ACCOUNT_NAME}), test mode.")
+    assert stripe_api.requests("GET", "/v1/account")[-1].auth == f"Bearer {key}"
+    basic = section.locator('[data-testid="stripe-tier-row"][data-tier="Basic"]')
+    premium = section.locator('[data-testid="stripe-tier-row"][data-tier="Premium"]')
+    expect(basic.get_by_label("Basic").locator(f'option[value="{stripe_server.LISTED_PRICE}"]')).to_have_count(1)
+    basic.get_by_label("Basic").select_option(stripe_server.LISTED_PRICE)
+    expect(basic).to_have_attribute("data-price-id", stripe_server.LISTED_PRICE)
+    premium.get_by_label("Premium").select_option(label="Create from the tier's price (70.00)")
+    expect(premium).to_have_attribute("data-price-id", stripe_server.CREATED_PRICE)
+    created = stripe_api.requests("POST", "/v1/prices")[-1].form
+    assert (created["unit_amount"], created["recurring[interval]"]) == ("7000", "month")
+
+    # Start subscription: a Checkout Session for Basic's price, its link shown and sent by SMS.
+    goto(page, f"/customers/{customer}")
+    panel = page.get_by_test_id("card-panel")
+    panel.get_by_test_id("card-action-start-subscription").click()
+    expect(panel.get_by_test_id("card-checkout-link")).to_have_text(stripe_server.CHECKOUT_URL)
+    expect(panel.get_by_test_id("card-checkout-message")).to_contain_text("SMS")
+    expect(panel.get_by_test_id("copy-checkout-link")).to_be_visible()
+    checkout = stripe_api.requests("POST", "/v1/checkout/sessions")[-1].form
+    assert checkout["mode"] == "subscription"
+    assert checkout["line_items[0][price]"] == stripe_server.LISTED_PRICE
+    assert checkout["metadata[card_serial]"] == serial
+    assert checkout["subscription_data[metadata][card_serial]"] == serial
+    assert wait_until(lambda: any(stripe_server.CHECKOUT_URL in r.form.get("Body", "") for r in sms_outbox.sent(phone)))
+
+    # The customer pays: Stripe's events make the card Valid; Open in Stripe goes to test mode.
+    now, sub_id = int(time.time()), fx.new_id("sub")
+    subscription = fx.subscription(serial, sub_id=sub_id, price=stripe_server.LISTED_PRICE, start=now, end=now + 30 * DAY)
+    assert post_event(base_url, fx.event("customer.subscription.created", subscription, created=now)) == 200
+    page.reload()
+    expect(panel.get_by_test_id("card-subscription-status")).to_have_text("Valid")
+    expect(panel.get_by_test_id("card-open-in-stripe")).to_have_attribute(
+        "href", f"https://dashboard.stripe.com/test/subscriptions/{sub_id}")
+
+    # Cancel at period end, after a confirmation: Stripe is asked; the card stays Valid until then.
+    panel.get_by_test_id("card-action-cancel-subscription").click()
+    page.get_by_role("alertdialog").get_by_test_id("confirm-cancel-subscription").click()
+    expect(page.get_by_role("alertdialog")).to_have_count(0)
+    cancel = stripe_api.requests("POST", f"/v1/subscriptions/{sub_id}")
+    assert cancel and cancel[-1].form["cancel_at_period_end"] == "true"
+    expect(panel.get_by_test_id("card-subscription-status")).to_have_text("Valid")
