@@ -66,11 +66,25 @@ class Job:
     run: Callable[[dt.datetime], object]
 
 
+JOB_RUNS_KEPT = dt.timedelta(days=14)  # runs older than this are history nobody reads
+
+
+def purge_job_runs(now: dt.datetime) -> int:
+    """Forget old runs: a minute job alone leaves 1,440 rows a day. A past period is never
+    claimed again (periods come from the clock), so deleting its row cannot rerun it."""
+    table = JobRun.__table__
+    with system_session() as session:
+        deleted = session.connection().execute(table.delete().where(table.c.started_at < now - JOB_RUNS_KEPT))
+        session.commit()
+        return deleted.rowcount
+
+
 JOBS: tuple[Job, ...] = (
     Job("settle-cards", daily, cards.settle_all),  # expiries and membership refills (Q23)
     Job("rfm", daily, rfm.recompute_all),
     Job("campaigns", every_minute, campaigns.queue_due),  # scheduled campaigns that are due
     Job("stripe-events", every_minute, stripe_webhook.retry_due),  # webhook events that failed to apply
+    Job("purge-job-runs", daily, purge_job_runs),
 )
 
 

@@ -331,6 +331,21 @@ def test_the_worker_schedules_settle_cards_and_rfm_daily_and_due_campaigns_every
         ("stripe-events", worker.every_minute)}  # issue 12: failed webhook events retried
 
 
+def test_old_job_runs_are_purged_daily_and_recent_ones_kept(unique) -> None:  # noqa: ANN001
+    now = utcnow()
+    table = JobRun.__table__
+    with get_engine().begin() as connection:
+        connection.execute(table.insert(), [
+            {"job": f"old-{unique}", "period": "p1", "worker": "w", "started_at": now - dt.timedelta(days=15)},
+            {"job": f"recent-{unique}", "period": "p1", "worker": "w", "started_at": now - dt.timedelta(days=13)},
+        ])
+    assert ("purge-job-runs", worker.daily) in {(job.name, job.period) for job in worker.JOBS}
+    assert worker.purge_job_runs(now) >= 1
+    with get_engine().connect() as connection:
+        left = set(connection.execute(sa.select(table.c.job).where(table.c.job.like(f"%-{unique}"))).scalars())
+    assert left == {f"recent-{unique}"}
+
+
 # --- worker processes -------------------------------------------------------------------------
 
 
