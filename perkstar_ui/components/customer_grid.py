@@ -217,7 +217,7 @@ def _bulk_delete_dialogs() -> rx.Component:
         ["Delete the ", GridState.selected_count, " selected customers permanently, with their cards and "
          "transactions? This cannot be undone; export first if you may need them. Customers whose card is "
          "installed on a phone are kept."],
-        GridState.confirm_delete_open, GridState.cancel_delete, GridState.delete_selected,
+        GridState.confirm_delete_open, GridState.cancel_delete, GridState.delete_selected, busy=GridState.deleting,
     )
     report = rx.dialog.root(
         rx.dialog.content(

@@ -232,7 +232,8 @@ class Card(SQLModel, TenantScoped, table=True):
     expires_on: Optional[dt.date] = None
     install_token: str = Field(max_length=43, unique=True)
     referral_code: str = Field(max_length=16, unique=True)
-    referred_by_card_id: Optional[int] = Field(default=None, foreign_key="card.id", ondelete="SET NULL")
+    # Indexed: deleting a card looks up the cards it referred (foreign-key action).
+    referred_by_card_id: Optional[int] = Field(default=None, foreign_key="card.id", ondelete="SET NULL", index=True)
     # Ledger caches (units per ``domain.card_types.BALANCE_UNITS``).
     balance: int = 0
     rewards_available: int = 0
@@ -283,8 +284,10 @@ class CardTransaction(SQLModel, TenantScoped, table=True):
     source: str = Field(default="dashboard", max_length=20)  # dashboard/scanner/import/...
     staff_user_id: Optional[int] = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")
     comment: Optional[str] = Field(default=None, max_length=500)
+    # Indexed: every deleted ledger row looks up its corrections (foreign-key action), and
+    # RFM reads the corrected rows.
     correction_of_id: Optional[int] = Field(
-        default=None, foreign_key="card_transaction.id", ondelete="SET NULL"
+        default=None, foreign_key="card_transaction.id", ondelete="SET NULL", index=True
     )
     idempotency_key: Optional[str] = Field(default=None, max_length=64)
     # All entries one action wrote share its key, so a correction reverses the whole action.
@@ -342,7 +345,7 @@ class ImportChange(SQLModel, TenantScoped, table=True):
     customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
     action: str = Field(max_length=10)  # created / updated
     filled: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # field → value set
-    card_id: Optional[int] = Field(default=None, foreign_key="card.id", ondelete="SET NULL")
+    card_id: Optional[int] = Field(default=None, foreign_key="card.id", ondelete="SET NULL", index=True)
 
 
 # --- room for segments, communication and billing -------------------------------------
@@ -422,7 +425,8 @@ class Message(SQLModel, TenantScoped, table=True):
         sa.Index("ix_message_status_next_attempt", "status", "next_attempt_at"),
         sa.Index("ix_message_campaign_status", "campaign_id", "status"),
         sa.Index("ix_message_provider_id", "provider_message_id"),
-        sa.Index("ix_message_merchant_card", "merchant_id", "card_id"),  # a card page's messages
+        # A card page's messages, and the foreign-key action when a card is deleted.
+        sa.Index("ix_message_card", "card_id"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")
@@ -449,7 +453,7 @@ class PushSubscription(SQLModel, TenantScoped, table=True):
     """A browser's Web Push subscription for one card page (the holder's phone)."""
 
     __tablename__ = "push_subscription"
-    __table_args__ = (sa.Index("ix_push_subscription_merchant_card", "merchant_id", "card_id"),)
+    __table_args__ = (sa.Index("ix_push_subscription_card", "card_id"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")
     card_id: int = Field(foreign_key="card.id", ondelete="CASCADE")

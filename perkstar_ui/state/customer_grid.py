@@ -62,6 +62,7 @@ class GridState(AuthState):
     grid_error: str = ""
     # bulk delete
     confirm_delete_open: bool = False
+    deleting: bool = False
     report_open: bool = False
     deleted_count: int = 0
     refused: list[RefusedView] = []
@@ -228,31 +229,40 @@ class GridState(AuthState):
     def cancel_delete(self):
         self.confirm_delete_open = False
 
-    @rx.event
+    @rx.event(background=True)
     async def delete_selected(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
-        selection = self._selection()
-        self.loading = True
-        yield
+        """A background event: deleting thousands of matches must not hold the tab's state."""
+        async with self:
+            if self.deleting:
+                return  # a second click while the first runs
+            merchant_id = await self.merchant_id()
+            if merchant_id is None:
+                yield rx.redirect(LOGIN_ROUTE, replace=True)
+                return
+            selection = self._selection()
+            self.deleting = True
         try:
             report = await asyncio.to_thread(
                 lambda: customer_records.delete_customers(
                     merchant_id, customer_filters.selected_customers(merchant_id, selection))
             )
         except filters.FilterError as error:
-            self.loading, self.confirm_delete_open = False, False
+            async with self:
+                self.deleting, self.confirm_delete_open = False, False
             yield rx.toast.error(f"Nothing was deleted: {error}")
             return
-        self.confirm_delete_open = False
-        self.deleted_count = len(report.deleted)
-        self.refused = [RefusedView(name, reason) for name, reason in report.refused[:SHOWN_REFUSALS]]
-        self.report_open = True
-        self.selected_ids, self.all_matching = [], False
-        async for update in self._reload():
-            yield update
+        except Exception:  # noqa: BLE001  the delete rolled back: say so, keep the selection
+            async with self:
+                self.deleting = False
+            yield rx.toast.error("Nothing was deleted: the delete failed and was rolled back. Try again.")
+            raise
+        async with self:
+            self.deleting, self.confirm_delete_open = False, False
+            self.deleted_count = len(report.deleted)
+            self.refused = [RefusedView(name, reason) for name, reason in report.refused[:SHOWN_REFUSALS]]
+            self.report_open = True
+            self.selected_ids, self.all_matching = [], False
+        yield GridState.refresh
         yield TilesState.refresh
 
     @rx.event

@@ -43,11 +43,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_card_merchant_status_expires_customer', ['merchant_id', 'status', 'expires_on', 'customer_id'], unique=False)
         batch_op.create_index('ix_card_merchant_template_customer', ['merchant_id', 'template_id', 'customer_id'], unique=False)
         batch_op.create_index('ix_card_merchant_activity_customer', ['merchant_id', 'last_activity_at', 'customer_id'], unique=False)
+        # Foreign keys without an index made every deleted row scan the referencing table.
+        batch_op.create_index('ix_card_referred_by_card_id', ['referred_by_card_id'], unique=False)
 
     with op.batch_alter_table('card_transaction', schema=None) as batch_op:
         # The new index starts with the old one's columns: it serves its queries too.
         batch_op.drop_index('ix_card_transaction_merchant_created')
+        batch_op.create_index('ix_card_transaction_correction_of_id', ['correction_of_id'], unique=False)
         batch_op.create_index('ix_card_transaction_merchant_created_customer', ['merchant_id', 'created_at', 'customer_id', 'kind'], unique=False)
+
+    with op.batch_alter_table('import_change', schema=None) as batch_op:
+        batch_op.create_index('ix_import_change_card_id', ['card_id'], unique=False)
 
     with op.batch_alter_table('merchant', schema=None) as batch_op:
         batch_op.add_column(sa.Column('rfm_window_days', sa.Integer(), server_default='365', nullable=False))
@@ -65,17 +71,22 @@ def downgrade() -> None:
         batch_op.drop_constraint('uq_segment_merchant_name', type_='unique')
         batch_op.drop_column('updated_at')
 
+    with op.batch_alter_table('import_change', schema=None) as batch_op:
+        batch_op.drop_index('ix_import_change_card_id')
+
     with op.batch_alter_table('merchant', schema=None) as batch_op:
         batch_op.drop_column('rfm_new_customer_days')
         batch_op.drop_column('rfm_window_days')
 
     with op.batch_alter_table('card_transaction', schema=None) as batch_op:
         batch_op.drop_index('ix_card_transaction_merchant_created_customer')
+        batch_op.drop_index('ix_card_transaction_correction_of_id')
         batch_op.create_index('ix_card_transaction_merchant_created', ['merchant_id', 'created_at'], unique=False)
 
     with op.batch_alter_table('card', schema=None) as batch_op:
         batch_op.drop_index('ix_card_merchant_template_customer')
         batch_op.drop_index('ix_card_merchant_activity_customer')
+        batch_op.drop_index('ix_card_referred_by_card_id')
         batch_op.drop_index('ix_card_merchant_status_expires_customer')
         batch_op.drop_index('ix_card_merchant_expires_customer')
         batch_op.drop_index('ix_card_merchant_device_customer')

@@ -72,7 +72,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('endpoint')
     )
     with op.batch_alter_table('push_subscription', schema=None) as batch_op:
-        batch_op.create_index('ix_push_subscription_merchant_card', ['merchant_id', 'card_id'], unique=False)
+        batch_op.create_index('ix_push_subscription_card', ['card_id'], unique=False)
 
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sms_consent', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -96,7 +96,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_message_campaign_status', ['campaign_id', 'status'], unique=False)
         batch_op.create_index('ix_message_provider_id', ['provider_message_id'], unique=False)
         batch_op.create_index('ix_message_status_next_attempt', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index('ix_message_merchant_card', ['merchant_id', 'card_id'], unique=False)
+        batch_op.create_index('ix_message_card', ['card_id'], unique=False)
         batch_op.create_foreign_key('fk_message_campaign_id', 'campaign', ['campaign_id'], ['id'], ondelete='CASCADE')
     # Rows queued before this revision are due now.
     op.execute("UPDATE message SET next_attempt_at = created_at WHERE next_attempt_at IS NULL")
@@ -107,7 +107,7 @@ def downgrade() -> None:
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.drop_constraint('fk_message_campaign_id', type_='foreignkey')
         batch_op.drop_index('ix_message_status_next_attempt')
-        batch_op.drop_index('ix_message_merchant_card')
+        batch_op.drop_index('ix_message_card')
         batch_op.drop_index('ix_message_provider_id')
         batch_op.drop_index('ix_message_campaign_status')
         batch_op.drop_column('delivered_at')
@@ -130,7 +130,7 @@ def downgrade() -> None:
         batch_op.drop_column('sms_consent')
 
     with op.batch_alter_table('push_subscription', schema=None) as batch_op:
-        batch_op.drop_index('ix_push_subscription_merchant_card')
+        batch_op.drop_index('ix_push_subscription_card')
 
     op.drop_table('push_subscription')
     with op.batch_alter_table('campaign', schema=None) as batch_op:
