@@ -100,15 +100,23 @@ async def import_template_csv(request: Request) -> Response:
     return _csv_response(header, [example], "perkstar-import-template.csv")
 
 
+MAX_FILTER_CHARS = 200_000  # 20 conditions × 50 listed values fit with room to spare
+
+
 async def export_customers_csv(request: Request) -> Response:
-    """``GET /api/customers/export.csv[?search=…&filter=<filter JSON>]``: everyone matching
-    the search and the filter (domain.filters), streamed; 400 with the reason for a bad filter."""
+    """``GET /api/customers/export.csv[?search=…]`` or ``POST`` with form fields ``search`` and
+    ``filter`` (domain.filters JSON; the app posts, since a large filter outgrows a URL):
+    everyone matching the search and the filter, streamed; 400 with the reason for a bad filter."""
     merchant_id = await _require_merchant(request)
     if merchant_id is None:
         return PlainTextResponse("Log in first.", status_code=401)
-    search = request.query_params.get("search", "")[:100]
+    fields = await request.form(max_part_size=MAX_FILTER_CHARS) if request.method == "POST" else request.query_params
+    search = str(fields.get("search", ""))[:100]
     try:
-        spec = filters.from_json(request.query_params.get("filter", "")[:20_000])
+        raw_filter = str(fields.get("filter", ""))
+        if len(raw_filter) > MAX_FILTER_CHARS:
+            raise filters.FilterError("The filter is too large to export.")
+        spec = filters.from_json(raw_filter)
         header, rows = await asyncio.to_thread(importing.export_rows, merchant_id, search, spec)
     except filters.FilterError as error:
         return PlainTextResponse(str(error), status_code=400)
@@ -161,7 +169,7 @@ api = Starlette(
         Route("/api/logout", end_session, methods=["POST"]),
         Route("/api/cards/{card_id:int}/history.csv", card_history_csv, methods=["GET"]),
         Route("/api/customers/import-template.csv", import_template_csv, methods=["GET"]),
-        Route("/api/customers/export.csv", export_customers_csv, methods=["GET"]),
+        Route("/api/customers/export.csv", export_customers_csv, methods=["GET", "POST"]),
         Route("/api/imports", upload_import, methods=["POST"]),
         Route("/api/imports/{token}/errors.csv", import_errors_csv, methods=["GET"]),
         *public_card_routes.ROUTES,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from urllib.parse import urlencode
 
 import reflex as rx
 
@@ -127,19 +126,23 @@ class ImportState(AuthState):
             self.form_error = "Only CSV files can be imported (save an Excel sheet as CSV first)."
             return
         self.token, self.file_name = str(result.get("token", "")), name
-        await self._preview()
+        async for update in self._preview():
+            yield update
 
     @rx.event
     async def set_template(self, value: str):
         self.template_id = value if value.isdigit() else ""
         if self.token and not self.summary:
-            await self._preview()
+            async for update in self._preview():
+                yield update
 
-    async def _preview(self) -> None:
+    async def _preview(self):
+        """Check the file: the spinner first (the browser sees state only at a yield)."""
         merchant_id = await self.merchant_id()
         if merchant_id is None:
             return
         self.previewing = True
+        yield
         try:
             result = await asyncio.to_thread(
                 importing.preview, merchant_id, self.token, int(self.template_id) if self.template_id else None
@@ -230,11 +233,39 @@ class ImportState(AuthState):
         yield ImportState.recompute_segments
 
 
+# A form POST into a hidden frame: the filter travels in the body (a URL would outgrow
+# proxies' limits), the answer is an attachment, and an error page never replaces the app.
+EXPORT_SCRIPT = """(() => {
+  let frame = document.getElementById('export-frame');
+  if (!frame) {
+    frame = document.createElement('iframe');
+    frame.id = frame.name = 'export-frame';
+    frame.style.display = 'none';
+    document.body.appendChild(frame);
+  }
+  const form = document.createElement('form');
+  form.method = 'POST';
+  form.action = '/api/customers/export.csv';
+  form.target = 'export-frame';
+  form.style.display = 'none';
+  for (const [name, value] of Object.entries(%s)) {
+    const input = document.createElement('input');
+    input.type = 'hidden';
+    input.name = name;
+    input.value = value;
+    form.appendChild(input);
+  }
+  document.body.appendChild(form);
+  form.submit();
+  form.remove();
+})()"""
+
+
 class ExportState(AuthState):
     @rx.event
     async def export(self):
         """Everyone the grid's search and filter match (the tiles stay merchant-wide)."""
+        if await self.merchant_id() is None:
+            return rx.redirect(LOGIN_ROUTE, replace=True)
         grid = await self.get_state(GridState)
-        params = {key: value for key, value in (("search", grid.search), ("filter", grid.filter_json)) if value}
-        query = f"?{urlencode(params)}" if params else ""
-        return rx.download(url=f"/api/customers/export.csv{query}", filename="perkstar-customers.csv")
+        return rx.call_script(EXPORT_SCRIPT % json.dumps({"search": grid.search, "filter": grid.filter_json}))

@@ -3,14 +3,19 @@ subquery, the merchant's own customers only, the deletion rules still applied.""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import sqlalchemy as sa
 from sqlmodel import select
+from starlette.testclient import TestClient
 
+from perkstar_ui.api.routes import api
 from perkstar_ui.db.models import Card, CardTransaction, Customer
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.filter_params import Op, Param
 from perkstar_ui.domain.filters import Condition, Filter, Match
-from perkstar_ui.services import bulk_issue, customer_records, importing
+from perkstar_ui.services import accounts, bulk_issue, customer_records, importing
 from perkstar_ui.services.bulk_issue import IssueRequest
 from perkstar_ui.services.customer_filters import Selection, selected_customers
 from tests.helpers import add_customer, give_card
@@ -76,3 +81,17 @@ def test_issue_to_every_match_issues_to_the_matches_only(merchant, other_merchan
     with tenant_session(other_merchant) as session:
         assert session.exec(select(sa.func.count()).select_from(Card)
                             .where(Card.customer_id.in_(list(theirs.values())))).one() == 2  # only _shop's own
+
+
+def test_the_export_route_takes_the_filter_in_a_post_body_and_exports_only_the_matches(merchant, unique):
+    _shop(merchant)
+    ticket = accounts.log_in(f"owner-{unique}@shop.test", "correct-horse")
+    client = TestClient(api)
+    assert client.get(f"/api/session?ticket={ticket}", follow_redirects=False).status_code == 303
+    response = client.post("/api/customers/export.csv", data={"search": "", "filter": AMELIAS.dumps()})
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert sorted(row[1] for row in rows[1:]) == ["Amelia", "Amelia-Kept", "Amelia-Rose"]
+    bad = client.post("/api/customers/export.csv", data={"filter": '{"items": [{"field": "nope", "op": "equals"}]}'})
+    assert bad.status_code == 400 and "Condition 1" in bad.text
+    assert TestClient(api).post("/api/customers/export.csv", data={}).status_code == 401  # no login, no rows
