@@ -248,7 +248,10 @@ def _check_one(condition: Condition, params: dict[str, ParamSpec]) -> Checked:
     if op in NO_VALUE_OPS:
         return Checked(spec, op, (), days)
     if op in DAY_OPS:
-        return Checked(spec, op, (), _parse_days(condition.value))
+        window = _parse_days(condition.value)
+        if window == 0:  # "the last N days" are today and the N-1 before it: N ≥ 1
+            raise ValueError("the number of days must be at least 1")
+        return Checked(spec, op, (), window)
     if op == Op.ANY_OF:
         parts = [p for p in (s.strip() for s in condition.value.replace("\n", ",").split(",")) if p]
         if not parts:

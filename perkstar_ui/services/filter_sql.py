@@ -98,6 +98,12 @@ def escape_like(text: str) -> str:
 # --- dates ----------------------------------------------------------------------------
 
 
+def first_of_last(today: dt.date, days: int) -> dt.date:
+    """The first day of "the last ``days`` days": today is day 0 of them (as RFM's window,
+    ``services.rfm.window_start``), so the last 7 days are today and the 6 before it."""
+    return today - dt.timedelta(days=days - 1)
+
+
 def _day_range(checked: F.Checked, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
     """[start, end) in days for a date operator; None = open."""
     op, values = checked.op, checked.values
@@ -110,11 +116,11 @@ def _day_range(checked: F.Checked, today: dt.date) -> tuple[dt.date | None, dt.d
     if op == Op.BETWEEN:
         return values[0], values[1] + dt.timedelta(days=1)
     if op == Op.IN_LAST:
-        return today - dt.timedelta(days=checked.days), today + dt.timedelta(days=1)
+        return first_of_last(today, checked.days), today + dt.timedelta(days=1)
     if op == Op.NOT_IN_LAST:
-        return None, today - dt.timedelta(days=checked.days)
+        return None, first_of_last(today, checked.days)
     if op == Op.IN_NEXT:
-        return today, today + dt.timedelta(days=checked.days + 1)
+        return today, today + dt.timedelta(days=checked.days)
     raise F.FilterError(f"{op.value} is not a date comparison")
 
 
@@ -162,9 +168,8 @@ def _anniversaries(first: dt.date, days: int) -> list[str]:
 def _birthday(checked: F.Checked, ctx: Context) -> sa.ColumnElement:
     column = Customer.birthdate
     if checked.op in (Op.IN_NEXT, Op.IN_LAST, Op.NOT_IN_LAST):
-        first = ctx.today if checked.op == Op.IN_NEXT else ctx.today - dt.timedelta(days=checked.days)
-        days = checked.days + 1
-        stamps = _anniversaries(first, days)
+        first = ctx.today if checked.op == Op.IN_NEXT else first_of_last(ctx.today, checked.days)
+        stamps = _anniversaries(first, checked.days)
         inside = column.is_not(None) if not stamps else _month_day(column, ctx.dialect).in_(stamps)
         if checked.op == Op.NOT_IN_LAST:
             return sa.and_(column.is_not(None), _not(inside))
@@ -280,7 +285,7 @@ def _aggregate(ctx: Context, table_customer: sa.ColumnElement, value: sa.ColumnE
 def _visits(checked: F.Checked, ctx: Context) -> sa.ColumnElement:
     where = [CardTransaction.merchant_id == ctx.merchant_id, CardTransaction.kind.in_(_ACTIVITY)]
     if checked.param.key == Param.VISITS_IN_DAYS:
-        since = _midnight(ctx.today - dt.timedelta(days=checked.days))
+        since = _midnight(first_of_last(ctx.today, checked.days))
         if checked.op == Op.GREATER and 0 <= checked.values[0] < 1:
             # "at least one visit": the cards' last visit answers from an index, no counting.
             return Customer.id.in_(_holders(ctx, Card.last_activity_at >= since))

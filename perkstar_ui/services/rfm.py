@@ -14,8 +14,10 @@ What the query counts (rfm.md "Inputs"):
   refunds (``purchase_refunded``) negative, so refunds subtract; floored at 0;
 - corrections never count, and neither does the action a correction reversed (the
   merchant said it did not happen): a corrected purchase adds no visit and no money.
-- The window is the last ``rfm_window_days`` days with today as day 0, in UTC, like the
-  filters' "in the last N days".
+- The window is the last ``rfm_window_days`` days with today as day 0, in UTC (from
+  midnight of today − (N − 1)), like the filters' "in the last N days"
+  (``filter_sql.first_of_last``). Unlike RFM, the filters' visit counts do include a
+  corrected visit (as Total visits does, spec README Q5).
 """
 
 from __future__ import annotations

@@ -31,6 +31,11 @@ Custom fields: Favourite drink (text) Ann "Flat White", Dan "Tea"; Shoe size (nu
 Ann 7.5, Ben 9.5, Dan 11; Joined club (date) Ann TODAY-3, Dan 2026-01-10; Tier (choice)
 Ann Gold, Ben Silver, Dan Bronze. RFM: Ann Champions, Ben At-Risk Customers, Dan Lost
 Customers; the others have no RFM row.
+
+"-N" is N days before TODAY. "In the last N days" are TODAY and the N-1 days before it
+(from midnight UTC of TODAY-(N-1)), like RFM's window: "in the last 7 days" reaches back
+to TODAY-6, so a day -7 event needs N = 8; "not in the last N days" is everything before
+that; "in the next N days" is TODAY … TODAY+(N-1). N = 0 is refused.
 """
 
 from __future__ import annotations
@@ -267,13 +272,17 @@ CASES = [
     case("birthday-in-next-across-year-end", c("birthday", "in_next", "7"), {"Dan", "Eve"}, today=dt.date(2026, 12, 28)),
     case("birthday-in-last", c("birthday", "in_last", "180"), {"Ben", "Dan", "Eve", "Finn", "Gia"}),
     case("birthday-in-last-short", c("birthday", "in_last", "7"), set()),
-    case("birthday-29-feb-on-1-mar-without-leap-day", c("birthday", "in_next", "4"), {"Gia", "Ben", "Finn"},
+    case("birthday-29-feb-on-1-mar-without-leap-day", c("birthday", "in_next", "5"), {"Gia", "Ben", "Finn"},
          today=dt.date(2027, 2, 25)),
-    case("birthday-29-feb-not-before-1-mar", c("birthday", "in_next", "3"), {"Gia"}, today=dt.date(2027, 2, 25)),
-    case("birthday-29-feb-itself-in-a-leap-year", c("birthday", "in_next", "2"), {"Gia", "Ben"},
+    case("birthday-29-feb-not-before-1-mar", c("birthday", "in_next", "4"), {"Gia"}, today=dt.date(2027, 2, 25)),
+    case("birthday-29-feb-itself-in-a-leap-year", c("birthday", "in_next", "3"), {"Gia", "Ben"},
          today=dt.date(2028, 2, 27)),
-    case("birthday-29-feb-has-passed-on-1-mar-of-a-leap-year", c("birthday", "in_next", "0"), {"Finn"},
+    case("birthday-29-feb-has-passed-on-1-mar-of-a-leap-year", c("birthday", "in_next", "1"), {"Finn"},
          today=dt.date(2028, 3, 1)),
+    case("birthday-in-next-1-is-today-only", c("birthday", "in_next", "1"), set(), today=dt.date(2026, 6, 19)),
+    case("birthday-in-next-2-is-today-and-tomorrow", c("birthday", "in_next", "2"), {"Ann"}, today=dt.date(2026, 6, 19)),
+    case("birthday-in-last-1-is-today-only", c("birthday", "in_last", "1"), set(), today=dt.date(2026, 6, 21)),
+    case("birthday-in-last-2-is-yesterday-and-today", c("birthday", "in_last", "2"), {"Ann"}, today=dt.date(2026, 6, 21)),
     case("birthday-in-next-a-whole-year", c("birthday", "in_next", "365"), (BUT, "Cara")),
     case("birthday-equals", c("birthday", "equals", "1990-06-20"), {"Ann"}),
     case("birthday-after", c("birthday", "greater", "1995-01-01"), {"Eve", "Finn"}),
@@ -286,13 +295,17 @@ CASES = [
     case("birthday-month-not-equals", c("birthday_month", "not_equals", "February"), (BUT, "Ben", "Gia")),
     case("birthday-month-any-of", c("birthday_month", "any_of", "December, January"), {"Dan", "Eve"}),
     # Registration: calendar days in UTC; Cara 23:59:59 yesterday, Dan 00:00:00 today.
-    case("registered-in-last-0-is-today", c("registered", "in_last", "0"), {"Dan"}),
-    case("registered-in-last-0-yesterday", c("registered", "in_last", "0"), {"Cara"}, today=TODAY - dt.timedelta(days=1)),
-    case("registered-in-last-1", c("registered", "in_last", "1"), {"Cara", "Dan"}),
-    case("registered-in-last-7", c("registered", "in_last", "7"), {"Cara", "Dan", "Eve"}),
-    case("registered-in-last-30-includes-day-30", c("registered", "in_last", "30"), {"Ann", "Cara", "Dan", "Eve"}),
-    case("registered-not-in-last-0", c("registered", "not_in_last", "0"), (BUT, "Dan")),
-    case("registered-not-in-last-7", c("registered", "not_in_last", "7"), {"Ann", "Ben", "Finn", "Gia"}),
+    # "The last N days" are today and the N-1 days before it (RFM's window).
+    case("registered-in-last-1-is-today", c("registered", "in_last", "1"), {"Dan"}),
+    case("registered-in-last-1-yesterday", c("registered", "in_last", "1"), {"Cara"}, today=TODAY - dt.timedelta(days=1)),
+    case("registered-in-last-2", c("registered", "in_last", "2"), {"Cara", "Dan"}),
+    case("registered-in-last-7-excludes-day-7", c("registered", "in_last", "7"), {"Cara", "Dan"}),
+    case("registered-in-last-8-includes-day-7", c("registered", "in_last", "8"), {"Cara", "Dan", "Eve"}),
+    case("registered-in-last-30-excludes-day-30", c("registered", "in_last", "30"), {"Cara", "Dan", "Eve"}),
+    case("registered-in-last-31-includes-day-30", c("registered", "in_last", "31"), {"Ann", "Cara", "Dan", "Eve"}),
+    case("registered-not-in-last-1", c("registered", "not_in_last", "1"), (BUT, "Dan")),
+    case("registered-not-in-last-7-includes-day-7", c("registered", "not_in_last", "7"), {"Ann", "Ben", "Eve", "Finn", "Gia"}),
+    case("registered-not-in-last-8", c("registered", "not_in_last", "8"), {"Ann", "Ben", "Finn", "Gia"}),
     case("registered-equals-today", c("registered", "equals", day(0)), {"Dan"}),
     case("registered-equals-yesterday", c("registered", "equals", day(-1)), {"Cara"}),
     case("registered-after-yesterday", c("registered", "greater", day(-1)), {"Dan"}),
@@ -359,9 +372,12 @@ CASES = [
     case("rewards-between", c("unused_rewards", "between", "0", "1"), (BUT, "Ann")),
     # Card expiration: Eve TODAY-1, Finn's coupon TODAY+5, every other card none.
     case("expiration-in-next", c("card_expiration", "in_next", "7"), {"Finn"}),
-    case("expiration-in-next-4-is-short", c("card_expiration", "in_next", "4"), set()),
-    case("expiration-in-last", c("card_expiration", "in_last", "1"), {"Eve"}),
-    case("expiration-not-in-last", c("card_expiration", "not_in_last", "0"), {"Eve"}),
+    case("expiration-in-next-5-is-short", c("card_expiration", "in_next", "5"), set()),
+    case("expiration-in-next-6-includes-day-5", c("card_expiration", "in_next", "6"), {"Finn"}),
+    case("expiration-in-last-1-is-today-only", c("card_expiration", "in_last", "1"), set()),
+    case("expiration-in-last-2", c("card_expiration", "in_last", "2"), {"Eve"}),
+    case("expiration-not-in-last-1", c("card_expiration", "not_in_last", "1"), {"Eve"}),
+    case("expiration-not-in-last-2", c("card_expiration", "not_in_last", "2"), set()),
     case("expiration-equals", c("card_expiration", "equals", day(-1)), {"Eve"}),
     case("expiration-after", c("card_expiration", "greater", day(0)), {"Finn"}),
     case("expiration-before", c("card_expiration", "less", day(0)), {"Eve"}),
@@ -375,20 +391,29 @@ CASES = [
     case("uses-not-equals", c("uses", "not_equals", "1"), (BUT, "Ben", "Dan")),
     case("uses-greater", c("uses", "greater", "1"), {"Ann", "Eve", "Finn"}),
     case("uses-between", c("uses", "between", "1", "2"), {"Ben", "Dan", "Eve", "Finn"}),
-    # Visits in the last N days (from midnight UTC N days ago; default 90).
+    # Visits in the last N days (from midnight UTC N-1 days ago: today is day 0; default 90).
+    # A corrected visit still counts (Eve at -2), as in Total visits (spec README Q5).
     case("visits-at-least-one-in-7", c("visits_in_days", "greater", "0", days="7"), {"Ann", "Ben", "Eve"}),
-    case("visits-at-least-one-in-1", c("visits_in_days", "greater", "0,5", days="1"), {"Ann"}),
+    case("visits-at-least-one-in-1-is-today-only", c("visits_in_days", "greater", "0,5", days="1"), set()),
+    case("visits-at-least-one-in-2", c("visits_in_days", "greater", "0,5", days="2"), {"Ann"}),
+    case("visits-at-least-one-in-5-excludes-day-5", c("visits_in_days", "greater", "0", days="5"), {"Ann", "Eve"}),
+    case("visits-at-least-one-in-6-includes-day-5", c("visits_in_days", "greater", "0", days="6"), {"Ann", "Ben", "Eve"}),
+    case("visits-counted-in-5-excludes-day-5", c("visits_in_days", "equals", "1", days="5"), {"Ann", "Eve"}),
+    case("visits-counted-in-6-includes-day-5", c("visits_in_days", "equals", "1", days="6"), {"Ann", "Ben", "Eve"}),
     case("visits-equals-in-7", c("visits_in_days", "equals", "1", days="7"), {"Ann", "Ben", "Eve"}),
     case("visits-less-in-7-includes-none", c("visits_in_days", "less", "1", days="7"), {"Cara", "Dan", "Finn", "Gia"}),
     case("visits-greater-in-30", c("visits_in_days", "greater", "1", days="30"), {"Ann", "Eve"}),
-    case("visits-between-in-30-from-midnight", c("visits_in_days", "between", "1", "1", days="30"), {"Ben", "Finn"}),
+    case("visits-between-in-30-excludes-day-30", c("visits_in_days", "between", "1", "1", days="30"), {"Ben"}),
+    case("visits-between-in-31-from-midnight", c("visits_in_days", "between", "1", "1", days="31"), {"Ben", "Finn"}),
     case("visits-not-equals-in-30", c("visits_in_days", "not_equals", "2", days="30"), (BUT, "Ann", "Eve")),
     case("visits-default-90", c("visits_in_days", "greater", "1.5"), {"Ann", "Eve", "Finn"}),
     case("visits-less-default-90", c("visits_in_days", "less", "2"), {"Ben", "Cara", "Dan", "Gia"}),
     # Last visit: the latest activity on any card; never visited is empty.
     case("last-visit-in-last", c("last_visit", "in_last", "7"), {"Ann", "Ben", "Eve"}),
-    case("last-visit-not-in-last-30", c("last_visit", "not_in_last", "30"), {"Dan"}),
-    case("last-visit-not-in-last-29", c("last_visit", "not_in_last", "29"), {"Dan", "Finn"}),
+    case("last-visit-in-last-30-excludes-day-30", c("last_visit", "in_last", "30"), {"Ann", "Ben", "Eve"}),
+    case("last-visit-in-last-31-includes-day-30", c("last_visit", "in_last", "31"), {"Ann", "Ben", "Eve", "Finn"}),
+    case("last-visit-not-in-last-30-includes-day-30", c("last_visit", "not_in_last", "30"), {"Dan", "Finn"}),
+    case("last-visit-not-in-last-31", c("last_visit", "not_in_last", "31"), {"Dan"}),
     case("last-visit-equals", c("last_visit", "equals", day(-5)), {"Ben"}),
     case("last-visit-after", c("last_visit", "greater", day(-3)), {"Ann", "Eve"}),
     case("last-visit-before", c("last_visit", "less", day(-29)), {"Dan", "Finn"}),
@@ -422,6 +447,8 @@ CASES = [
     case("cf-number-not-equals-includes-empty", c("cf:shoe-size", "not_equals", "9.5"), (BUT, "Ben")),
     # Custom date.
     case("cf-date-in-last", c("cf:joined-club", "in_last", "7"), {"Ann"}),
+    case("cf-date-in-last-3-excludes-day-3", c("cf:joined-club", "in_last", "3"), set()),
+    case("cf-date-in-last-4-includes-day-3", c("cf:joined-club", "in_last", "4"), {"Ann"}),
     case("cf-date-not-in-last", c("cf:joined-club", "not_in_last", "30"), {"Dan"}),
     case("cf-date-in-next", c("cf:joined-club", "in_next", "7"), set()),
     case("cf-date-in-next-from-before", c("cf:joined-club", "in_next", "7"), {"Ann"}, today=TODAY - dt.timedelta(days=5)),
@@ -437,7 +464,7 @@ CASES = [
     case("cf-choice-not-equals-includes-empty", c("cf:tier", "not_equals", "Gold"), (BUT, "Ann")),
     # AND, OR and one level of groups.
     case("and", (c("card_status", "equals", "Installed"), c("device", "equals", "Apple Wallet"),
-                 c("registered", "in_last", "30")), {"Ann"}),
+                 c("registered", "in_last", "31")), {"Ann"}),
     case("or", (c("gender", "equals", "Unknown"), c("email", "is_empty")), {"Cara", "Gia", "Ben"}, match=Match.ANY),
     case("and-with-an-or-group", (c("uses", "greater", "0"),
                                   Group(Match.ANY, (c("gender", "equals", "Female"), c("card_type", "equals", "Gift card")))),

@@ -197,9 +197,12 @@ def test_not_installed_is_an_alias_for_uninstalled():
 @pytest.mark.parametrize("field", ["registered", "birthday", "last_visit", "card_expiration", "cf:joined"])
 def test_day_operators_need_whole_days_within_range(field):
     op = "in_last"
-    assert checked_one(field, op, "0").days == 0
+    assert checked_one(field, op, "1").days == 1
     assert checked_one(field, op, f" {F.MAX_DAYS} ").days == F.MAX_DAYS
     label = PARAMS[field].label
+    # "The last N days" are today and the N-1 before it (RFM's window): 0 days is no window.
+    for day_op in sorted({op.value for op in PARAMS[field].operators} & {o.value for o in F.DAY_OPS}):
+        assert str(refusal(one(field, day_op, "0"))) == f"Condition 1 ({label}): the number of days must be at least 1."
     for text, reason in (("", "must be a whole number"), ("2.5", "must be a whole number"),
                          ("-1", f"must be between 0 and {F.MAX_DAYS}"), (str(F.MAX_DAYS + 1), f"must be between 0 and {F.MAX_DAYS}")):
         assert str(refusal(one(field, op, text))) == f"Condition 1 ({label}): The number of days {reason}."
@@ -288,7 +291,7 @@ def conditions(draw) -> Condition:  # noqa: ANN001
     if op in F.NO_VALUE_OPS:
         return Condition(spec.key, op.value, days=days)
     if op in F.DAY_OPS:
-        return Condition(spec.key, op.value, str(draw(st.integers(0, F.MAX_DAYS))), days=days)
+        return Condition(spec.key, op.value, str(draw(st.integers(1, F.MAX_DAYS))), days=days)
     if op == Op.ANY_OF:
         return Condition(spec.key, op.value, ", ".join(draw(st.lists(_value(spec), min_size=1, max_size=5))), days=days)
     if op == Op.BETWEEN:
