@@ -10,8 +10,10 @@ compiles a checked filter to one SQL ``WHERE``. No database and no Reflex here.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import enum
+import io
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -214,6 +216,52 @@ def _parse_choice(spec: ParamSpec, text: str) -> str:
     raise ValueError(f"“{text}” is not one of: {', '.join(spec.choices) or 'nothing yet'}")
 
 
+def split_list(text: str) -> list[str]:
+    """An "any of" value: comma-separated (or one per line), CSV-style, so a value holding a
+    comma is written in double quotes (``"Coffee, tea", Gift card``; ``""`` for a quote)."""
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), skipinitialspace=True))
+    except csv.Error:
+        raise ValueError("the list is malformed (check its quotes)") from None
+    return [part.strip() for row in rows for part in row if part.strip()]
+
+
+def join_list(values: list[str] | tuple[str, ...]) -> str:
+    """What ``split_list`` reads back as ``values`` (each stripped): joined by ", ", quoted
+    when they hold a comma, a quote or a line break. Whatever the app writes as an "any
+    of" value (presets) goes through here."""
+
+    def one(value: str) -> str:
+        if any(ch in value for ch in ',"\n\r'):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+
+    return ", ".join(one(str(v)) for v in values)
+
+
+def _any_of(spec: ParamSpec, text: str) -> tuple:
+    """The listed values, typed and without repeats. For choices, a value that is one whole
+    choice is taken as it is even unquoted, but only when splitting it does not give valid
+    choices (``Coffee, tea`` is the choices Coffee and tea when both exist)."""
+    parts = split_list(text)
+    if not parts:
+        raise ValueError("list at least one value")
+    if len(parts) > MAX_LIST:
+        raise ValueError(f"list at most {MAX_LIST} values")
+    try:
+        return tuple(dict.fromkeys(_parse_one(spec, p) for p in parts))
+    except ValueError as error:
+        if spec.kind != Kind.CHOICE or len(parts) == 1:
+            raise
+        try:
+            return (_parse_choice(spec, text),)
+        except ValueError:
+            pass
+        if any("," in choice for choice in spec.choices):
+            raise ValueError(f"{error} (put a choice that contains a comma in double quotes)") from None
+        raise
+
+
 def _parse_one(spec: ParamSpec, text: str) -> object:
     if not text.strip():
         raise ValueError("a value is needed")
@@ -253,12 +301,7 @@ def _check_one(condition: Condition, params: dict[str, ParamSpec]) -> Checked:
             raise ValueError("the number of days must be at least 1")
         return Checked(spec, op, (), window)
     if op == Op.ANY_OF:
-        parts = [p for p in (s.strip() for s in condition.value.replace("\n", ",").split(",")) if p]
-        if not parts:
-            raise ValueError("list at least one value")
-        if len(parts) > MAX_LIST:
-            raise ValueError(f"list at most {MAX_LIST} values")
-        return Checked(spec, op, tuple(dict.fromkeys(_parse_one(spec, p) for p in parts)), days)
+        return Checked(spec, op, _any_of(spec, condition.value), days)
     first = _parse_one(spec, condition.value)
     if op == Op.BETWEEN:
         if not condition.value_to.strip():
@@ -351,7 +394,7 @@ PRESETS: tuple[Preset, ...] = (
     _preset("Empty birthday", "Health", Condition(Param.BIRTHDAY, Op.IS_EMPTY)),
     _preset("Installed", "Loyalty", Condition(Param.CARD_STATUS, Op.EQUALS, "Installed")),
     _preset("Apple Wallet", "Loyalty", Condition(Param.DEVICE, Op.EQUALS, "Apple Wallet")),
-    _preset("Wallet passes", "Loyalty", Condition(Param.DEVICE, Op.ANY_OF, "Apple Wallet, Google Wallet")),
+    _preset("Wallet passes", "Loyalty", Condition(Param.DEVICE, Op.ANY_OF, join_list(("Apple Wallet", "Google Wallet")))),
     _preset("Google Pay", "Loyalty", Condition(Param.DEVICE, Op.EQUALS, "Google Wallet")),
     _preset("PWA", "Loyalty", Condition(Param.DEVICE, Op.EQUALS, "PWA")),
     *(_preset(name, "RFM segments", Condition(Param.RFM_SEGMENT, Op.EQUALS, name)) for name in RFM_SEGMENTS),

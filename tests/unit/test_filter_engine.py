@@ -57,7 +57,7 @@ from perkstar_ui.domain import ledger
 from perkstar_ui.domain.card_rules import Action, IssueOptions
 from perkstar_ui.domain.filters import Condition, Filter, Group, Match, Op
 from perkstar_ui.services import accounts, cards, custom_fields, customer_filters, customer_records, public_card
-from tests.helpers import add_customer
+from tests.helpers import add_customer, give_card
 
 TODAY = dt.date(2026, 6, 15)
 NAMES = ("Ann", "Ben", "Cara", "Dan", "Eve", "Finn", "Gia")
@@ -587,3 +587,25 @@ def test_presets_run(shops):
             where = customer_filters.where_in(session, shop.merchant_id, preset.filter, today=TODAY)
             found = session.exec(select(Customer.id).where(Customer.merchant_id == shop.merchant_id, where)).all()
             assert shop.names(found) == expected.get(preset.key, set()), preset.key
+
+
+def test_any_of_a_template_whose_name_holds_a_comma():
+    merchant_id = _new_merchant("Comma")
+    with tenant_session(merchant_id) as session:
+        session.execute(sa.update(CardTemplate).where(CardTemplate.card_type == "stamp").values(name="Coffee, tea"))
+        session.commit()
+    ids = {name: add_customer(merchant_id, name, "Comma") for name in ("Ann", "Ben", "Cy")}
+    shop = Shop(merchant_id, ids, {})
+    give_card(merchant_id, ids["Ann"], card_type="stamp")
+    give_card(merchant_id, ids["Ben"], card_type="gift")
+
+    def names(value: str) -> frozenset[str]:
+        spec = Filter(Match.ALL, (c("card_template", "any_of", value),))
+        with tenant_session(merchant_id) as session:
+            return shop.names(session.exec(customer_filters.matching_ids_query(session, merchant_id, spec)).all())
+
+    assert names('"Coffee, tea", Gift card') == {"Ann", "Ben"}
+    assert names('"Coffee, tea"') == {"Ann"}
+    assert names("Coffee, tea") == {"Ann"}  # one whole choice, unquoted: splitting matches nothing
+    with pytest.raises(F.FilterError, match="in double quotes"):
+        names("Coffee, tea, Gift card")

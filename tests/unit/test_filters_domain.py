@@ -178,6 +178,45 @@ def test_any_of_lists_split_on_commas_and_lines_and_drop_repeats():
     assert "“Purple” is not one of: Gold, Silver" in str(refusal(one("cf:tier", "any_of", "Gold, Purple")))
 
 
+COMMA_TEMPLATES = P.catalog([], ["Coffee", "Coffee, tea", "Gift card", "Tea"])
+
+
+def test_any_of_is_read_as_csv_so_quotes_keep_a_comma():
+    values = F.check(one("card_template", "any_of", '"Coffee, tea", Gift card'), COMMA_TEMPLATES).items[0].values
+    assert values == ("Coffee, tea", "Gift card")
+    assert checked_one("email", "any_of", '"a@x.com", b@x.com').values == ("a@x.com", "b@x.com")
+    assert checked_one("cf:drink", "any_of", '"Flat white, oat", "say ""hi""", tea').values == (
+        "Flat white, oat", 'say "hi"', "tea")
+    assert checked_one("name", "any_of", "O'Brien, O\"Neil").values == ("O'Brien", 'O"Neil')  # mid-value quotes are text
+
+
+def test_an_unquoted_whole_choice_with_a_comma_is_taken_only_when_splitting_fails():
+    def values(text: str) -> tuple:
+        return F.check(one("card_template", "any_of", text), COMMA_TEMPLATES).items[0].values
+
+    assert values("Coffee, tea") == ("Coffee", "Tea")  # both split parts are choices: the split wins
+    assert values('"Coffee, tea"') == ("Coffee, tea",)  # quoted: the one choice
+    assert values("coffee,  TEA") == ("Coffee", "Tea")
+    only_whole = P.catalog([], ["Coffee, tea", "Gift card"])
+    assert F.check(one("card_template", "any_of", " Coffee, tea "), only_whole).items[0].values == ("Coffee, tea",)
+    assert F.check(one("card_template", "equals", "Coffee, tea"), only_whole).items[0].values == ("Coffee, tea",)
+    # Several values with an unquoted comma choice among them cannot be told apart: quote it.
+    with pytest.raises(FilterError, match=r"“Coffee” is not one of: Coffee, tea, Gift card \(put a choice that "
+                                          r"contains a comma in double quotes\)\."):
+        F.check(one("card_template", "any_of", "Coffee, tea, Gift card"), only_whole)
+    # Without a comma in any choice the message stays the plain one.
+    assert str(refusal(one("cf:tier", "any_of", "Gold, Purple"))) == (
+        "Condition 1 (Tier): “Purple” is not one of: Gold, Silver.")
+
+
+def test_join_list_quotes_what_split_list_would_cut():
+    values = ["Coffee, tea", 'say "hi"', "two\nlines", "plain"]
+    text = F.join_list(values)
+    assert text == '"Coffee, tea", "say ""hi""", "two\nlines", plain'
+    assert F.split_list(text) == values
+    assert F.join_list(["Apple Wallet", "Google Wallet"]) == "Apple Wallet, Google Wallet"
+
+
 def test_choices_are_case_insensitive_and_named_in_the_error():
     assert checked_one("birthday_month", "equals", "february").values == ("February",)
     assert checked_one("card_template", "equals", "gift card").values == ("Gift card",)
@@ -279,7 +318,7 @@ def _value(spec: F.ParamSpec) -> st.SearchStrategy[str]:
         return st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)).map(dt.date.isoformat)
     if spec.kind == Kind.CHOICE:
         return st.sampled_from(spec.choices)
-    return st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=",\n"), min_size=1,
+    return st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r\x00"), min_size=1,
                    max_size=30).filter(str.strip)
 
 
@@ -293,7 +332,9 @@ def conditions(draw) -> Condition:  # noqa: ANN001
     if op in F.DAY_OPS:
         return Condition(spec.key, op.value, str(draw(st.integers(1, F.MAX_DAYS))), days=days)
     if op == Op.ANY_OF:
-        return Condition(spec.key, op.value, ", ".join(draw(st.lists(_value(spec), min_size=1, max_size=5))), days=days)
+        # The app writes lists with join_list (values with commas or quotes quoted).
+        listed = draw(st.lists(_value(spec), min_size=1, max_size=5))
+        return Condition(spec.key, op.value, F.join_list(listed), days=days)
     if op == Op.BETWEEN:
         ends = sorted([draw(_value(spec)), draw(_value(spec))],
                       key=lambda text: F._parse_one(spec, text))  # type: ignore[arg-type]
