@@ -66,6 +66,23 @@ def params_for(merchant_id: int) -> dict[str, F.ParamSpec]:
         return params_in(session)[0]
 
 
+def where_with(session, merchant_id: int, spec: F.Filter | None, params: dict[str, F.ParamSpec],  # noqa: ANN001
+               custom_ids: dict[str, tuple[int, str]], today: dt.date | None = None, *,
+               region: str | None = None) -> sa.ColumnElement | None:
+    """The filter alone as one WHERE on customer, against a catalog already loaded by
+    ``params_in`` (so many filters, e.g. the segments list, share one load); ``region``
+    is the merchant's ``default_country`` (read here when not given). None for everyone.
+    Raises ``FilterError`` naming the first bad condition."""
+    if spec is None or spec.empty:
+        return None
+    checked = F.check(spec, params)
+    if region is None:
+        region = session.get(Merchant, merchant_id).default_country
+    ctx = Context(merchant_id, today or dt.datetime.now(dt.timezone.utc).date(),
+                  session.get_bind().dialect.name, region, custom_ids)
+    return compile_filter(checked, ctx)  # None when only empty groups: everyone
+
+
 def where_in(session, merchant_id: int, spec: F.Filter | None, search: str = "",  # noqa: ANN001
              today: dt.date | None = None) -> sa.ColumnElement | None:
     """The search AND the filter as one WHERE on customer, or None for everyone.
@@ -77,11 +94,8 @@ def where_in(session, merchant_id: int, spec: F.Filter | None, search: str = "",
         parts.append(found)
     if spec is not None and not spec.empty:
         params, custom_ids = params_in(session)
-        checked = F.check(spec, params)
-        ctx = Context(merchant_id, today or dt.datetime.now(dt.timezone.utc).date(),
-                      session.get_bind().dialect.name, merchant.default_country, custom_ids)
-        where = compile_filter(checked, ctx)
-        if where is not None:  # only empty groups: no condition, everyone
+        where = where_with(session, merchant_id, spec, params, custom_ids, today, region=merchant.default_country)
+        if where is not None:
             parts.append(where)
     return sa.and_(*parts) if parts else None
 

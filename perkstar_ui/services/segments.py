@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from perkstar_ui.db.models import Customer, Segment, utcnow
+from perkstar_ui.db.models import Customer, Merchant, Segment, utcnow
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain import filters
 from perkstar_ui.services import customer_filters
@@ -106,10 +106,12 @@ def _checked_filter(merchant_id: int, filter_json: str | dict) -> filters.Filter
 
 
 def list_segments(merchant_id: int) -> list[SegmentRow]:
-    """Every segment by name with its live count (one COUNT each, in one session)."""
+    """Every segment by name with its live count: the catalog loaded once, then one COUNT
+    per segment, in one session."""
     rows: list[SegmentRow] = []
     with tenant_session(merchant_id) as session:
-        params, _ = customer_filters.params_in(session)
+        params, custom_ids = customer_filters.params_in(session)
+        region = session.exec(select(Merchant.default_country).where(Merchant.id == merchant_id)).one()
         segments = session.exec(
             select(Segment).where(Segment.merchant_id == merchant_id).order_by(sa.func.lower(Segment.name), Segment.id)
         ).all()
@@ -119,7 +121,7 @@ def list_segments(merchant_id: int) -> list[SegmentRow]:
             try:
                 spec = filters.from_json(segment.criteria)
                 summary = filters.describe(spec, params)
-                where = customer_filters.where_in(session, merchant_id, spec)
+                where = customer_filters.where_with(session, merchant_id, spec, params, custom_ids, region=region)
             except filters.FilterError as error:
                 rows.append(SegmentRow(segment.id, segment.name, summary, None, str(error)))
                 continue

@@ -132,3 +132,34 @@ def test_a_segment_whose_custom_field_was_removed_lists_with_a_problem(merchant)
     with pytest.raises(filters.FilterError, match="no longer exists"):
         segments.segment_filter(merchant, segment_id)
     assert segments.get_segment(merchant, segments.duplicate_segment(merchant, segment_id)).name == "Tea drinkers (copy)"
+
+
+def test_listing_loads_the_catalog_once_then_one_count_per_segment(merchant):
+    """The catalog (custom fields, templates) is read once for the whole list, not per
+    segment: with 10 segments, 10 COUNTs plus a fixed 4 reads (the segments, the custom
+    fields, the template names, the merchant's region) — 14 statements, 23 before."""
+    import sqlalchemy as sa
+
+    from perkstar_ui.db.engine import get_engine
+
+    _people(merchant)
+    custom_fields.add_custom_field(merchant, "Tier", "choice", ["Gold", "Silver"])
+    tier = Filter(Match.ALL, (Condition("cf:tier", Op.EQUALS.value, "Gold"),))
+    for i in range(10):
+        segments.save_segment(merchant, f"Segment {i}", (tier if i % 2 else NOT_INSTALLED).dumps())
+
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    engine = get_engine()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        rows = segments.list_segments(merchant)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert [row.count for row in rows] == [2, 0] * 5 and all(not row.problem for row in rows)
+    counts = [s for s in statements if s.lstrip().upper().startswith("SELECT COUNT")]
+    assert len(counts) == 10
+    assert len(statements) <= 4 + 10, "\n".join(statements)
