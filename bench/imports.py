@@ -39,11 +39,11 @@ def measure(backend: str, rows: int = 100_000) -> None:
 
     from perkstar_ui.api.csv_stream import csv_lines
     from perkstar_ui.db.engine import get_engine
-    from perkstar_ui.services import accounts, importing
+    from perkstar_ui.services import accounts, exporting, importing, uploads
 
     merchant = accounts.create_merchant("Import bench", f"bench-{time.time_ns()}@example.com", "bench-password")
     raw = make_csv(rows)
-    token = importing.store_upload(merchant, iter([raw]))
+    token = uploads.store_upload(merchant, iter([raw]))
 
     started = time.perf_counter()
     pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
@@ -76,7 +76,7 @@ def measure(backend: str, rows: int = 100_000) -> None:
     bare_insert = time.perf_counter() - started
 
     started = time.perf_counter()
-    header, exported = importing.export_rows(merchant)
+    header, exported = exporting.export_rows(merchant)
     size = sum(len(chunk) for chunk in csv_lines(header, exported, neutralised=True))
     export_s = time.perf_counter() - started
     started = time.perf_counter()

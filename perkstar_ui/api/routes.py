@@ -29,7 +29,7 @@ from perkstar_ui.api import push as push_routes
 from perkstar_ui.api import stripe_webhook as stripe_routes
 from perkstar_ui.api.csv_stream import csv_lines
 from perkstar_ui.domain import filters
-from perkstar_ui.services import accounts, customer_profile, importing
+from perkstar_ui.services import accounts, customer_profile, exporting, importing, uploads
 
 SESSION_COOKIE = "perkstar_session"
 
@@ -117,7 +117,7 @@ async def export_customers_csv(request: Request) -> Response:
         if len(raw_filter) > MAX_FILTER_CHARS:
             raise filters.FilterError("The filter is too large to export.")
         spec = filters.from_json(raw_filter)
-        header, rows = await asyncio.to_thread(importing.export_rows, merchant_id, search, spec)
+        header, rows = await asyncio.to_thread(exporting.export_rows, merchant_id, search, spec)
     except filters.FilterError as error:
         return PlainTextResponse(str(error), status_code=400)
     return _csv_response(header, rows, "perkstar-customers.csv", neutralised=True)
@@ -131,8 +131,8 @@ async def upload_import(request: Request) -> Response:
     merchant_id = await _require_merchant(request)
     if merchant_id is None:
         return JSONResponse({"error": "Log in first."}, status_code=401)
-    limit = importing.MAX_UPLOAD_BYTES
-    too_large = JSONResponse({"error": importing.TOO_LARGE_MESSAGE}, status_code=413)
+    limit = uploads.MAX_UPLOAD_BYTES
+    too_large = JSONResponse({"error": uploads.TOO_LARGE_MESSAGE}, status_code=413)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         return too_large
@@ -142,7 +142,7 @@ async def upload_import(request: Request) -> Response:
         if len(body) > limit:
             return too_large
     try:
-        token = await asyncio.to_thread(importing.store_upload, merchant_id, iter([bytes(body)]))
+        token = await asyncio.to_thread(uploads.store_upload, merchant_id, iter([bytes(body)]))
     except importing.ImportRefused as refusal:
         return JSONResponse({"error": str(refusal)}, status_code=413)
     return JSONResponse({"token": token, "size": len(body)})

@@ -20,16 +20,29 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from perkstar_ui.config import settings
-from perkstar_ui.db.models import Campaign, CardTemplate, Customer, Merchant, Message, Segment, utcnow
+from perkstar_ui.db.bulk import bulk_insert
+from perkstar_ui.db.models import (
+    Campaign,
+    CardTemplate,
+    Customer,
+    Merchant,
+    Message,
+    Segment,
+    utcnow,
+)
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import campaigns as rules
 from perkstar_ui.domain import contacts
-from perkstar_ui.domain.campaigns import Audience, CampaignError, CampaignStatus, CheckedMessage
+from perkstar_ui.domain.campaigns import (
+    Audience,
+    CampaignError,
+    CampaignStatus,
+    CheckedMessage,
+)
 from perkstar_ui.domain.filters import FilterError
 from perkstar_ui.domain.messages import Channel, MessageStatus, SkipReason
 from perkstar_ui.services import campaign_audience
 from perkstar_ui.services.campaign_audience import INSTALLED, Recipient, Target
-from perkstar_ui.services.importing import _bulk_insert
 
 _MESSAGE = Message.__table__
 _MESSAGE_COLUMNS = ["merchant_id", "customer_id", "card_id", "campaign_id", "channel", "recipient", "subject", "body",
@@ -201,7 +214,7 @@ def _queue_messages(session: Session, merchant_id: int, campaign_id: int, channe
         queued += status == MessageStatus.QUEUED.value
         rows.append((merchant_id, recipient.customer_id, recipient.card_id, campaign_id, channel.value, address,
                      subject, body, status, reason, 0, now, now))
-    _bulk_insert(session, _MESSAGE, _MESSAGE_COLUMNS, rows)
+    bulk_insert(session, _MESSAGE, _MESSAGE_COLUMNS, rows)
     return queued, len(rows) - queued
 
 

@@ -1,4 +1,5 @@
-"""Customer import (preview, apply in one transaction, undo) and export.
+"""Customer import: preview, apply in one transaction, undo (the upload itself is kept by
+``uploads``; the export lives in ``exporting``).
 
 The uploaded file is kept in a private folder per merchant (never under Reflex's public
 upload folder) and read again on confirm, so what is applied is checked against the
@@ -15,19 +16,14 @@ import datetime as dt
 import gc
 import hashlib
 import json
-import re
-import secrets
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import select
 
-from perkstar_ui.config import settings
 from perkstar_ui.db.models import (
     Card,
     CardTemplate,
@@ -44,88 +40,20 @@ from perkstar_ui.db.models import (
     as_utc,
     utcnow,
 )
+from perkstar_ui.db.bulk import bulk_insert, bulk_insert_dicts, reserve_ids
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain import card_rules, contacts, importing
 from perkstar_ui.domain import ledger as L
 from perkstar_ui.domain.card_rules import IssueOptions
 from perkstar_ui.domain.card_types import BALANCE_UNITS, BalanceUnit, CardType, validate_settings
-from perkstar_ui.domain.csv_safety import FORMULA_TRIGGERS, neutralise
-from perkstar_ui.domain.filters import Filter
-from perkstar_ui.domain.formatting import card_status_label, device_label
 from perkstar_ui.domain.ledger import CardState
 from perkstar_ui.domain.serials import random_code, random_serial
 from perkstar_ui.services.codes import unused_codes
-from perkstar_ui.services.customer_filters import where_in
+from perkstar_ui.services.refusals import ImportRefused
+from perkstar_ui.services.uploads import read_upload, upload_path
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-TOO_LARGE_MESSAGE = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into smaller files."
-# Inside the project (not a shared /tmp another local user could prepare), never served.
-UPLOAD_DIR = Path(settings().upload_dir)
-_TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,64}")
 FILLABLE = ("phone", "email", "birthdate", "gender")
 MAX_BALANCE_UNITS = 2_000_000_000  # card balances are 32-bit integers on PostgreSQL
-
-
-class ImportRefused(ValueError):
-    """A refusal for the merchant (file too big, unknown upload, nothing to undo…)."""
-
-
-# --- private upload storage --------------------------------------------------------------
-
-
-def _upload_path(merchant_id: int, token: str) -> Path:
-    if not _TOKEN.fullmatch(token):
-        raise ImportRefused("Unknown upload; choose the file again.")
-    return UPLOAD_DIR / str(merchant_id) / f"{token}.csv"
-
-
-def store_upload(merchant_id: int, chunks: Iterator[bytes], limit: int = MAX_UPLOAD_BYTES) -> str:
-    """Write an upload to the merchant's private folder, refusing it past ``limit``."""
-    folder = UPLOAD_DIR / str(merchant_id)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _purge_stale(folder)
-    token = secrets.token_urlsafe(24)
-    path = folder / f"{token}.csv"
-    size = 0
-    with path.open("wb") as out:
-        for chunk in chunks:
-            size += len(chunk)
-            if size > limit:
-                out.close()
-                path.unlink(missing_ok=True)
-                raise ImportRefused(f"The file is larger than {limit // (1024 * 1024)} MB; split it into smaller files.")
-            out.write(chunk)
-    return token
-
-
-UPLOAD_LIFETIME_S = 24 * 3600
-
-
-def _purge_stale(folder: Path) -> None:
-    """Previews that were never confirmed are not kept past a day."""
-    cutoff = time.time() - UPLOAD_LIFETIME_S
-    for path in folder.iterdir():
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-        except OSError:
-            pass
-
-
-def read_upload(merchant_id: int, token: str) -> bytes:
-    path = _upload_path(merchant_id, token)
-    if not path.exists():
-        raise ImportRefused("This upload has expired; choose the file again.")
-    return path.read_bytes()
-
-
-def discard_upload(merchant_id: int, token: str) -> None:
-    try:
-        path = _upload_path(merchant_id, token)
-    except ImportRefused:
-        return
-    path.unlink(missing_ok=True)
-    path.with_suffix(".checked.json").unlink(missing_ok=True)
 
 
 # --- planning -------------------------------------------------------------------------------
@@ -153,7 +81,7 @@ class ImportPlan:
         return sum(1 for r in self.rows if r.action == action)
 
 
-def _custom_specs(session) -> tuple[list[importing.CustomFieldSpec], dict[str, int]]:  # noqa: ANN001
+def custom_specs(session) -> tuple[list[importing.CustomFieldSpec], dict[str, int]]:  # noqa: ANN001
     definitions = session.exec(
         select(CustomFieldDefinition).order_by(CustomFieldDefinition.position, CustomFieldDefinition.id)
     ).all()
@@ -188,7 +116,7 @@ def _checked_rows(merchant_id: int, token: str, raw: bytes, specs, region: str) 
 
     Rows are stored as plain JSON lists in ``CleanRow`` field order (not dicts of every
     field name): a tenth of the encoding work and half the size for 100k rows."""
-    cache = _upload_path(merchant_id, token).with_suffix(".checked.json")
+    cache = upload_path(merchant_id, token).with_suffix(".checked.json")
     key = [_CACHE_FORMAT, hashlib.sha256(raw).hexdigest(), region, [dataclasses.astuple(s) for s in specs],
            dt.date.today().isoformat()]
     if cache.exists():
@@ -222,7 +150,7 @@ def plan_import(session, merchant_id: int, token: str, template_id: int | None) 
     """Parse, check and match the file against the database; raises ``ImportFileError``."""
     raw = read_upload(merchant_id, token)
     region = session.get(Merchant, merchant_id).default_country
-    specs, field_ids = _custom_specs(session)
+    specs, field_ids = custom_specs(session)
     checked = _checked_rows(merchant_id, token, raw, specs, region)
     template = session.get(CardTemplate, template_id) if template_id else None
     if template_id and template is None:
@@ -390,12 +318,12 @@ def apply_import(
         session.flush()
         creates = [p for p in plan.rows if p.action == "create"]
         updates = [p for p in plan.rows if p.action == "update"]
-        _, field_ids = _custom_specs(session)
+        _, field_ids = custom_specs(session)
         total_steps = max(1, len(creates) + len(updates))
         done = 0
         folded: dict[tuple[str, str], str] = {}  # search_fold is pure: each name pair once
         for chunk in _chunks(creates, 10_000):
-            ids = _reserve_ids(session, "customer", len(chunk))
+            ids = reserve_ids(session, "customer", len(chunk))
             records = []
             for p, customer_id in zip(chunk, ids, strict=True):
                 row = p.row
@@ -410,18 +338,18 @@ def apply_import(
                 ))
                 p.customer_id = customer_id
                 p.fill_custom = {field_ids[k]: v for k, v in row.custom.items()}
-            _bulk_insert(session, Customer.__table__, _CUSTOMER_COLUMNS, records)
+            bulk_insert(session, Customer.__table__, _CUSTOMER_COLUMNS, records)
             done += len(chunk)
             progress(done / total_steps * 0.8)
         _fill_customers(session, merchant_id, [p for p in updates if p.fill], now)
         done += len(updates)
         progress(0.85)
-        _bulk_insert(session, CustomFieldValue.__table__, ["merchant_id", "customer_id", "field_id", "value"], [
+        bulk_insert(session, CustomFieldValue.__table__, ["merchant_id", "customer_id", "field_id", "value"], [
             (merchant_id, p.customer_id, fid, value) for p in creates + updates for fid, value in p.fill_custom.items()
         ])
         cards = _issue_cards(session, merchant_id, staff_user_id, template, settings, [p for p in plan.rows if p.issue_card], now)
         progress(0.95)
-        _bulk_insert(session, ImportChange.__table__, ["merchant_id", "batch_id", "customer_id", "action", "filled", "card_id"], [
+        bulk_insert(session, ImportChange.__table__, ["merchant_id", "batch_id", "customer_id", "action", "filled", "card_id"], [
             (merchant_id, batch.id, p.customer_id, "created" if p.action == "create" else "updated",
              _jsonable({**p.fill, **{f"cf:{fid}": v for fid, v in p.fill_custom.items()}}), cards.get(p.customer_id))
             for p in creates + updates
@@ -433,66 +361,6 @@ def apply_import(
 
 _CUSTOMER_COLUMNS = ["id", "merchant_id", "first_name", "last_name", "search_name", "search_text", "phone", "email",
                      "birthdate", "gender", "utm", "created_at", "updated_at", "sms_consent", "email_consent"]
-
-
-def _bulk_insert(session, table: sa.Table, columns: list[str], rows: list[tuple]) -> None:  # noqa: ANN001
-    """Insert many rows inside the session's transaction, without per-row SQLAlchemy work.
-
-    PostgreSQL: ``COPY … FROM STDIN`` (one stream instead of a round trip per row);
-    SQLite: one ``executemany`` of plain tuples. The SQL is generated from the table
-    (quoted by the dialect), and every value goes through its column type's bind
-    processor first, exactly as ``session.execute(insert(table), rows)`` would (dates
-    and timestamps on SQLite, JSON everywhere). Any other dialect: the plain Core insert.
-    """
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    given = set(columns)
-    if dialect.name not in ("postgresql", "sqlite") or any(
-        c.default is not None for c in table.c if c.name not in given  # Python-side defaults: Core applies them
-    ):
-        connection.execute(sa.insert(table), [dict(zip(columns, row)) for row in rows])
-        return
-    processors = []
-    for index, name in enumerate(columns):
-        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            processors.append((index, processor, {}))
-    if processors:
-        converted = []
-        for row in rows:
-            row = list(row)
-            for index, processor, seen in processors:
-                value = row[index]
-                key = "{}" if value == {} and isinstance(value, dict) else value  # an empty dict: the common case
-                try:
-                    row[index] = seen[key]
-                except KeyError:
-                    row[index] = seen[key] = processor(value)
-                except TypeError:  # unhashable (a filled dict): processed each time
-                    row[index] = processor(value)
-            converted.append(row)
-        rows = converted
-    preparer = dialect.identifier_preparer
-    names = ", ".join(preparer.quote(name) for name in columns)
-    cursor = connection.connection.cursor()  # the DB-API cursor of this very transaction
-    try:
-        if dialect.name == "postgresql":
-            with cursor.copy(f"COPY {preparer.format_table(table)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            placeholders = ", ".join("?" * len(columns))
-            cursor.executemany(f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES ({placeholders})", rows)
-    finally:
-        cursor.close()
-
-
-def _bulk_insert_dicts(session, table: sa.Table, rows: list[dict]) -> None:  # noqa: ANN001
-    if rows:
-        columns = list(rows[0])
-        _bulk_insert(session, table, columns, [tuple(row[c] for c in columns) for row in rows])
 
 
 def _fill_customers(session, merchant_id: int, plans: list[RowPlan], now: dt.datetime) -> None:  # noqa: ANN001
@@ -516,20 +384,6 @@ def _fill_customers(session, merchant_id: int, plans: list[RowPlan], now: dt.dat
                      "search_text": sa.bindparam("v_search_text"), "updated_at": now})
         )
         session.connection().execute(statement, params)
-
-
-def _reserve_ids(session, table: str, count: int) -> list[int]:  # noqa: ANN001
-    """Ids for rows inserted with one executemany (RETURNING would go row by row).
-
-    PostgreSQL hands out sequence values; SQLite is past its first write here (the
-    import batch row), so this transaction holds the write lock and max(id) is stable.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return list(session.execute(
-            sa.text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": count}
-        ).scalars())
-    start = session.execute(sa.text(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")).scalar_one()
-    return list(range(start, start + count))
 
 
 def _jsonable(values: dict) -> dict:
@@ -571,10 +425,10 @@ def _issue_cards(session, merchant_id, staff_user_id, template, settings, plans:
                 "rewards_available": state.rewards_available, "spend_total_cents": state.spend_total_cents,
                 "ltv_cents": state.ltv_cents, "tier": state.tier, "metrics": state.metrics_json(), "version": 0,
             })
-        card_ids = _reserve_ids(session, "card", len(rows))
+        card_ids = reserve_ids(session, "card", len(rows))
         for row, card_id in zip(rows, card_ids, strict=True):
             row["id"] = card_id
-        _bulk_insert_dicts(session, Card.__table__, rows)
+        bulk_insert_dicts(session, Card.__table__, rows)
         for p, card_id, entries in zip(chunk, card_ids, openings, strict=True):
             issued[p.customer_id] = card_id
             key = f"import-{card_id}"
@@ -588,7 +442,7 @@ def _issue_cards(session, merchant_id, staff_user_id, template, settings, plans:
                     "action_key": key, "created_at": now,
                     "comment": "Opening balance from import" if entry.kind == L.IMPORT_BALANCE else None,
                 })
-        _bulk_insert_dicts(session, CardTransaction.__table__, ledger)
+        bulk_insert_dicts(session, CardTransaction.__table__, ledger)
     return issued
 
 
@@ -718,123 +572,13 @@ def _customers_with_activity(session, customer_ids: list[int], since: dt.datetim
 
 
 
-# --- template and export ---------------------------------------------------------------------
+# --- template ---------------------------------------------------------------------
 
 
 def template_rows(merchant_id: int) -> tuple[list[str], list[str]]:
     with tenant_session(merchant_id) as session:
-        specs, _ = _custom_specs(session)
+        specs, _ = custom_specs(session)
     return importing.template_csv_header(specs), importing.template_example(specs)
-
-
-EXPORT_COLUMNS = ["Customer name", "First name", "Last name", "Phone", "Email", "Date of birth", "Date created",
-                  "Card status", "Card serial number", "Device type", "UTM tag", "SMS consent", "Email consent"]
-YES_NO = {True: "yes", False: "no"}
-
-
-EXPORT_BATCH = 5_000  # customers per keyset page: bounded memory, few round trips
-
-
-def _day_columns(dialect: str) -> tuple:
-    """Date of birth and the UTC day of creation as ISO text, computed by the database:
-    cheaper than a datetime object per row only to print its date."""
-    if dialect == "postgresql":
-        created = sa.func.to_char(sa.func.timezone("UTC", Customer.created_at), "YYYY-MM-DD")
-        birth = sa.func.to_char(Customer.birthdate, "YYYY-MM-DD")
-    else:  # SQLite keeps both as ISO text, timestamps in UTC
-        created = sa.func.substr(sa.type_coerce(Customer.created_at, sa.String), 1, 10)
-        birth = sa.type_coerce(Customer.birthdate, sa.String)
-    return birth, created
-
-
-def _safe(text: str) -> str:
-    """Formula injection (csv_safety) checked only where text comes from people: the
-    export neutralises its own rows, so the stream does not look at every cell again."""
-    return neutralise(text) if text[:1] in FORMULA_TRIGGERS else text
-
-
-def export_rows(merchant_id: int, search: str = "", spec: Filter | None = None) -> tuple[list[str], Iterator[list[str]]]:
-    """Header and rows of the export of everyone matching the search and filter, streamed
-    in id order (one row per customer), every cell already safe for spreadsheets
-    (``csv_lines(..., neutralised=True)``). A filter that cannot apply raises
-    ``FilterError`` here, before any row is sent."""
-    with tenant_session(merchant_id) as session:
-        specs, field_ids = _custom_specs(session)
-        condition = where_in(session, merchant_id, spec, search)
-    header = EXPORT_COLUMNS + [s.label for s in specs]
-
-    def rows() -> Iterator[list[str]]:
-        today = dt.date.today()
-        field_order = [field_ids[s.key] for s in specs]
-        statuses: dict[tuple, str] = {}  # (status, expires_on) → label: few distinct pairs
-        with tenant_session(merchant_id) as session:
-            connection = session.connection()
-            birth, created = _day_columns(connection.dialect.name)
-            # Core on the session's connection (no ORM rows), every statement naming the merchant.
-            statement = (
-                sa.select(Customer.id, Customer.first_name, Customer.last_name, Customer.phone, Customer.email,
-                          birth, created, Customer.utm, Customer.sms_consent, Customer.email_consent)
-                .where(Customer.merchant_id == merchant_id)
-                .order_by(Customer.id)
-            )
-            if condition is not None:
-                statement = statement.where(condition)
-            # One query streamed from a server-side cursor (PostgreSQL) / the stepping
-            # SQLite cursor, EXPORT_BATCH rows at a time. Keyset pages (id > last LIMIT n)
-            # made SQLite re-read and re-sort every remaining row of the merchant through
-            # its merchant index for each page: quadratic in the number of customers.
-            result = connection.execution_options(stream_results=True, yield_per=EXPORT_BATCH).execute(statement)
-            for customers in result.partitions(EXPORT_BATCH):
-                # Cards and custom values of the batch: without a search or filter the
-                # batch is a whole id range, read by range (indexed merchant + customer)
-                # instead of IN (…5,000 ids…); otherwise only its hits (the range could be wide).
-                low, high = customers[0][0], customers[-1][0]
-
-                def batch(column):  # noqa: ANN001, ANN202
-                    if condition is None:  # the whole id range is this batch
-                        return sa.and_(column >= low, column <= high)
-                    return column.in_([c[0] for c in customers])  # a search or filter: only its hits
-
-                cards: dict[int, list] = {}
-                for row in connection.execute(
-                    sa.select(Card.customer_id, Card.status, Card.expires_on, Card.serial, Card.device)
-                    .where(Card.merchant_id == merchant_id, batch(Card.customer_id)).order_by(Card.issued_at, Card.id)
-                ).all():
-                    cards.setdefault(row[0], []).append(row)
-                values: dict[int, dict[int, str]] = {}
-                if field_order:
-                    for customer_id, field_id, value in connection.execute(
-                        sa.select(CustomFieldValue.customer_id, CustomFieldValue.field_id, CustomFieldValue.value)
-                        .where(CustomFieldValue.merchant_id == merchant_id, batch(CustomFieldValue.customer_id))
-                    ).all():
-                        values.setdefault(customer_id, {})[field_id] = _safe(value or "")
-                no_values: dict[int, str] = {}
-                for customer_id, first, last, phone, email, birthdate, created_day, utm, sms, mail in customers:
-                    held = cards.get(customer_id)
-                    if held:
-                        labels = []
-                        for h in held:
-                            label = statuses.get((h[1], h[2]))
-                            if label is None:
-                                label = statuses[h[1], h[2]] = card_status_label(h[1], h[2], today)
-                            labels.append(label)
-                        card_cells = ["; ".join(labels), "; ".join(h[3] for h in held),
-                                      "; ".join(sorted({device_label(h[4]) for h in held if h[4]}))]
-                    else:
-                        card_cells = ["", "", ""]
-                    email, utm = email or "", utm or ""
-                    row = [
-                        _safe(f"{first} {last}"), _safe(first), _safe(last),
-                        phone or "",  # E.164 (+ and digits): validated on every way in, a number not a formula
-                        _safe(email),
-                        birthdate or "", created_day, *card_cells, _safe(utm), YES_NO[bool(sms)], YES_NO[bool(mail)],
-                    ]
-                    if field_order:
-                        held_values = values.get(customer_id, no_values)
-                        row.extend(held_values.get(field_id, "") for field_id in field_order)
-                    yield row
-
-    return header, rows()
 
 
 def list_templates(merchant_id: int) -> list[tuple[int, str, str]]:

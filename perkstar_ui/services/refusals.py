@@ -9,3 +9,7 @@ class RecordError(ValueError):
     def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or {}
+
+
+class ImportRefused(ValueError):
+    """A refusal for the merchant (file too big, unknown upload, nothing to undo…)."""

@@ -30,11 +30,17 @@ from dataclasses import dataclass, field
 import pandas as pd
 import sqlalchemy as sa
 
-from perkstar_ui.db.models import CardTransaction, Customer, CustomerRfm, Merchant, utcnow
+from perkstar_ui.db.bulk import bulk_insert
+from perkstar_ui.db.models import (
+    CardTransaction,
+    Customer,
+    CustomerRfm,
+    Merchant,
+    utcnow,
+)
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import ledger
 from perkstar_ui.domain import rfm as rule
-from perkstar_ui.services.importing import _bulk_insert
 
 WINDOW_DAYS_RANGE = (30, 1825)
 NEW_CUSTOMER_DAYS_RANGE = (1, 365)
@@ -232,7 +238,7 @@ def _replace_rows(merchant_id: int, rows: list[tuple]) -> None:
         # the merchant's row lock queues them on PostgreSQL; SQLite has one writer anyway.
         connection.execute(sa.select(_MERCHANT.c.id).where(_MERCHANT.c.id == merchant_id).with_for_update())
         connection.execute(sa.delete(_RFM).where(_RFM.c.merchant_id == merchant_id))
-        _bulk_insert(session, _RFM, _RFM_COLUMNS, rows)
+        bulk_insert(session, _RFM, _RFM_COLUMNS, rows)
         session.commit()
 
 

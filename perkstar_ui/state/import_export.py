@@ -10,7 +10,7 @@ import json
 import reflex as rx
 
 from perkstar_ui.domain.importing import ImportFileError
-from perkstar_ui.services import importing, rfm
+from perkstar_ui.services import importing, rfm, uploads
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
 from perkstar_ui.state.customer_grid import GridState
 from perkstar_ui.state.rfm import RfmState
@@ -111,8 +111,8 @@ class ImportState(AuthState):
     def file_chosen(self, _value: str):
         self._reset_file()
         script = UPLOAD_SCRIPT % {
-            "limit": importing.MAX_UPLOAD_BYTES,
-            "too_big": json.dumps(importing.TOO_LARGE_MESSAGE),
+            "limit": uploads.MAX_UPLOAD_BYTES,
+            "too_big": json.dumps(uploads.TOO_LARGE_MESSAGE),
         }
         return rx.call_script(script, callback=ImportState.uploaded)
 
@@ -191,7 +191,7 @@ class ImportState(AuthState):
                 self.applying = False
                 self.form_error = "Nothing was imported: the import failed and was rolled back. Try again."
             raise
-        await asyncio.to_thread(importing.discard_upload, context.merchant_id, token)
+        await asyncio.to_thread(uploads.discard_upload, context.merchant_id, token)
         async with self:
             self.applying, self.progress, self.summary = False, 100, summary.text
             await self._reload_lists(context.merchant_id)

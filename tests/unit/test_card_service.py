@@ -60,13 +60,6 @@ def test_action_updates_cache_equal_to_replay(merchant):
     cards.perform_action(merchant, card_id, Action("redeem-reward", 1))
     cache, replayed = cards.verify_cache(merchant, card_id)
     assert cache == replayed
-
-
-def test_settle_cards_command(capsys):
-    from perkstar_ui import cli
-
-    assert cli.main(["settle-cards"]) == 0
-    assert "cards" in capsys.readouterr().out
     assert (cache.balance, cache.rewards_available, cache.count("rewards_redeemed")) == (1, 0, 1)
 
 
@@ -142,13 +135,6 @@ def test_twenty_tablets_at_once_lose_no_update(merchant, card_type, verb, value,
     assert not errors
     cache, replayed = cards.verify_cache(merchant, card_id)
     assert cache == replayed
-
-
-def test_settle_cards_command(capsys):
-    from perkstar_ui import cli
-
-    assert cli.main(["settle-cards"]) == 0
-    assert "cards" in capsys.readouterr().out
     total = cache.count("stamps_earned") if expected == "stamps_earned" else cache.balance
     assert total == 1_000
     if card_type == "stamp":  # every 10 stamps became a reward

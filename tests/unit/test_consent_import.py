@@ -11,7 +11,7 @@ from perkstar_ui.api.csv_stream import csv_lines
 from perkstar_ui.db.models import Customer
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain import importing as domain
-from perkstar_ui.services import consent, importing
+from perkstar_ui.services import consent, exporting, importing, uploads
 from tests.helpers import add_customer
 
 HEADER = "first_name,last_name,phone,email,sms_consent,email_consent\n"
@@ -23,7 +23,7 @@ def _consent_by_phone(merchant_id: int) -> dict[str, tuple[bool, bool]]:
 
 
 def _import(merchant_id: int, text: str) -> importing.Summary:
-    token = importing.store_upload(merchant_id, iter([text.encode("utf-8")]))
+    token = uploads.store_upload(merchant_id, iter([text.encode("utf-8")]))
     return importing.apply_import(merchant_id, None, token, "people.csv", None)
 
 
@@ -68,7 +68,7 @@ def test_import_updates_stated_consent_keeps_blank_and_undo_restores(merchant):
     text = HEADER + ("Ada,Lovelace,07400111111,,yes,no\n"  # grants SMS, withdraws email
                      "Bob,Babbage,07400222222,,,\n"  # blank: unchanged
                      "Cyd,Charisse,07400333333,,yes,no\n")  # as stored: unchanged
-    token = importing.store_upload(merchant, iter([text.encode()]))
+    token = uploads.store_upload(merchant, iter([text.encode()]))
     preview = importing.preview(merchant, token, None)
     assert (preview.create, preview.update, preview.unchanged) == (0, 1, 2)
     summary = importing.apply_import(merchant, None, token, "people.csv", None)
@@ -87,7 +87,7 @@ def test_template_lists_and_export_writes_consent_as_yes_no(merchant, other_merc
     add_customer(merchant, "Bob", "Babbage", "07400222222")
     add_customer(other_merchant, "Eve", "Other", "07400999999")
     consent.set_consent(merchant, ada, True, False)
-    header, rows = importing.export_rows(merchant)
+    header, rows = exporting.export_rows(merchant)
     table = list(csv.reader(io.StringIO(b"".join(csv_lines(header, rows)).decode("utf-8").lstrip("\ufeff"))))
     column = {name: table[0].index(name) for name in ("Phone", "SMS consent", "Email consent")}
     assert {r[column["Phone"]]: (r[column["SMS consent"]], r[column["Email consent"]]) for r in table[1:]} == {
@@ -98,7 +98,7 @@ def test_template_lists_and_export_writes_consent_as_yes_no(merchant, other_merc
 def test_an_exported_file_imports_back_with_its_consent(merchant, other_merchant):
     ada = add_customer(merchant, "Ada", "Lovelace", "07400111111")
     consent.set_consent(merchant, ada, True, False)
-    header, rows = importing.export_rows(merchant)
+    header, rows = exporting.export_rows(merchant)
     table = list(csv.reader(io.StringIO(b"".join(csv_lines(header, rows)).decode("utf-8").lstrip("\ufeff"))))
     wanted = ["First name", "Last name", "Phone", "Email", "SMS consent", "Email consent"]
     picked = [[row[table[0].index(name)] for name in wanted] for row in table]

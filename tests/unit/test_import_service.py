@@ -20,7 +20,9 @@ from perkstar_ui.services import (
     custom_fields,
     customer_grid,
     customer_profile,
+    exporting,
     importing,
+    uploads,
 )
 from perkstar_ui.services.dashboard import load_tiles
 from tests.helpers import add_customer, give_card
@@ -29,7 +31,7 @@ HEADER = "first_name,last_name,phone,email,birthdate,gender,balance\n"
 
 
 def upload(merchant, text: str) -> str:
-    return importing.store_upload(merchant, iter([text.encode("utf-8")]))
+    return uploads.store_upload(merchant, iter([text.encode("utf-8")]))
 
 
 def template_id(merchant, card_type):
@@ -147,11 +149,11 @@ def test_undo_removes_created_restores_filled_and_keeps_active_customers(merchan
 def test_uploads_are_private_per_merchant_and_size_limited(merchant, other_merchant):
     token = upload(merchant, HEADER)
     with pytest.raises(importing.ImportRefused):
-        importing.read_upload(other_merchant, token)
+        uploads.read_upload(other_merchant, token)
     with pytest.raises(importing.ImportRefused, match="larger than"):
-        importing.store_upload(merchant, iter([b"x" * 1000, b"y" * 1000]), limit=1500)
+        uploads.store_upload(merchant, iter([b"x" * 1000, b"y" * 1000]), limit=1500)
     with pytest.raises(importing.ImportRefused):
-        importing.read_upload(merchant, "../../etc/passwd")
+        uploads.read_upload(merchant, "../../etc/passwd")
 
 
 def test_export_round_trips_unicode_and_neutralises_formulas(merchant):
@@ -159,7 +161,7 @@ def test_export_round_trips_unicode_and_neutralises_formulas(merchant):
     add_customer(merchant, "Zoë", "Müller", "07400 111111", "zoe@example.com", "1990-02-14", drink="=1+1")
     add_customer(merchant, "=cmd", "Evil", "07400 222222")
     give_card(merchant, customer_grid.grid_page(merchant, customer_grid.GridQuery(search="zoe")).rows[0].id, status="installed", device="pwa")
-    header, rows = importing.export_rows(merchant)
+    header, rows = exporting.export_rows(merchant)
     data = b"".join(csv_lines(header, rows, neutralised=True)).decode("utf-8")
     assert data.startswith("\ufeff")
     table = list(csv.reader(io.StringIO(data.lstrip("\ufeff"))))
@@ -169,10 +171,10 @@ def test_export_round_trips_unicode_and_neutralises_formulas(merchant):
     assert any(r[1] == "'=cmd" for r in table)
     assert zoe[5] == "1990-02-14" and zoe[6] == dt.datetime.now(dt.timezone.utc).date().isoformat()  # Date created, the UTC day
     # The export's rows are safe as they come: the stream's own neutraliser changes nothing.
-    _, again = importing.export_rows(merchant)
+    _, again = exporting.export_rows(merchant)
     for row in again:
         assert safe_row(row) == row
-    _, searched = importing.export_rows(merchant, "müller")
+    _, searched = exporting.export_rows(merchant, "müller")
     assert [r[0] for r in searched] == ["Zoë Müller"]
 
 
@@ -200,12 +202,12 @@ def test_abandoned_uploads_are_purged_after_a_day(merchant):
     import time
 
     old = upload(merchant, HEADER)
-    path = importing._upload_path(merchant, old)
-    stale = time.time() - importing.UPLOAD_LIFETIME_S - 60
+    path = uploads.upload_path(merchant, old)
+    stale = time.time() - uploads.UPLOAD_LIFETIME_S - 60
     os.utime(path, (stale, stale))
     fresh = upload(merchant, HEADER)
     assert not path.exists()
-    assert importing.read_upload(merchant, fresh) == HEADER.encode()
+    assert uploads.read_upload(merchant, fresh) == HEADER.encode()
 
 
 def test_two_rows_for_one_existing_customer_keep_only_the_first(merchant):
@@ -249,7 +251,7 @@ def test_undo_keeps_customers_whose_cards_came_or_were_installed_later(merchant)
 def test_checked_rows_are_cached_as_plain_data(merchant):
     token = upload(merchant, HEADER + "Zoë,Müller,07400 111111,,1990-02-03,,\n")
     first = importing.preview(merchant, token, None)
-    cache = importing._upload_path(merchant, token).with_suffix(".checked.json")
+    cache = uploads.upload_path(merchant, token).with_suffix(".checked.json")
     assert cache.exists() and cache.read_text().startswith("{")
     assert importing.preview(merchant, token, None) == first
     summary = importing.apply_import(merchant, None, token, "f.csv", None)
@@ -271,14 +273,14 @@ def test_matching_by_lookup_when_the_merchant_has_more_customers_than_the_file(m
 
 
 def test_export_streams_in_batches_with_each_customers_cards_and_values(merchant, monkeypatch):
-    monkeypatch.setattr(importing, "EXPORT_BATCH", 3)
+    monkeypatch.setattr(exporting, "EXPORT_BATCH", 3)
     drink = custom_fields.add_custom_field(merchant, "Drink", "text")
     ids = [add_customer(merchant, f"P{i}", "Batch", f"07400 2222{i:02d}", drink=f"tea{i}") for i in range(8)]
     give_card(merchant, ids[2], status="installed", device="pwa")
     give_card(merchant, ids[3])
     give_card(merchant, ids[3], status="installed", device="pwa")
     for search in ("", "batch"):
-        header, rows = importing.export_rows(merchant, search)
+        header, rows = exporting.export_rows(merchant, search)
         table = list(csv.reader(io.StringIO(b"".join(csv_lines(header, rows)).decode("utf-8").lstrip("\ufeff"))))
         by_first = {r[1]: r for r in table[1:]}
         assert [r[1] for r in table[1:]] == [f"P{i}" for i in range(8)]
