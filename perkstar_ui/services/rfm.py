@@ -36,6 +36,7 @@ from perkstar_ui.db.models import (
     Customer,
     CustomerRfm,
     Merchant,
+    as_utc,
     utcnow,
 )
 from perkstar_ui.db.tenancy import system_session, tenant_session
@@ -231,15 +232,21 @@ def _rows(merchant_id: int, inputs: pd.DataFrame, scored: pd.DataFrame, computed
     return list(zip(*columns))
 
 
-def _replace_rows(merchant_id: int, rows: list[tuple]) -> None:
+def _replace_rows(merchant_id: int, rows: list[tuple], computed_at: dt.datetime) -> bool:
+    """Store the run's rows unless a run that read the ledger later has stored its own."""
     with tenant_session(merchant_id) as session:
         connection = session.connection()
         # Two runs at once (button and nightly job) must not interleave delete and insert:
         # the merchant's row lock queues them on PostgreSQL; SQLite has one writer anyway.
         connection.execute(sa.select(_MERCHANT.c.id).where(_MERCHANT.c.id == merchant_id).with_for_update())
+        stored = connection.execute(sa.select(sa.func.max(_RFM.c.computed_at)).where(_RFM.c.merchant_id == merchant_id)
+                                    ).scalar_one()
+        if stored is not None and as_utc(stored) > computed_at:
+            return False  # the slower, older run loses: newer figures stay
         connection.execute(sa.delete(_RFM).where(_RFM.c.merchant_id == merchant_id))
         bulk_insert(session, _RFM, _RFM_COLUMNS, rows)
         session.commit()
+        return True
 
 
 def recompute(merchant_id: int, progress: Progress | None = None, *, now: dt.datetime | None = None) -> RfmRun:
@@ -258,7 +265,7 @@ def recompute(merchant_id: int, progress: Progress | None = None, *, now: dt.dat
     inputs = inputs_frame(rows, settings.window_days)
     scored = rule.score(inputs, today, settings.new_customer_days)
     report(0.7)
-    _replace_rows(merchant_id, _rows(merchant_id, inputs, scored, now))
+    _replace_rows(merchant_id, _rows(merchant_id, inputs, scored, now), now)
     report(1.0)
     found = scored[rule.SEGMENT].value_counts()
     counts = {segment.value: int(found.get(segment.value, 0)) for segment in rule.Segment}

@@ -122,6 +122,15 @@ def test_the_window_is_respected_and_configurable(merchant):
     assert _row(merchant, customer).recency_days == 365 and _row(merchant, customer).segment == "Champions"
 
 
+def test_a_slower_older_run_never_overwrites_a_newer_one(merchant):
+    customer, card = _cashback(merchant, "Order")
+    _act(merchant, card, "add-amount", 1_500)
+    day = _now()
+    rfm.recompute(merchant, now=day + dt.timedelta(days=10))  # the run that read the ledger last
+    rfm.recompute(merchant, now=day + dt.timedelta(days=5))  # started earlier, finished later
+    assert _row(merchant, customer).recency_days == 10
+
+
 def test_new_customers_without_visits(merchant):
     fresh = add_customer(merchant, "Fresh", "Face", email="fresh@example.com")
     older = add_customer(merchant, "Older", "Face", email="older@example.com")
