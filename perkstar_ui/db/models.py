@@ -67,6 +67,11 @@ class Merchant(SQLModel, table=True):
     stripe_secret_key_enc: Optional[str] = Field(default=None, max_length=1000)
     stripe_webhook_secret_enc: Optional[str] = Field(default=None, max_length=1000)
     stripe_webhook_token: Optional[str] = Field(default=None, max_length=43, unique=True)
+    # Account settings (issue 13): ISO 4217 currency, display date format, and whether
+    # managers must use two-factor sign-in.
+    currency: str = Field(default="GBP", max_length=3, sa_column_kwargs={"server_default": "GBP"})
+    date_format: str = Field(default="YYYY-MM-DD", max_length=20, sa_column_kwargs={"server_default": "YYYY-MM-DD"})
+    require_2fa_for_managers: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 
@@ -76,7 +81,50 @@ class StaffUser(SQLModel, TenantScoped, table=True):
     merchant_id: int = Field(foreign_key="merchant.id", index=True)
     email: str = Field(max_length=254, sa_column_kwargs={"unique": True})  # lower-case
     password_hash: str = Field(max_length=255)
-    role: str = Field(default="owner", max_length=20)
+    role: str = Field(default="owner", max_length=20)  # owner / manager / staff
+    # A deactivated user cannot log in and their sessions end at once.
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    deactivated_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    # Two-factor sign-in (TOTP): the secret Fernet-encrypted with PERKSTAR_SECRET_KEY, and
+    # SHA-256 hashes of the unused recovery codes.
+    totp_secret_enc: Optional[str] = Field(default=None, max_length=400)
+    totp_enabled: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    recovery_code_hashes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
+                                                                                  server_default="[]"))
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+class StaffInvite(SQLModel, TenantScoped, table=True):
+    """An owner's invitation: a one-time link (48 h) through the outbox that sets a password."""
+
+    __tablename__ = "staff_invite"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id", index=True)
+    email: str = Field(max_length=254)
+    role: str = Field(max_length=20)
+    token_hash: str = Field(max_length=64, unique=True)
+    expires_at: dt.datetime = _ts()
+    accepted_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    invited_by_id: Optional[int] = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, TenantScoped, table=True):
+    """Append-only: who did what, when, from where (logins, exports, imports, deletions, bulk
+    actions, template, settings and staff changes, campaign sends). Never updated."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.Index("ix_audit_log_merchant_created", "merchant_id", "created_at"),
+        sa.Index("ix_audit_log_merchant_action_created", "merchant_id", "action", "created_at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id")
+    staff_user_id: Optional[int] = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")
+    actor_email: str = Field(default="", max_length=254)  # kept when the user is gone
+    action: str = Field(max_length=40)  # e.g. login, export, customer-delete (contract v2)
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    ip: Optional[str] = Field(default=None, max_length=64)
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 
@@ -94,15 +142,22 @@ class LoginSession(SQLModel, table=True):
     token_hash: Optional[str] = Field(default=None, max_length=64, unique=True)
     ticket_hash: Optional[str] = Field(default=None, max_length=64, unique=True)
     ticket_expires_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    # Hash of the pre-login cookie of the browser that typed the password: the ticket is
+    # only redeemed by that browser (login CSRF).
+    browser_hash: Optional[str] = Field(default=None, max_length=64)
     created_at: dt.datetime = _ts(default_factory=utcnow)
     expires_at: dt.datetime = _ts(index=True)
 
 
 class LoginAttempt(SQLModel, table=True):
     __tablename__ = "login_attempt"
-    __table_args__ = (sa.Index("ix_login_attempt_email_at", "email", "attempted_at"),)
+    __table_args__ = (
+        sa.Index("ix_login_attempt_email_at", "email", "attempted_at"),
+        sa.Index("ix_login_attempt_ip_at", "ip", "attempted_at"),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
     email: str = Field(max_length=254)
+    ip: Optional[str] = Field(default=None, max_length=64)
     succeeded: bool = False
     attempted_at: dt.datetime = _ts(default_factory=utcnow)
 
