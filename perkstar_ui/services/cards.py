@@ -31,6 +31,7 @@ from perkstar_ui.domain.contacts import full_name
 from perkstar_ui.domain.formatting import card_status_label
 from perkstar_ui.domain.ledger import CardState, Entry, Refused
 from perkstar_ui.domain.serials import random_code, random_serial
+from perkstar_ui.services import audit
 from perkstar_ui.services.codes import unused_codes
 
 LOCK_RETRIES = 5
@@ -261,6 +262,8 @@ def perform_action(
             _write(session, card, entries, source=source, staff_user_id=staff_user_id, comment=comment,
                    idempotency_key=idempotency_key, action_key=idempotency_key or secrets.token_hex(16), **extra)
             converted = _convert_coupon(session, card, action.purchase_cents, at) if action.verb == "redeem" else None
+            audit.record(merchant_id, audit.Action.CARD_ACTION, staff_user_id=staff_user_id, session=session,
+                         detail={"card": card.serial, "verb": action.verb, "source": source})
             try:
                 session.commit()
             except IntegrityError:
@@ -323,6 +326,8 @@ def correct_transaction(
                    comment=(comment or "").strip()[:500] or f"Correction of {label}",
                    idempotency_key=idempotency_key, action_key=idempotency_key or secrets.token_hex(16),
                    correction_of_id=original.id)
+            audit.record(merchant_id, audit.Action.CARD_CORRECTION, staff_user_id=staff_user_id, session=session,
+                         detail={"card": card.serial, "transaction": original.id, "kind": original.kind})
             session.commit()
             return Outcome(True, "The correction was recorded.", card_metrics.view(card.card_type, card.settings, card.state).balance)
 
@@ -490,6 +495,9 @@ def issue_cards(
                     body=f"{merchant_name}: your {template.name} card is ready. Add it to your phone: {link}",
                 ))
                 report.messages += 1
+        if report.issued:
+            audit.record(merchant_id, audit.Action.CARD_ISSUE, staff_user_id=staff_user_id, session=session,
+                         detail={"template": template.name, "issued": report.issued, "messages": report.messages})
         session.commit()
     return report
 

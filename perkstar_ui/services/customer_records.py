@@ -23,6 +23,7 @@ from perkstar_ui.db.models import (
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain import contacts
 from perkstar_ui.domain.deletion import customer_deletion_refusal
+from perkstar_ui.services import audit
 from perkstar_ui.services.consent import new_customer_consent
 from perkstar_ui.services.custom_fields import list_custom_fields_in
 from perkstar_ui.services.refusals import RecordError
@@ -43,7 +44,8 @@ class CustomerInput:
     email_consent: bool | None = None
 
 
-def save_customer(merchant_id: int, data: CustomerInput, customer_id: int | None = None) -> int:
+def save_customer(merchant_id: int, data: CustomerInput, customer_id: int | None = None, *,
+                  staff_user_id: int | None = None) -> int:
     """Create (``customer_id`` None) or update a customer; all-or-nothing.
 
     Raises ``RecordError`` with one message per invalid field; a phone or email that
@@ -104,6 +106,8 @@ def save_customer(merchant_id: int, data: CustomerInput, customer_id: int | None
         try:
             session.flush()
             _store_custom_values(session, customer.id, custom_values)
+            audit.record(merchant_id, audit.Action.CUSTOMER_CREATE if customer_id is None else audit.Action.CUSTOMER_UPDATE,
+                         staff_user_id=staff_user_id, session=session, detail={"customer": customer.id})
             session.commit()
         except IntegrityError:
             # Another tablet saved the same phone/email a moment ago.
@@ -153,7 +157,8 @@ class DeleteReport:
 DELETE_CHUNK = 5_000  # ids per statement: PostgreSQL takes at most 65,535 parameters
 
 
-def delete_customers(merchant_id: int, customers: list[int] | sa.Select) -> DeleteReport:
+def delete_customers(merchant_id: int, customers: list[int] | sa.Select, *,
+                     staff_user_id: int | None = None) -> DeleteReport:
     """Delete what may be deleted, permanently with cards and ledger; report the rest.
     ``customers``: picked ids, or a SELECT of ids (everyone a filter matches)."""
     report = DeleteReport([], [])
@@ -187,11 +192,14 @@ def delete_customers(merchant_id: int, customers: list[int] | sa.Select) -> Dele
             )
             session.execute(sa.delete(Card).where(Card.customer_id.in_(chunk)))
             session.execute(sa.delete(Customer).where(Customer.id.in_(chunk)))
+        if deletable:
+            audit.record(merchant_id, audit.Action.CUSTOMER_DELETE, staff_user_id=staff_user_id, session=session,
+                         detail={"deleted": len(deletable), "refused": len(report.refused)})
         session.commit()
     return report
 
 
-def delete_card(merchant_id: int, card_id: int) -> None:
+def delete_card(merchant_id: int, card_id: int, *, staff_user_id: int | None = None) -> None:
     """The card stops working and stays on the profile as Deleted (customers.md §9)."""
     with tenant_session(merchant_id) as session:
         updated = session.execute(
@@ -201,4 +209,6 @@ def delete_card(merchant_id: int, card_id: int) -> None:
         )
         if updated.rowcount != 1:
             raise RecordError("This card no longer exists.")
+        audit.record(merchant_id, audit.Action.CARD_DELETE, staff_user_id=staff_user_id, session=session,
+                     detail={"card": card_id})
         session.commit()

@@ -25,6 +25,7 @@ from perkstar_ui.domain.template_form import (
     settings_from_form,
 )
 from perkstar_ui.domain.template_rules import LockedEditError, check_edit, locked_settings
+from perkstar_ui.services import audit
 
 NAME_MAX = 120
 
@@ -167,6 +168,7 @@ def update_template(
     name: str,
     settings: dict,
     card_type: str | None = None,
+    staff_user_id: int | None = None,
 ) -> None:
     """Rename and change settings; refuses locked changes of an activated template."""
     name = _clean_name(name)
@@ -191,10 +193,13 @@ def update_template(
         template.card_type = kind.value
         template.settings = stored
         session.add(template)
+        audit.record(merchant_id, audit.Action.TEMPLATE_UPDATE, staff_user_id=staff_user_id, session=session,
+                     detail={"template": template.id, "name": name})
         session.commit()
 
 
-def save_template_form(merchant_id: int, template_id: int, name: str, form: Mapping[str, object]) -> None:
+def save_template_form(merchant_id: int, template_id: int, name: str, form: Mapping[str, object], *,
+                       staff_user_id: int | None = None) -> None:
     """Apply the edit form: fields it did not submit (locked, hidden) keep their stored value."""
     detail = load_template(merchant_id, template_id)
     if detail is None:
@@ -203,4 +208,4 @@ def save_template_form(merchant_id: int, template_id: int, name: str, form: Mapp
         raw = settings_from_form(detail.card_type, detail.settings, form)
     except TemplateFormError as refusal:
         raise TemplateError(str(refusal), refusal.errors) from None
-    update_template(merchant_id, template_id, name=name, settings=raw)
+    update_template(merchant_id, template_id, name=name, settings=raw, staff_user_id=staff_user_id)

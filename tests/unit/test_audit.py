@@ -8,10 +8,14 @@ import datetime as dt
 import pytest
 from sqlmodel import select
 
-from perkstar_ui.db.models import AuditEntry, StaffUser
+from perkstar_ui.db.models import AuditEntry, Card, CardTemplate, CardTransaction, StaffUser
 from perkstar_ui.db.tenancy import tenant_session
-from perkstar_ui.services import audit
+from perkstar_ui.domain.card_rules import Action as CardAction
+from perkstar_ui.domain.card_rules import IssueOptions
+from perkstar_ui.services import audit, cards, customer_records, templates
 from perkstar_ui.services.audit import Action, AuditFilter
+from perkstar_ui.services.customer_records import CustomerInput
+from perkstar_ui.services.refusals import RecordError
 
 
 def _owner(merchant_id: int) -> StaffUser:
@@ -91,3 +95,45 @@ def test_csv_stream_and_tenant_isolation(merchant, other_merchant):
     assert audit.csv_row(mine[0])[1:] == ["customer-delete", "me@shop.test", "", "count=3"]
     assert audit.actors(merchant) == ["me@shop.test"]
     assert audit.list_entries(other_merchant)[0][0].actor == "them@shop.test"
+
+
+# --- the actions are recorded by their real code paths ------------------------------------
+
+
+def _actions(merchant_id: int) -> list[tuple[str, str]]:
+    return [(r.action, r.actor) for r in audit.iter_entries(merchant_id)][::-1]  # oldest first
+
+
+def test_customer_and_card_paths_record_who_did_it(merchant):
+
+    owner = _owner(merchant)
+    me = owner.email
+    customer = customer_records.save_customer(merchant, CustomerInput("Ada", "Lovelace"), staff_user_id=owner.id)
+    customer_records.save_customer(merchant, CustomerInput("Ada", "King"), customer, staff_user_id=owner.id)
+    with tenant_session(merchant) as session:
+        stamp = session.exec(select(CardTemplate).where(CardTemplate.card_type == "stamp")).first()
+    cards.issue_cards(merchant, [customer], stamp.id, IssueOptions(), staff_user_id=owner.id)
+    with tenant_session(merchant) as session:
+        card = session.exec(select(Card).where(Card.customer_id == customer)).one()
+    cards.perform_action(merchant, card.id, CardAction("add-stamps", 2), staff_user_id=owner.id)
+    with tenant_session(merchant) as session:
+        row = session.exec(select(CardTransaction).where(CardTransaction.card_id == card.id,
+                                                         CardTransaction.kind == "stamps_added")).first()
+        assert row.staff_user_id == owner.id  # the ledger row names the user too
+    cards.correct_transaction(merchant, row.id, staff_user_id=owner.id)
+    detail = templates.load_template(merchant, stamp.id)
+    templates.update_template(merchant, stamp.id, name="Coffee card", settings=detail.settings, staff_user_id=owner.id)
+    customer_records.delete_card(merchant, card.id, staff_user_id=owner.id)
+    customer_records.delete_customers(merchant, [customer], staff_user_id=owner.id)
+    assert _actions(merchant) == [
+        ("customer-create", me), ("customer-update", me), ("card-issue", me), ("card-action", me),
+        ("card-correction", me), ("template-update", me), ("card-delete", me), ("customer-delete", me)]
+    action = audit.list_entries(merchant, AuditFilter(action="card-action"))[0][0]
+    assert action.detail["card"] == card.serial and action.detail["verb"] == "add-stamps"
+
+
+def test_a_refused_change_records_nothing(merchant):
+
+    with pytest.raises(RecordError):
+        customer_records.save_customer(merchant, CustomerInput("", ""), staff_user_id=_owner(merchant).id)
+    assert audit.list_entries(merchant)[1] == 0
