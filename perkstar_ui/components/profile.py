@@ -7,6 +7,7 @@ import reflex as rx
 from perkstar_ui.components.card_panels import type_panel
 from perkstar_ui.components.confirm import confirm_dialog
 from perkstar_ui.components.values import labelled_value
+from perkstar_ui.domain.rfm import NO_SEGMENT_LABEL
 from perkstar_ui.state.profile import CardView, CustomValue, HistoryView, ProfileState
 from perkstar_ui.state.customer_form import CustomerFormState
 
@@ -95,7 +96,8 @@ def card_panel(card: CardView) -> rx.Component:
             labelled_value("Installed on device", card.device, "card-device"),
             labelled_value("Card issue date", card.issued, "card-issued"),
             labelled_value("Card expiration date", card.expiration, "card-expiration"),
-            labelled_value("Segments", ProfileState.rfm_segment, "card-rfm-segment"),
+            labelled_value("Segments", ProfileState.rfm_segment, "card-rfm-segment", empty=NO_SEGMENT_LABEL,
+                           empty_hint="No RFM segment"),
             labelled_value("Feedback rating", card.rating, "card-rating"),
             labelled_value("UTM", card.utm, "card-utm"),
             gap="16px", wrap="wrap", margin_y="12px",

@@ -82,6 +82,15 @@ def test_the_card_panel_shows_the_segment(shop_page: Page, shop):
     assert best == "Champions"
     goto(shop_page, f"/customers/{ids['Shopper5']}")
     expect(shop_page.get_by_test_id("card-rfm-segment")).to_have_text("Champions")
+    expect(shop_page.get_by_test_id("card-rfm-segment-none")).to_have_count(0)
+
+    # No segment (added after the run): the value stays empty, people see rfm.md's "—" beside it.
+    newcomer = add_customer(merchant_id, "Newcomer", "Rfm", email="newcomer@example.com")
+    issue(merchant_id, newcomer, "cashback")
+    goto(shop_page, f"/customers/{newcomer}")
+    expect(shop_page.get_by_test_id("card-panel")).to_be_visible()
+    expect(shop_page.get_by_test_id("card-rfm-segment")).to_have_text("")
+    expect(shop_page.get_by_test_id("card-rfm-segment-none")).to_have_text(rfm.rule.NO_SEGMENT_LABEL)
 
 
 def test_a_segment_opens_the_grid_filtered_to_it(shop_page: Page, shop):
