@@ -189,6 +189,10 @@ class FilterState(AuthState):
             self._fill(filters.from_json(str(filter_json)[:20_000]))
         except filters.FilterError as error:
             self.form_error = str(error)
+        # The builder now shows this filter, not the grid's: record the grid's filter as seen,
+        # so the tab's on-mount sync keeps these rows (e.g. a segment being repaired, while
+        # the grid shows none) until the grid's filter changes again.
+        self._synced_json = (await self.get_state(GridState)).filter_json
         return None
 
     # --- editing the rows ---------------------------------------------------------------------

@@ -131,6 +131,29 @@ def test_a_segment_that_no_longer_applies_says_why(shop_page: Page, shop):
     expect(page.get_by_role("dialog").get_by_test_id("form-error")).to_contain_text("Apply a filter first")
 
 
+def test_editing_a_broken_segment_keeps_its_conditions_when_the_grid_had_a_filter(shop_page: Page, shop):
+    page, merchant_id = shop_page, shop[0]
+    _people(merchant_id)
+    field_id = custom_fields.add_custom_field(merchant_id, "Favourite drink", "text")
+    by_drink = Filter(Match.ALL, (Condition("cf:favourite-drink", Op.EQUALS.value, "Tea"),))
+    segments.save_segment(merchant_id, "Tea drinkers", by_drink.dumps())
+    custom_fields.remove_custom_field(merchant_id, field_id)
+
+    goto(page, "/customers")
+    page.get_by_test_id("tab-filters").click()
+    page.get_by_test_id("filter-preset-installed").click()  # the builder and the grid show a filter
+    expect(page.get_by_test_id("filter-count")).to_have_text("1")
+
+    page.get_by_test_id("tab-segments").click()
+    row(page, "Tea drinkers").get_by_test_id("segment-edit").click()
+    expect(page.get_by_test_id("filter-count")).to_have_count(0)  # the grid shows no stale filter
+    page.get_by_test_id("tab-filters").click()
+    # The segment's condition is there to repair, not wiped by the tab following the grid.
+    condition = page.get_by_test_id("filter-condition")
+    expect(condition).to_have_count(1)
+    expect(condition.get_by_label("Value", exact=True)).to_have_value("Tea")
+
+
 def test_save_without_a_filter_asks_for_one(shop_page: Page):
     page = shop_page
     page.get_by_test_id("segment-save").click()
