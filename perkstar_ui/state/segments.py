@@ -153,6 +153,10 @@ class SegmentsState(AuthState):
         if edit:
             self.editing_id, self.editing_name = detail.id, detail.name
             shown.append(FilterState.load_filter(detail.filter_json))
+        else:
+            # The grid now shows another segment: a save must not overwrite the one being
+            # edited with it.
+            self.editing_id, self.editing_name = NO_EDIT, ""
         return shown
 
     @rx.event

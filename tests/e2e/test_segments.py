@@ -154,6 +154,32 @@ def test_editing_a_broken_segment_keeps_its_conditions_when_the_grid_had_a_filte
     expect(condition.get_by_label("Value", exact=True)).to_have_value("Tea")
 
 
+def test_opening_another_segment_ends_edit_mode(shop_page: Page, shop):
+    page, merchant_id = shop_page, shop[0]
+    _people(merchant_id)
+    installed = filters.PRESETS_BY_KEY["installed"].filter
+    vips = segments.save_segment(merchant_id, "VIPs", installed.dumps())
+    segments.save_segment(merchant_id, "Lapsed", NOT_INSTALLED.dumps())
+    goto(page, "/customers")
+    page.get_by_test_id("tab-segments").click()
+    row(page, "VIPs").get_by_test_id("segment-edit").click()
+    expect(page.get_by_test_id("filter-count")).to_have_text("1")
+    row(page, "Lapsed").get_by_test_id("segment-open").click()
+    expect(page.get_by_test_id("filter-count")).to_have_text("2")
+
+    # Saving now saves Lapsed's filter as a new segment: VIPs is not overwritten.
+    page.get_by_test_id("tab-filters").click()
+    page.get_by_test_id("segment-save").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_test_id("segment-editing")).to_have_count(0)
+    expect(dialog.get_by_label("Segment name")).to_have_value("")
+    dialog.get_by_label("Segment name").fill("Lapsed again")
+    dialog.get_by_test_id("segment-save-confirm").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert sorted(r.name for r in segments.list_segments(merchant_id)) == ["Lapsed", "Lapsed again", "VIPs"]
+    assert segments.get_segment(merchant_id, vips).filter_json == installed.dumps()
+
+
 def test_save_without_a_filter_asks_for_one(shop_page: Page):
     page = shop_page
     page.get_by_test_id("segment-save").click()
