@@ -137,7 +137,7 @@ def test_a_segment_whose_custom_field_was_removed_lists_with_a_problem(merchant)
 def test_listing_loads_the_catalog_once_then_one_count_per_segment(merchant):
     """The catalog (custom fields, templates) is read once for the whole list, not per
     segment: with 10 segments, 10 COUNTs plus a fixed 4 reads (the segments, the custom
-    fields, the template names, the merchant's region) — 14 statements, 23 before."""
+    fields, the template names, the merchant's region) — 14 statements, 43 before."""
     import sqlalchemy as sa
 
     from perkstar_ui.db.engine import get_engine
