@@ -1,11 +1,12 @@
-"""Settings → Business: `Timezone` (a select of IANA zones), `Consent collected at
-sign-up`, button `settings-save`, `form-error`."""
+"""Settings → Business: `Business name`, `Country`, `Timezone` (a select of IANA zones),
+`Currency`, `Date format`, `Consent collected at sign-up`, button `settings-save`, `form-error`."""
 
 from __future__ import annotations
 
 import reflex as rx
 
-from perkstar_ui.services.merchant_settings import timezone_choices
+from perkstar_ui.domain.account_formats import CURRENCY_CHOICES, DATE_FORMAT_CHOICES
+from perkstar_ui.services.merchant_settings import country_choices, timezone_choices
 from perkstar_ui.state.merchant_settings import MerchantSettingsState
 
 
@@ -21,6 +22,41 @@ def _timezone_select() -> rx.Component:
         rx.text("Scheduled campaigns are sent at this local time.", size="1", color_scheme="gray"),
         spacing="1",
     )
+
+
+def _labelled_select(label: str, name: str, options: list[tuple[str, str]], value: rx.Var, hint: str) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=f"settings-{name}", class_name="rt-r-size-2", style={"font_weight": "500"}),
+        rx.el.select(
+            *[rx.el.option(text, value=code) for code, text in options],
+            id=f"settings-{name}", name=name, default_value=value,
+            key=f"{name}-{MerchantSettingsState.form_version}", style={"min_height": "44px", "min_width": "10em"},
+        ),
+        rx.text(hint, size="1", color_scheme="gray", max_width="20em"),
+        spacing="1",
+    )
+
+
+def _business_name() -> rx.Component:
+    return rx.vstack(
+        rx.el.label("Business name", html_for="settings-business-name", class_name="rt-r-size-2",
+                    style={"font_weight": "500"}),
+        rx.input(id="settings-business-name", name="business_name", default_value=MerchantSettingsState.business_name,
+                 key=f"name-{MerchantSettingsState.form_version}", size="3", width="18em", required=True),
+        spacing="1",
+    )
+
+
+def _account_fields() -> list[rx.Component]:
+    return [
+        _business_name(),
+        _labelled_select("Country", "country", list(country_choices()), MerchantSettingsState.country,
+                         "Phone numbers typed without “+” are read as this country's."),
+        _labelled_select("Currency", "currency", [(c, c) for c in CURRENCY_CHOICES], MerchantSettingsState.currency,
+                         "ISO 4217; amounts are shown with its decimal places."),
+        _labelled_select("Date format", "date_format", [(f, f) for f in DATE_FORMAT_CHOICES],
+                         MerchantSettingsState.date_format, "How dates are shown to you."),
+    ]
 
 
 def _consent_checkbox() -> rx.Component:
@@ -49,6 +85,7 @@ def merchant_settings_card() -> rx.Component:
                            data_testid="form-error", role="alert", margin_y="8px")),
         rx.form(
             rx.flex(
+                *_account_fields(),
                 _timezone_select(),
                 _consent_checkbox(),
                 rx.button("Save", type="submit", size="3", min_height="44px", loading=MerchantSettingsState.saving,

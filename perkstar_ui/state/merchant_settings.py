@@ -1,4 +1,5 @@
-"""Settings → Business: timezone and "Consent collected at sign-up"."""
+"""Settings → Business: name, country, timezone, currency, date format and "Consent
+collected at sign-up". Owners only (checked on the server in every handler)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,19 @@ import asyncio
 
 import reflex as rx
 
-from perkstar_ui.services import merchant_settings
+from perkstar_ui.services import merchant_settings, staff
+from perkstar_ui.services.accounts import LoginContext
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+
+NO_ACCESS = "You don't have access."
 
 
 class MerchantSettingsState(AuthState):
+    business_name: str = ""
+    country: str = "GB"
     timezone: str = "UTC"
+    currency: str = "GBP"
+    date_format: str = "YYYY-MM-DD"
     consent_at_signup: bool = False
     form_error: str = ""
     saving: bool = False
@@ -20,32 +28,49 @@ class MerchantSettingsState(AuthState):
 
     def _show(self, stored: merchant_settings.MerchantSettings) -> None:
         self.timezone, self.consent_at_signup = stored.timezone, stored.consent_at_signup
+        self.business_name, self.country = stored.name, stored.country
+        self.currency, self.date_format = stored.currency, stored.date_format
         self.form_version += 1
+
+    async def _owner(self) -> LoginContext | None:
+        context = await self.login()
+        if context is None:
+            return None
+        role = await asyncio.to_thread(staff.active_role, context.merchant_id, context.staff_user_id)
+        return context if role == staff.StaffRole.OWNER else None
 
     @rx.event
     async def load(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        context = await self._owner()
+        if context is None:
+            return rx.redirect(LOGIN_ROUTE, replace=True) if await self.login() is None else None
         self.form_error = ""
-        self._show(await asyncio.to_thread(merchant_settings.get_settings, merchant_id))
+        self._show(await asyncio.to_thread(merchant_settings.get_settings, context.merchant_id))
         return None
 
     @rx.event
     async def save(self, form_data: dict):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
+        context = await self._owner()
+        if context is None:
+            yield rx.toast.error(NO_ACCESS)
             return
-        timezone = str(form_data.get("timezone", ""))
-        collects = bool(form_data.get("consent_at_signup"))  # an unticked checkbox is absent
+        wanted = merchant_settings.MerchantSettings(
+            timezone=str(form_data.get("timezone", "")),
+            consent_at_signup=bool(form_data.get("consent_at_signup")),  # an unticked checkbox is absent
+            name=str(form_data.get("business_name", "")),
+            country=str(form_data.get("country", "")),
+            currency=str(form_data.get("currency", "")),
+            date_format=str(form_data.get("date_format", "")),
+        )
         self.saving = True
         yield
         try:
-            stored = await asyncio.to_thread(merchant_settings.save_settings, merchant_id, timezone, collects)
+            stored = await asyncio.to_thread(merchant_settings.save_account, context.merchant_id, wanted,
+                                             staff_user_id=context.staff_user_id)
         except merchant_settings.SettingsError as refusal:
             self.form_error, self.saving = str(refusal), False
             return
         self.form_error, self.saving = "", False
         self._show(stored)
+        self.merchant_name = stored.name
         yield rx.toast.success("Settings saved.")

@@ -4,15 +4,17 @@ CSV stream and tenant isolation, against a real database."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from sqlmodel import select
 
-from perkstar_ui.db.models import AuditEntry, Card, CardTemplate, CardTransaction, StaffUser
+from perkstar_ui.db.models import AuditEntry, Card, CardTemplate, CardTransaction, Customer, StaffUser
 from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.domain import account_formats
 from perkstar_ui.domain.card_rules import Action as CardAction
 from perkstar_ui.domain.card_rules import IssueOptions
-from perkstar_ui.services import audit, cards, customer_records, templates
+from perkstar_ui.services import audit, cards, customer_records, merchant_settings, templates
 from perkstar_ui.services.audit import Action, AuditFilter
 from perkstar_ui.services.customer_records import CustomerInput
 from perkstar_ui.services.refusals import RecordError
@@ -137,3 +139,34 @@ def test_a_refused_change_records_nothing(merchant):
     with pytest.raises(RecordError):
         customer_records.save_customer(merchant, CustomerInput("", ""), staff_user_id=_owner(merchant).id)
     assert audit.list_entries(merchant)[1] == 0
+
+
+def test_account_settings_are_checked_stored_and_audited(merchant, other_merchant):
+    owner = _owner(merchant)
+    stored = merchant_settings.get_settings(merchant)
+    wanted = replace(stored, name="  Café   Nord ", country="us", currency="jpy", date_format="DD/MM/YYYY")
+    saved = merchant_settings.save_account(merchant, wanted, staff_user_id=owner.id)
+    assert (saved.name, saved.country, saved.currency, saved.date_format) == ("Café Nord", "US", "JPY", "DD/MM/YYYY")
+    entry = audit.list_entries(merchant, AuditFilter(action="settings-update"))[0][0]
+    assert entry.actor == owner.email and entry.detail["changed"] == "country, currency, date_format, name"
+    # the country decides how a number without "+" is read
+    customer = customer_records.save_customer(merchant, CustomerInput("Al", "B", phone="(202) 555-0143"))
+    with tenant_session(merchant) as session:
+        assert session.get(Customer, customer).phone == "+12025550143"
+    for bad in (replace(saved, currency="XXX"), replace(saved, country="ZZ"), replace(saved, date_format="Y/M"),
+                replace(saved, name=" ")):
+        with pytest.raises(merchant_settings.SettingsError):
+            merchant_settings.save_account(merchant, bad)
+    assert merchant_settings.get_settings(merchant) == saved
+    merchant_settings.save_account(merchant, saved)  # nothing changed: nothing recorded
+    assert audit.list_entries(merchant, AuditFilter(action="settings-update"))[1] == 1
+    assert merchant_settings.get_settings(other_merchant).currency == "GBP"
+
+
+def test_amounts_and_dates_shown_in_the_merchants_formats():
+    assert account_formats.format_amount(123456, "GBP") == "1,234.56 GBP"
+    assert account_formats.format_amount(1234, "JPY") == "1,234 JPY"
+    assert account_formats.format_amount(1234, "KWD") == "1.234 KWD"
+    day = dt.date(2026, 3, 9)
+    assert [account_formats.format_date(day, f) for f in account_formats.DATE_FORMAT_CHOICES] == [
+        "2026-03-09", "09/03/2026", "03/09/2026", "09.03.2026"]
