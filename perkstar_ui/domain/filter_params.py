@@ -28,7 +28,7 @@ class Op(str, enum.Enum):
     CONTAINS = "contains"
     ANY_OF = "any_of"
     IN_LAST = "in_last"  # dates: in the last N days (today included)
-    NOT_IN_LAST = "not_in_last"  # dates: more than N days ago
+    NOT_IN_LAST = "not_in_last"  # dates: N or more days ago (before the last N days)
     IN_NEXT = "in_next"  # dates: in the next N days (today included)
     IS_EMPTY = "is_empty"
     NOT_EMPTY = "not_empty"
