@@ -29,10 +29,24 @@ def postgres_reachable(url: str) -> bool:
         return False
 
 
+# Unit and end-to-end tests run as two pytest sessions, each with its own fresh database:
+# the E2E app (and its embedded delivery worker) lives for its whole session and would
+# otherwise claim the outbox rows that unit tests' own worker processes are sending.
+SUITES = ("tests/unit", "tests/e2e")
+
+
 def run(backend: str) -> int:
-    print(f"\n======== tests on {backend} ========", flush=True)
     env = dict(os.environ, PERKSTAR_TEST_BACKEND=backend)
-    return subprocess.call([sys.executable, "-m", "pytest", "tests", *sys.argv[1:]], env=env)
+    extra = sys.argv[1:]
+    if any(arg.startswith("tests") for arg in extra):  # explicit paths: one session as asked
+        print(f"\n======== tests on {backend} ========", flush=True)
+        return subprocess.call([sys.executable, "-m", "pytest", *extra], env=env)
+    codes = []
+    for suite in SUITES:
+        print(f"\n======== {suite} on {backend} ========", flush=True)
+        code = subprocess.call([sys.executable, "-m", "pytest", suite, *extra], env=env)
+        codes.append(0 if code == 5 else code)  # 5: a -k selected nothing in this suite
+    return max(codes)
 
 
 def main() -> int:
