@@ -27,12 +27,10 @@ from perkstar_ui.api import messaging as messaging_routes
 from perkstar_ui.api import public_card as public_card_routes
 from perkstar_ui.api import push as push_routes
 from perkstar_ui.api import stripe_webhook as stripe_routes
+from perkstar_ui.api.guard import SESSION_COOKIE
 from perkstar_ui.api.csv_stream import csv_lines
 from perkstar_ui.domain import filters
 from perkstar_ui.services import accounts, customer_profile, exporting, importing, uploads
-
-SESSION_COOKIE = "perkstar_session"
-
 
 async def start_session(request: Request) -> Response:
     """``GET /api/session?ticket=…``: trade the one-time login ticket for the cookie."""

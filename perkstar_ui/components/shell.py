@@ -15,10 +15,14 @@ from perkstar_ui.state.auth import AuthState
 NAV_ITEMS = [
     ("customers", "Customers", "users", "/customers"),
     ("segments", "Segments", "layers", "/segments"),
+]
+# Pages the counter role may not open (domain.permissions): their links are absent for it.
+MANAGER_NAV_ITEMS = [
     ("campaigns", "Campaigns", "send", "/campaigns"),
     ("cards", "Cards", "credit-card", "/cards"),
     ("settings", "Settings", "settings", "/settings"),
 ]
+ACCESS_DENIED_TEXT = "You don't have access to this page. Ask the account owner if you need it."
 
 # Radix breakpoints: initial, xs 520, sm 768, md 1024. Labels from md up.
 WIDE_ONLY = ["none", "none", "none", "inline"]
@@ -54,6 +58,7 @@ def sidebar() -> rx.Component:
             align="center",
         ),
         *[_nav_link(*item) for item in NAV_ITEMS],
+        rx.cond(AuthState.manager_tools, rx.fragment(*[_nav_link(*item) for item in MANAGER_NAV_ITEMS])),
         rx.spacer(),
         rx.text(AuthState.merchant_name, size="2", color_scheme="gray", display=WIDE_ONLY, padding_x="12px"),
         rx.button(
@@ -81,13 +86,19 @@ def sidebar() -> rx.Component:
     )
 
 
+def access_denied() -> rx.Component:
+    return rx.box(rx.callout(ACCESS_DENIED_TEXT, icon="lock", color_scheme="amber"), role="alert",
+                  data_testid="access-denied")
+
+
 def shell(*content: rx.Component, title: str) -> rx.Component:
     return rx.hstack(
         app_ready(),
         sidebar(),
         rx.box(
             rx.heading(title, size="6", as_="h1", margin_bottom="16px"),
-            *content,
+            # A page's on_load guard (state.guard.requires(page=True)) sets access_denied.
+            rx.cond(AuthState.access_denied, access_denied(), rx.fragment(*content)),
             as_="main",
             flex="1",
             min_width="0",  # lets wide children scroll inside, not the page

@@ -38,6 +38,7 @@ class LoginContext:
     staff_user_id: int
     merchant_name: str
     staff_email: str
+    role: str = ""  # domain.permissions.Role value; "" may do nothing
 
 
 def normalise_email(email: str) -> str:
@@ -161,17 +162,17 @@ def resolve_session(token: str | None, *, now: dt.datetime | None = None) -> Log
     now = now or utcnow()
     with system_session() as session:
         row = session.exec(
-            select(LoginSession, Merchant.name, StaffUser.email)
+            select(LoginSession, Merchant.name, StaffUser.email, StaffUser.role, StaffUser.active)
             .join(Merchant, Merchant.id == LoginSession.merchant_id)
             .join(StaffUser, StaffUser.id == LoginSession.staff_user_id)
             .where(LoginSession.token_hash == security.token_hash(token))
         ).first()
     if row is None:
         return None
-    login, merchant_name, staff_email = row
-    if as_utc(login.expires_at) <= now:
+    login, merchant_name, staff_email, role, active = row
+    if as_utc(login.expires_at) <= now or not active:  # a deactivated user's sessions end at once
         return None
-    return LoginContext(login.merchant_id, login.staff_user_id, merchant_name, staff_email)
+    return LoginContext(login.merchant_id, login.staff_user_id, merchant_name, staff_email, role)
 
 
 def log_out(token: str | None) -> None:

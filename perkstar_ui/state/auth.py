@@ -1,57 +1,70 @@
 """Who is logged in, resolved on the server from the HttpOnly session cookie.
 
-Every state that shows merchant data derives from ``AuthState`` and calls
-``self.login()`` in each handler: the merchant comes from the cookie sent with the
-websocket handshake, checked against the session table, never from the browser's
-arguments, and a logout in another tab takes effect at the next event.
+Every state that shows merchant data derives from ``AuthState``; each handler declares
+its permission with ``state.guard.requires`` (or ``public`` / ``local``), which resolves
+the login for every event (the merchant comes from the cookie sent with the websocket
+handshake, checked against the session table, never from the browser's arguments, and
+a logout in another tab takes effect at the next event) and hands it to the handler as
+``current_login()``.
+
+The role vars below only hide controls a role may not use (a courtesy: the guard
+refuses them on the server anyway): ``manager_tools`` (export, import, delete, bulk
+actions, campaigns, templates, segments' saving, ``/settings``) and ``owner_tools``
+(staff, account settings, audit). ``access_denied`` makes the shell show
+``access-denied`` instead of a page the role may not open.
 """
 
 from __future__ import annotations
 
-import asyncio
-from http.cookies import SimpleCookie
-
 import reflex as rx
 
-from perkstar_ui.api.routes import SESSION_COOKIE
-from perkstar_ui.services.accounts import LoginContext, resolve_session
+from perkstar_ui.domain.permissions import Permission, allowed
+from perkstar_ui.services.accounts import LoginContext
+from perkstar_ui.state.guard import (  # noqa: F401  LOGIN_ROUTE, session_token: re-exported
+    LOGIN_ROUTE,
+    current_login,
+    public,
+    requires,
+    resolve_login,
+    session_token,
+)
 
-LOGIN_ROUTE = "/login"
 HOME_ROUTE = "/customers"
-
-
-def session_token(cookie_header: str) -> str | None:
-    jar = SimpleCookie()
-    try:
-        jar.load(cookie_header or "")
-    except Exception:  # noqa: BLE001  a malformed header is the same as no cookie
-        return None
-    morsel = jar.get(SESSION_COOKIE)
-    return morsel.value if morsel else None
 
 
 class AuthState(rx.State):
     merchant_name: str = ""
     staff_email: str = ""
+    staff_role: str = ""
+    manager_tools: bool = False
+    owner_tools: bool = False
+    access_denied: bool = False
 
     async def login(self) -> LoginContext | None:
-        token = session_token(self.router.headers.cookie)
-        return await asyncio.to_thread(resolve_session, token)
+        """The guard's context inside a guarded handler, else re-read from the cookie."""
+        try:
+            return current_login()
+        except RuntimeError:
+            return await resolve_login(self)
 
     async def merchant_id(self) -> int | None:
         context = await self.login()
         return context.merchant_id if context else None
 
     @rx.event
+    @requires(Permission.SIGNED_IN)
     async def require_login(self):
-        """``on_load`` of every private page: bounce to the login page without a session."""
-        context = await self.login()
-        if context is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        """``on_load`` of every private page (first): who is here, and what they may see."""
+        context = current_login()
         self.merchant_name = context.merchant_name
         self.staff_email = context.staff_email
+        self.staff_role = context.role
+        self.manager_tools = allowed(context.role, Permission.OPEN_SETTINGS)
+        self.owner_tools = allowed(context.role, Permission.ACCOUNT_SETTINGS)
+        self.access_denied = False
 
     @rx.event
+    @public  # ends whatever session the cookie names, if any
     def log_out(self):
         # A real navigation: the logout route clears the HttpOnly cookie.
         return rx.call_script(

@@ -1,0 +1,141 @@
+"""The one guard for Reflex event handlers: who is asking, and may they?
+
+Every event handler of every state declares what it needs, with exactly one of:
+
+- ``@requires(Permission.X)``: resolve the login from the HttpOnly session cookie
+  sent with the websocket handshake (the session row, the staff user's ``active`` flag
+  and role, the merchant), check ``Permission.X`` against the role, then run the
+  handler. Inside it ``current_login()`` is the resolved ``LoginContext`` (merchant,
+  staff user, role): never take the merchant from the browser's arguments.
+  No session (or a deactivated user) → a redirect to ``/login``; a role without the
+  permission → the toast "You don't have access", or with ``page=True`` (a page's
+  ``on_load``) the shell's ``access-denied`` panel instead of the page.
+- ``@public``: the public pages' handlers (card page, referral sign-up, login): no
+  login; they find what they act on by an unguessable token.
+- ``@local``: changes only this tab's own view vars (a dialog's open flag, a form
+  field's text), reads and writes nothing on the server; whatever it sets is checked
+  again by the guarded handler that acts on it.
+
+Order: ``@rx.event`` (with ``background=True`` where needed) outermost, the guard
+directly on the function. The wrapper keeps the function's kind (coroutine or async
+generator, a plain function becomes a coroutine) and its signature and annotations
+(``functools.wraps``: Reflex converts the arguments by ``get_type_hints(handler.fn)``),
+so background events and argument parsing work unchanged. The resolved context lives
+in a ``ContextVar`` for the call, so it works for a background task's ``StateProxy``
+too (that proxy refuses attribute writes outside ``async with self``).
+
+``tests/unit/test_guard_enumeration.py`` fails when a registered handler declares none
+(``declared(handler.fn)``, re-exported here from ``domain.permissions``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+from collections.abc import Callable
+from http.cookies import SimpleCookie
+from typing import Any
+
+import reflex as rx
+
+from perkstar_ui.api.guard import SESSION_COOKIE
+from perkstar_ui.domain.permissions import Declared, Permission, allowed, declared, mark
+from perkstar_ui.services.accounts import LoginContext, resolve_session
+
+LOGIN_ROUTE = "/login"
+ACCESS_DENIED_MESSAGE = "You don't have access"
+ACCESS_DENIED_VAR = "access_denied"  # AuthState's flag behind the shell's access-denied panel
+__all__ = ["Declared", "current_login", "declared", "local", "public", "requires", "resolve_login", "session_token"]
+
+_current: contextvars.ContextVar[LoginContext | None] = contextvars.ContextVar("perkstar_login", default=None)
+
+
+def session_token(cookie_header: str) -> str | None:
+    jar = SimpleCookie()
+    try:
+        jar.load(cookie_header or "")
+    except Exception:  # noqa: BLE001  a malformed header is the same as no cookie
+        return None
+    morsel = jar.get(SESSION_COOKIE)
+    return morsel.value if morsel else None
+
+
+async def resolve_login(state: Any) -> LoginContext | None:  # noqa: ANN401  a state or a background StateProxy
+    """The login behind this tab's websocket, re-read from the database (in a thread)."""
+    token = session_token(state.router.headers.cookie)
+    return await asyncio.to_thread(resolve_session, token)
+
+
+def current_login() -> LoginContext:
+    """The login the guard resolved for the running handler."""
+    context = _current.get()
+    if context is None:
+        raise RuntimeError("current_login() outside a @requires handler")
+    return context
+
+
+def public(fn: Callable) -> Callable:
+    return mark(fn, Declared.PUBLIC)
+
+
+def local(fn: Callable) -> Callable:
+    return mark(fn, Declared.LOCAL)
+
+
+async def _admit(state: Any, permission: Permission, page: bool) -> tuple[LoginContext | None, Any]:  # noqa: ANN401
+    """(context, None) to run the handler, or (None, the refusal to answer with)."""
+    context = _current.get() or await resolve_login(state)
+    if context is None:
+        return None, rx.redirect(LOGIN_ROUTE, replace=True)
+    if not allowed(context.role, permission):
+        if page:
+            setattr(state, ACCESS_DENIED_VAR, True)
+            return None, None
+        return None, rx.toast.error(ACCESS_DENIED_MESSAGE)
+    return context, None
+
+
+def requires(permission: Permission, *, page: bool = False) -> Callable[[Callable], Callable]:
+    """Run the handler only for a live login whose role has ``permission`` (see the module doc)."""
+
+    def decorate(fn: Callable) -> Callable:
+        if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+
+            @functools.wraps(fn)
+            async def guarded_gen(self, *args, **kwargs):  # noqa: ANN001, ANN202
+                context, refusal = await _admit(self, permission, page)
+                if context is None:
+                    yield refusal
+                    return
+                token = _current.set(context)
+                try:
+                    if inspect.isasyncgenfunction(fn):
+                        async for event in fn(self, *args, **kwargs):
+                            yield event
+                    else:
+                        for event in fn(self, *args, **kwargs):
+                            yield event
+                finally:
+                    _current.reset(token)
+
+            wrapper = guarded_gen
+        else:
+
+            @functools.wraps(fn)
+            async def guarded(self, *args, **kwargs):  # noqa: ANN001, ANN202
+                context, refusal = await _admit(self, permission, page)
+                if context is None:
+                    return refusal
+                token = _current.set(context)
+                try:
+                    result = fn(self, *args, **kwargs)
+                    return await result if inspect.isawaitable(result) else result
+                finally:
+                    _current.reset(token)
+
+            wrapper = guarded
+        return mark(wrapper, permission)
+
+    return decorate
