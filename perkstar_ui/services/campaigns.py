@@ -41,7 +41,7 @@ from perkstar_ui.domain.campaigns import (
 )
 from perkstar_ui.domain.filters import FilterError
 from perkstar_ui.domain.messages import Channel, MessageStatus, SkipReason
-from perkstar_ui.services import campaign_audience
+from perkstar_ui.services import audit, campaign_audience
 from perkstar_ui.services.campaign_audience import INSTALLED, Recipient, Target
 
 _MESSAGE = Message.__table__
@@ -240,6 +240,9 @@ def send(merchant_id: int, draft: Draft, *, staff_user_id: int | None = None, no
             recipients = queued + skipped
         campaign.recipients = recipients
         session.add(campaign)
+        audit.record(merchant_id, audit.Action.CAMPAIGN_SEND, staff_user_id=staff_user_id, session=session, detail={
+            "campaign": campaign.id, "channel": channel.value, "recipients": recipients, "queued": queued,
+            "scheduled": bool(send_at)})
         session.commit()
         local = rules.local_text(send_at, _timezone(session, merchant_id)) if send_at else ""
         return Queued(campaign.id, recipients, queued, skipped, local)

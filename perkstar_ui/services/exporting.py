@@ -13,6 +13,7 @@ from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.csv_safety import FORMULA_TRIGGERS, neutralise
 from perkstar_ui.domain.filters import Filter
 from perkstar_ui.domain.formatting import card_status_label, device_label
+from perkstar_ui.services import audit
 from perkstar_ui.services.customer_filters import where_in
 from perkstar_ui.services.importing import custom_specs
 
@@ -42,15 +43,28 @@ def _safe(text: str) -> str:
     return neutralise(text) if text[:1] in FORMULA_TRIGGERS else text
 
 
-def export_rows(merchant_id: int, search: str = "", spec: Filter | None = None) -> tuple[list[str], Iterator[list[str]]]:
+def export_rows(merchant_id: int, search: str = "", spec: Filter | None = None, *, staff_user_id: int | None = None,
+                ip: str | None = None) -> tuple[list[str], Iterator[list[str]]]:
     """Header and rows of the export of everyone matching the search and filter, streamed
     in id order (one row per customer), every cell already safe for spreadsheets
     (``csv_lines(..., neutralised=True)``). A filter that cannot apply raises
-    ``FilterError`` here, before any row is sent."""
+    ``FilterError`` here, before any row is sent. When the stream ends (or is abandoned) an
+    ``export`` audit entry records the rows sent."""
     with tenant_session(merchant_id) as session:
         specs, field_ids = custom_specs(session)
         condition = where_in(session, merchant_id, spec, search)
     header = EXPORT_COLUMNS + [s.label for s in specs]
+
+    def audited() -> Iterator[list[str]]:
+        sent, complete = 0, False
+        try:
+            for row in rows():
+                sent += 1
+                yield row
+            complete = True
+        finally:
+            audit.record(merchant_id, audit.Action.EXPORT, staff_user_id=staff_user_id, ip=ip,
+                         detail={"rows": sent, "complete": complete, "search": bool(search), "filter": spec is not None})
 
     def rows() -> Iterator[list[str]]:
         today = dt.date.today()
@@ -123,4 +137,4 @@ def export_rows(merchant_id: int, search: str = "", spec: Filter | None = None) 
                         row.extend(held_values.get(field_id, "") for field_id in field_order)
                     yield row
 
-    return header, rows()
+    return header, audited()

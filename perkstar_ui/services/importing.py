@@ -48,6 +48,7 @@ from perkstar_ui.domain.card_rules import IssueOptions
 from perkstar_ui.domain.card_types import BALANCE_UNITS, BalanceUnit, CardType, validate_settings
 from perkstar_ui.domain.ledger import CardState
 from perkstar_ui.domain.serials import random_code, random_serial
+from perkstar_ui.services import audit
 from perkstar_ui.services.codes import unused_codes
 from perkstar_ui.services.refusals import ImportRefused
 from perkstar_ui.services.uploads import read_upload, upload_path
@@ -354,6 +355,9 @@ def apply_import(
              _jsonable({**p.fill, **{f"cf:{fid}": v for fid, v in p.fill_custom.items()}}), cards.get(p.customer_id))
             for p in creates + updates
         ])
+        audit.record(merchant_id, audit.Action.IMPORT, staff_user_id=staff_user_id, session=session, detail={
+            "batch": batch.id, "file": batch.file_name, "created": batch.created_count,
+            "updated": batch.updated_count, "rejected": batch.rejected_count})
         session.commit()
         progress(1.0)
         return Summary(batch.id, batch.created_count, batch.updated_count, batch.unchanged_count, batch.rejected_count)
@@ -484,7 +488,7 @@ class UndoReport:
     kept: list[tuple[str, str]]  # (customer name, why)
 
 
-def undo_import(merchant_id: int, batch_id: int) -> UndoReport:
+def undo_import(merchant_id: int, batch_id: int, *, staff_user_id: int | None = None) -> UndoReport:
     """Take an import back, except for customers with activity since (reported)."""
     report = UndoReport(0, 0, [])
     with tenant_session(merchant_id) as session:
@@ -533,6 +537,8 @@ def undo_import(merchant_id: int, batch_id: int) -> UndoReport:
             session.execute(sa.delete(Customer).where(Customer.id.in_(chunk)))
         batch.status, batch.undone_at = "undone", utcnow()
         session.add(batch)
+        audit.record(merchant_id, audit.Action.IMPORT_UNDO, staff_user_id=staff_user_id, session=session, detail={
+            "batch": batch.id, "removed": report.removed, "restored": report.restored, "kept": len(report.kept)})
         session.commit()
     return report
 

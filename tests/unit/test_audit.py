@@ -12,10 +12,14 @@ from sqlmodel import select
 from perkstar_ui.db.models import AuditEntry, Card, CardTemplate, CardTransaction, Customer, StaffUser
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain import account_formats
+from perkstar_ui.domain.campaigns import Audience
 from perkstar_ui.domain.card_rules import Action as CardAction
 from perkstar_ui.domain.card_rules import IssueOptions
-from perkstar_ui.services import audit, cards, customer_records, merchant_settings, templates
+from perkstar_ui.domain.messages import Channel
+from perkstar_ui.services import (audit, campaigns, cards, customer_records, exporting, importing, merchant_settings,
+                                  templates, uploads)
 from perkstar_ui.services.audit import Action, AuditFilter
+from perkstar_ui.services.campaign_audience import Target
 from perkstar_ui.services.customer_records import CustomerInput
 from perkstar_ui.services.refusals import RecordError
 
@@ -170,3 +174,24 @@ def test_amounts_and_dates_shown_in_the_merchants_formats():
     day = dt.date(2026, 3, 9)
     assert [account_formats.format_date(day, f) for f in account_formats.DATE_FORMAT_CHOICES] == [
         "2026-03-09", "09/03/2026", "03/09/2026", "09.03.2026"]
+
+
+def test_import_undo_export_and_campaign_send_are_recorded(merchant):
+    owner = _owner(merchant)
+    token = uploads.store_upload(merchant, iter(["first_name,last_name,phone,email\nAda,L,07400 111111,ada@example.com\nBo,K,07400 111112,bo@example.com\n".encode()]))
+    summary = importing.apply_import(merchant, owner.id, token, "people.csv", None)
+    importing.undo_import(merchant, summary.batch_id, staff_user_id=owner.id)
+    customer = customer_records.save_customer(merchant, CustomerInput("Cy", "D", email="cy@example.com"))
+    _, rows = exporting.export_rows(merchant, staff_user_id=owner.id, ip="10.1.2.3")
+    assert len(list(rows)) == 1
+    with tenant_session(merchant) as session:
+        session.get(Customer, customer).email_consent = True
+        session.commit()
+    campaigns.send(merchant, campaigns.Draft(Channel.EMAIL, Target(Audience.SELECTED, ids=(customer,)), "Hi", "Hello"),
+                   staff_user_id=owner.id)
+    by_action = {r.action: r for r in audit.iter_entries(merchant)}
+    assert by_action["import"].detail["created"] == 2 and by_action["import"].actor == owner.email
+    assert by_action["import-undo"].detail["removed"] == 2
+    assert by_action["export"].detail["rows"] == 1 and by_action["export"].detail["complete"] is True
+    assert by_action["export"].ip == "10.1.2.3"
+    assert by_action["campaign-send"].detail["recipients"] == 1 and by_action["campaign-send"].actor == owner.email
