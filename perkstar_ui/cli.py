@@ -2,6 +2,7 @@
 
     python -m perkstar_ui.cli migrate
     python -m perkstar_ui.cli create-merchant --name NAME --email EMAIL --password PW
+    python -m perkstar_ui.cli create-staff --merchant-email OWNER_EMAIL --email EMAIL --password PW --role staff|manager
     python -m perkstar_ui.cli seed-demo [--customers N]
     python -m perkstar_ui.cli settle-cards    (the expiry job: run it nightly)
     python -m perkstar_ui.cli rfm             (RFM segments of every merchant: run it daily)
@@ -19,6 +20,7 @@ import time
 
 from perkstar_ui import config
 from perkstar_ui.db import migrate as migrations
+from perkstar_ui.services import staff
 from perkstar_ui.services import accounts, cards, rfm, seed, worker
 
 
@@ -36,6 +38,17 @@ def _create_merchant(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"Created merchant {merchant_id} with owner {accounts.normalise_email(args.email)}.")
+    return 0
+
+
+def _create_staff(args: argparse.Namespace) -> int:
+    migrations.upgrade()
+    try:
+        staff.create_staff(args.merchant_email, args.email, args.password, args.role)
+    except staff.StaffError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"Created {args.role} {args.email.strip().lower()} for the merchant of {args.merchant_email}.")
     return 0
 
 
@@ -88,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--email", required=True)
     create.add_argument("--password", required=True)
     create.set_defaults(run=_create_merchant)
+    member = commands.add_parser("create-staff", help="add a staff or manager login to the merchant of an owner")
+    member.add_argument("--merchant-email", required=True, help="the email of one of the merchant's owners")
+    member.add_argument("--email", required=True)
+    member.add_argument("--password", required=True)
+    member.add_argument("--role", required=True, choices=[staff.StaffRole.STAFF.value, staff.StaffRole.MANAGER.value])
+    member.set_defaults(run=_create_staff)
     demo = commands.add_parser("seed-demo", help="fill the demo merchant with demo data")
     demo.add_argument("--customers", type=int, default=seed.DEFAULT_CUSTOMERS)
     demo.set_defaults(run=_seed_demo)

@@ -21,14 +21,19 @@ from perkstar_ui.pages.referral import referral_page
 from perkstar_ui.pages.sections import SECTIONS, section_page
 from perkstar_ui.pages.segments import ROUTE as SEGMENTS_ROUTE
 from perkstar_ui.pages.segments import segments_page
+from perkstar_ui.pages.audit import audit_page
+from perkstar_ui.pages.invite import ROUTE as INVITE_ROUTE
+from perkstar_ui.pages.invite import invite_page
 from perkstar_ui.pages.settings import settings_page
 from perkstar_ui.services.worker import embedded_worker
+from perkstar_ui.state.audit_log import AuditLogState
 from perkstar_ui.state.auth import AuthState
 from perkstar_ui.state.campaign_list import CampaignDetailState, CampaignListState
 from perkstar_ui.state.card_templates import CardTemplatesState
 from perkstar_ui.state.custom_fields import CustomFieldsState
 from perkstar_ui.state.customer_filters import FilterState
 from perkstar_ui.state.customer_grid import GridState
+from perkstar_ui.state.invite import InviteState
 from perkstar_ui.state.login import LoginState
 from perkstar_ui.state.profile import ProfileState
 from perkstar_ui.state.public_card import PublicCardState
@@ -68,6 +73,10 @@ app.add_page(referral_page, route=REFERRAL_ROUTE, title="Join · Perkstar", on_l
 app.add_page(segments_page, route=SEGMENTS_ROUTE, title="Segments · Perkstar",
              on_load=[AuthState.require_login, SegmentsState.load])
 app.add_page(settings_page, route="/settings", title="Settings · Perkstar", on_load=[AuthState.require_login, CustomFieldsState.load])
+app.add_page(audit_page, route="/settings/audit", title="Audit trail · Perkstar",
+             on_load=[AuthState.require_login, AuditLogState.load])
+# Public (no login): a staff invitation sets the password (the token is the secret).
+app.add_page(invite_page, route=INVITE_ROUTE, title="Join · Perkstar", on_load=InviteState.load)
 app.add_page(campaigns_page, route=CAMPAIGNS_ROUTE, title="Campaigns · Perkstar",
              on_load=[AuthState.require_login, CampaignListState.load])
 app.add_page(campaign_page, route=CAMPAIGN_ROUTE, title="Campaign · Perkstar",

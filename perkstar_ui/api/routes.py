@@ -27,6 +27,7 @@ from perkstar_ui.api import messaging as messaging_routes
 from perkstar_ui.api import public_card as public_card_routes
 from perkstar_ui.api import push as push_routes
 from perkstar_ui.api import stripe_webhook as stripe_routes
+from perkstar_ui.api import audit_csv as audit_routes
 from perkstar_ui.api.guard import SESSION_COOKIE
 from perkstar_ui.api.csv_stream import csv_lines
 from perkstar_ui.domain import filters
@@ -175,5 +176,6 @@ api = Starlette(
         *consent_routes.ROUTES,
         *messaging_routes.ROUTES,
         *stripe_routes.ROUTES,
+        *audit_routes.ROUTES,
     ]
 )

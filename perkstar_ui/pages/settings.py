@@ -1,10 +1,13 @@
-"""``/settings``: the business (timezone, consent at sign-up), custom fields, the RFM settings and Stripe (staff logins later)."""
+"""``/settings``: the business (name, country, timezone, currency, date format, consent at sign-up) and
+staff (owners only), custom fields, the RFM settings and Stripe."""
 
 import reflex as rx
 
 from perkstar_ui.components.merchant_settings import merchant_settings_card
 from perkstar_ui.components.shell import shell
+from perkstar_ui.components.staff_settings import staff_settings_card
 from perkstar_ui.components.stripe_settings import stripe_settings_card
+from perkstar_ui.state.auth import AuthState
 from perkstar_ui.state.custom_fields import CustomFieldsState, FieldRow
 from perkstar_ui.state.rfm_settings import NEW_CUSTOMER_DAYS_RANGE, WINDOW_DAYS_RANGE, RfmSettingsState
 
@@ -116,7 +119,9 @@ def _rfm_settings() -> rx.Component:
 
 def settings_page() -> rx.Component:
     return shell(
-        merchant_settings_card(),
+        # Owners only (the handlers refuse anyone else on the server; the cards are absent for them).
+        rx.cond(AuthState.owner_tools, merchant_settings_card()),
+        rx.cond(AuthState.owner_tools, staff_settings_card()),
         rx.card(
             rx.heading("Custom fields", size="4", as_="h2", margin_bottom="4px"),
             rx.text("Extra facts about your customers. Each field becomes a grid column, a form input and a profile value.",

@@ -60,6 +60,24 @@ class AuditFilter:
     date_to: dt.date | None = None
 
 
+ANY = "any"
+
+
+def _day(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text.strip()) if text and text.strip() else None
+    except ValueError:
+        return None
+
+
+def filter_from_text(actor: str = "", action: str = "", date_from: str = "", date_to: str = "") -> AuditFilter:
+    """The list's filter from form or query text; "any", an unknown action or a bad date
+    means no condition on it."""
+    known = {a.value for a in Action}
+    return AuditFilter(actor="" if actor == ANY else actor, action=action if action in known else "",
+                       date_from=_day(date_from), date_to=_day(date_to))
+
+
 @dataclass(frozen=True)
 class AuditRow:
     id: int

@@ -240,9 +240,3 @@ def deactivate(merchant_id: int, user_id: int, *, staff_user_id: int | None) -> 
                      detail={"email": user.email, "change": "deactivated"}, session=session)
         session.commit()
 
-
-def active_role(merchant_id: int, staff_user_id: int) -> StaffRole | None:
-    """The user's role, or None when the user is gone or deactivated."""
-    with tenant_session(merchant_id) as session:
-        user = session.get(StaffUser, staff_user_id)
-        return StaffRole(user.role) if user is not None and user.active else None

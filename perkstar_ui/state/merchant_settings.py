@@ -1,5 +1,5 @@
 """Settings → Business: name, country, timezone, currency, date format and "Consent
-collected at sign-up". Owners only (checked on the server in every handler)."""
+collected at sign-up". Owners only: every handler is guarded by ``Permission.ACCOUNT_SETTINGS``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import asyncio
 
 import reflex as rx
 
-from perkstar_ui.services import merchant_settings, staff
-from perkstar_ui.services.accounts import LoginContext
-from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
-
-NO_ACCESS = "You don't have access."
+from perkstar_ui.domain.permissions import Permission
+from perkstar_ui.services import merchant_settings
+from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.guard import current_login, requires
 
 
 class MerchantSettingsState(AuthState):
@@ -32,28 +31,16 @@ class MerchantSettingsState(AuthState):
         self.currency, self.date_format = stored.currency, stored.date_format
         self.form_version += 1
 
-    async def _owner(self) -> LoginContext | None:
-        context = await self.login()
-        if context is None:
-            return None
-        role = await asyncio.to_thread(staff.active_role, context.merchant_id, context.staff_user_id)
-        return context if role == staff.StaffRole.OWNER else None
-
     @rx.event
+    @requires(Permission.ACCOUNT_SETTINGS)
     async def load(self):
-        context = await self._owner()
-        if context is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True) if await self.login() is None else None
         self.form_error = ""
-        self._show(await asyncio.to_thread(merchant_settings.get_settings, context.merchant_id))
-        return None
+        self._show(await asyncio.to_thread(merchant_settings.get_settings, current_login().merchant_id))
 
     @rx.event
+    @requires(Permission.ACCOUNT_SETTINGS)
     async def save(self, form_data: dict):
-        context = await self._owner()
-        if context is None:
-            yield rx.toast.error(NO_ACCESS)
-            return
+        context = current_login()
         wanted = merchant_settings.MerchantSettings(
             timezone=str(form_data.get("timezone", "")),
             consent_at_signup=bool(form_data.get("consent_at_signup")),  # an unticked checkbox is absent

@@ -8,16 +8,20 @@ from dataclasses import replace
 
 import pytest
 from sqlmodel import select
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
-from perkstar_ui.db.models import AuditEntry, Card, CardTemplate, CardTransaction, Customer, StaffUser
-from perkstar_ui.db.tenancy import tenant_session
-from perkstar_ui.domain import account_formats
+from perkstar_ui.api import audit_csv
+from perkstar_ui.api.guard import SESSION_COOKIE
+from perkstar_ui.db.models import AuditEntry, Card, CardTemplate, CardTransaction, Customer, LoginSession, StaffUser, utcnow
+from perkstar_ui.db.tenancy import system_session, tenant_session
+from perkstar_ui.domain import account_formats, security
 from perkstar_ui.domain.campaigns import Audience
 from perkstar_ui.domain.card_rules import Action as CardAction
 from perkstar_ui.domain.card_rules import IssueOptions
 from perkstar_ui.domain.messages import Channel
 from perkstar_ui.services import (audit, campaigns, cards, customer_records, exporting, importing, merchant_settings,
-                                  templates, uploads)
+                                  staff, templates, uploads)
 from perkstar_ui.services.audit import Action, AuditFilter
 from perkstar_ui.services.campaign_audience import Target
 from perkstar_ui.services.customer_records import CustomerInput
@@ -195,3 +199,37 @@ def test_import_undo_export_and_campaign_send_are_recorded(merchant):
     assert by_action["export"].detail["rows"] == 1 and by_action["export"].detail["complete"] is True
     assert by_action["export"].ip == "10.1.2.3"
     assert by_action["campaign-send"].detail["recipients"] == 1 and by_action["campaign-send"].actor == owner.email
+
+
+# --- the CSV download ------------------------------------------------------------------------
+
+
+def _cookie_for(merchant_id: int, staff_user_id: int) -> dict[str, str]:
+    """A live server session for the user, as /api/session would leave it (the cookie value)."""
+    token = security.new_token()
+    with system_session() as session:
+        session.add(LoginSession(merchant_id=merchant_id, staff_user_id=staff_user_id,
+                                 token_hash=security.token_hash(token), expires_at=utcnow() + dt.timedelta(hours=1)))
+        session.commit()
+    return {SESSION_COOKIE: token}
+
+
+def test_audit_csv_streams_the_filtered_trail_to_owners_only(merchant, other_merchant, unique):
+    owner = _owner(merchant)
+    audit.record(merchant, Action.LOGIN, staff_user_id=owner.id, ip="10.0.0.9")
+    audit.record(merchant, Action.EXPORT, staff_user_id=owner.id, detail={"rows": 4})
+    audit.record(other_merchant, Action.LOGIN, actor_email="them@shop.test")
+    client = TestClient(Starlette(routes=audit_csv.ROUTES), base_url="http://localhost")
+    assert client.get(audit_csv.ROUTE).status_code == 401
+    client.cookies.update(_cookie_for(merchant, owner.id))
+    response = client.get(audit_csv.ROUTE)
+    assert response.status_code == 200 and "attachment" in response.headers["content-disposition"]
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == ",".join(audit.CSV_HEADER)
+    assert [line.split(",")[1] for line in lines[1:]] == ["export", "login"]  # newest first, ours only
+    only_logins = client.get(audit_csv.ROUTE, params={"action": "login"}).content.decode("utf-8-sig").splitlines()
+    assert len(only_logins) == 2 and "10.0.0.9" in only_logins[1]
+    clerk = staff.create_staff(owner.email, f"clerk-{unique}@shop.test", "long-password", "manager")
+    client.cookies.clear()
+    client.cookies.update(_cookie_for(merchant, clerk))
+    assert client.get(audit_csv.ROUTE).status_code == 403
