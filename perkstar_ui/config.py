@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     # Origins the websocket accepts, comma-separated; default: this machine on PORT.
     public_url: str = Field(default="", validation_alias="PERKSTAR_PUBLIC_URL")
     session_hours: float = Field(default=12, validation_alias="PERKSTAR_SESSION_HOURS")
-    secure_cookies: bool = Field(default=False, validation_alias="PERKSTAR_SECURE_COOKIES")
+    # Cookies are Secure except on localhost / 127.0.0.1; true or false here forces it.
+    secure_cookies: bool | None = Field(default=None, validation_alias="PERKSTAR_SECURE_COOKIES")
     upload_dir: str = Field(default=str(PROJECT_ROOT / ".imports"), validation_alias="PERKSTAR_UPLOAD_DIR")
     stripe_webhook_secret: str = Field(default="", validation_alias="STRIPE_WEBHOOK_SECRET")
     # Stripe (issue 12): the installation-wide secret key, used by merchants without their
@@ -98,8 +99,8 @@ def session_hours() -> float:
     return settings().session_hours
 
 
-def secure_cookies() -> bool:
-    """Send the session cookie only over HTTPS (set in production behind TLS)."""
+def secure_cookies() -> bool | None:
+    """Force cookies ``Secure`` (true) or not (false); None: Secure except on localhost."""
     return settings().secure_cookies
 
 

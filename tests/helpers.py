@@ -6,10 +6,16 @@ import datetime as dt
 
 from sqlmodel import select
 
+from starlette.testclient import TestClient
+
+from perkstar_ui.api.login_cookies import BROWSER_COOKIE
+from perkstar_ui.api.routes import api
 from perkstar_ui.db.models import Card, CardTemplate, CardTransaction
-from perkstar_ui.services import customer_records
+from perkstar_ui.services import accounts, customer_records
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.serials import random_code, random_serial
+
+TEST_BROWSER = "test-browser-cookie"  # the pre-login cookie of tests' API clients
 
 
 def add_customer(merchant_id: int, first: str, last: str, phone: str = "", email: str = "", birthdate: str = "", **custom) -> int:
@@ -64,3 +70,20 @@ def referral_program(merchant_id: int, trigger: str, referrer_reward: int = 2, n
     """Turn on the stamp template's referral program; its id."""
     return set_template(merchant_id, "stamp", referral={"enabled": True, "referrer_reward": referrer_reward,
                                                         "new_customer_reward": new_customer_reward, "trigger": trigger})
+
+
+def api_client(email: str = "", password: str = "correct-horse"):  # noqa: ANN201
+    """A TestClient of the API routes on localhost (cookies not Secure there) holding a
+    pre-login browser cookie; with ``email``, logged in as that user through /api/session."""
+    client = TestClient(api, base_url="http://localhost")
+    client.cookies.set(BROWSER_COOKIE, TEST_BROWSER)
+    if email:
+        ticket = accounts.log_in(email, password, browser=TEST_BROWSER)
+        assert client.get(f"/api/session?ticket={ticket}", follow_redirects=False).headers["location"] == "/customers"
+    return client
+
+
+def session_token(email: str, password: str = "correct-horse") -> str:
+    """A session token for the user (the cookie /api/session would set)."""
+    ticket = accounts.log_in(email, password, browser=TEST_BROWSER)
+    return accounts.redeem_ticket(ticket, browser=TEST_BROWSER).token

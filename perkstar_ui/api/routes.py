@@ -8,6 +8,7 @@ itself; nothing here trusts the browser for who it is.
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from starlette.applications import Starlette
 from starlette.concurrency import iterate_in_threadpool
@@ -23,6 +24,7 @@ from starlette.routing import Route
 
 from perkstar_ui import config
 from perkstar_ui.api import consent as consent_routes
+from perkstar_ui.api import login_cookies
 from perkstar_ui.api import messaging as messaging_routes
 from perkstar_ui.api import public_card as public_card_routes
 from perkstar_ui.api import push as push_routes
@@ -34,30 +36,33 @@ from perkstar_ui.domain import filters
 from perkstar_ui.services import accounts, customer_profile, exporting, importing, uploads
 
 async def start_session(request: Request) -> Response:
-    """``GET /api/session?ticket=…``: trade the one-time login ticket for the cookie."""
+    """``GET /api/session?ticket=…``: trade the one-time login ticket for the cookie, only in
+    the browser that typed the password (its pre-login cookie); the session this browser
+    had before ends on the server."""
     ticket = request.query_params.get("ticket", "")
-    redeemed = await asyncio.to_thread(accounts.redeem_ticket, ticket) if ticket else None
+    redeemed = await asyncio.to_thread(
+        functools.partial(accounts.redeem_ticket, ticket, browser=request.cookies.get(login_cookies.BROWSER_COOKIE),
+                          replaces=request.cookies.get(SESSION_COOKIE))
+    ) if ticket else None
     if redeemed is None:
         return RedirectResponse("/login", status_code=303)
-    token, expires_at = redeemed
+    token, staff_user_id = redeemed
     response = RedirectResponse("/customers", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(config.session_hours() * 3600),
-        path="/",
-        httponly=True,  # never readable by page scripts
-        samesite="strict",
-        secure=config.secure_cookies(),
-    )
+    # HttpOnly (never readable by page scripts), SameSite=Strict, Secure except on localhost.
+    login_cookies.set_private_cookie(response, request, SESSION_COOKIE, token, int(config.session_hours() * 3600))
+    device = await asyncio.to_thread(accounts.known_device_cookie, staff_user_id)
+    login_cookies.set_private_cookie(response, request, login_cookies.DEVICE_COOKIE, device,
+                                     login_cookies.LONG_LIVED_SECONDS)
     return response
 
 
 async def end_session(request: Request) -> Response:
     """``POST /api/logout``: delete the server session and the cookie."""
-    await asyncio.to_thread(accounts.log_out, request.cookies.get(SESSION_COOKIE))
+    await asyncio.to_thread(functools.partial(accounts.log_out, request.cookies.get(SESSION_COOKIE),
+                                              ip=request.client.host if request.client else None))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
+                           secure=login_cookies.secure_for(request.url.hostname or ""))
     return response
 
 
@@ -179,3 +184,5 @@ api = Starlette(
         *audit_routes.ROUTES,
     ]
 )
+# Every browser gets its pre-login cookie with its first page (login CSRF: login_cookies).
+api.add_middleware(login_cookies.BrowserCookieMiddleware)

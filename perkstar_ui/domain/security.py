@@ -48,23 +48,48 @@ def token_hash(token: str) -> str:
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
-    max_failures: int = 5
+    """Growing delays instead of a hard lock: the first ``free_failures`` failures cost
+    nothing, then each further attempt waits ``first_delay`` × 2^n after the latest failure
+    (1 s, 2 s, 4 s … up to ``max_delay``). Failures older than ``window`` are forgotten."""
+
+    free_failures: int = 5
+    first_delay: dt.timedelta = dt.timedelta(seconds=1)
+    max_delay: dt.timedelta = dt.timedelta(minutes=5)
     window: dt.timedelta = dt.timedelta(minutes=15)
 
-    def retry_after(self, failures: list[dt.datetime], now: dt.datetime) -> dt.timedelta | None:
-        """How long the email stays locked, or None when a login may be tried.
+    def delay(self, failures: int) -> dt.timedelta:
+        """The wait after the latest of ``failures`` failures before the next attempt."""
+        over = failures - self.free_failures
+        if over < 0:
+            return dt.timedelta(0)
+        return min(self.first_delay * (2 ** min(over, 30)), self.max_delay)
 
-        ``failures`` are the times of failed attempts since the last success.
+    def retry_after(self, failures: list[dt.datetime], now: dt.datetime) -> dt.timedelta | None:
+        """How long until the next attempt may be tried, or None when it may be tried now.
+
+        ``failures`` are the times of the failed attempts that count (attempts still being
+        checked count as failures).
         """
         recent = sorted(t for t in failures if now - t < self.window)
-        if len(recent) < self.max_failures:
+        wait = self.delay(len(recent))
+        if not recent or not wait:
             return None
-        # Unlocks when the oldest failure that still counts leaves the window.
-        unlock_at = recent[-self.max_failures] + self.window
-        return max(unlock_at - now, dt.timedelta(seconds=1))
+        ready_at = recent[-1] + wait
+        return ready_at - now if ready_at > now else None
+
+
+# Per email: a handful of typos are free. Per IP: a shared counter or office network makes
+# more honest mistakes, so more are free before the delays start.
+EMAIL_THROTTLE = ThrottlePolicy()
+IP_THROTTLE = ThrottlePolicy(free_failures=20)
+# Attempts are kept this long for the throttle, then purged by the nightly job.
+ATTEMPT_RETENTION = dt.timedelta(days=1)
 
 
 def throttle_message(retry_after: dt.timedelta) -> str:
-    minutes = max(1, -(-int(retry_after.total_seconds()) // 60))
-    unit = "minute" if minutes == 1 else "minutes"
-    return f"Too many failed attempts for this email. Try again in {minutes} {unit}."
+    seconds = max(1, -(-int(retry_after.total_seconds() * 1000) // 1000))
+    if seconds < 60:
+        amount, unit = seconds, "second"
+    else:
+        amount, unit = -(-seconds // 60), "minute"
+    return f"Too many failed attempts. Try again in {amount} {unit}{'' if amount == 1 else 's'}."

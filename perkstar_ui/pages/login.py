@@ -6,10 +6,11 @@ from perkstar_ui.components.app_ready import app_ready
 from perkstar_ui.state.login import LoginState
 
 
-def _field(label: str, name: str, kind: str, autocomplete: str) -> rx.Component:
+def _field(label: str, name: str, kind: str, autocomplete: str, **props) -> rx.Component:
     return rx.vstack(
         rx.el.label(label, html_for=name, style={"font_weight": "500"}),
-        rx.input(id=name, name=name, type=kind, auto_complete=autocomplete, required=True, size="3", width="100%"),
+        rx.input(id=name, name=name, type=kind, auto_complete=autocomplete, required=True, size="3", width="100%",
+                 **props),
         spacing="1",
         width="100%",
     )
@@ -24,6 +25,11 @@ def login_page() -> rx.Component:
                     rx.heading("Log in to Perkstar", size="6", as_="h1"),
                     _field("Email", "email", "email", "username"),
                     _field("Password", "password", "password", "current-password"),
+                    rx.cond(
+                        LoginState.needs_code,
+                        _field("Authentication code", "code", "text", "one-time-code", input_mode="numeric",
+                               auto_focus=True, max_length=32),
+                    ),
                     rx.cond(
                         LoginState.form_error != "",
                         rx.callout(LoginState.form_error, icon="triangle-alert", color_scheme="red", role="alert", data_testid="form-error", width="100%"),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import select
@@ -21,8 +23,8 @@ from perkstar_ui.db.models import (
 from perkstar_ui.db.tenancy import system_session
 from perkstar_ui.domain import security
 from perkstar_ui.domain.card_types import STARTER_TEMPLATE_NAMES, CardType, default_settings
+from perkstar_ui.services import audit, login_throttle, secrets_box, two_factor
 
-THROTTLE = security.ThrottlePolicy()
 TICKET_LIFETIME = dt.timedelta(seconds=60)
 
 
@@ -83,62 +85,84 @@ def merchant_id_for_email(email: str) -> int | None:
         ).first()
 
 
-def log_in(email: str, password: str, *, now: dt.datetime | None = None) -> str:
-    """Check the password and return a one-time login ticket, or raise ``AccountError``.
+class CodeRequired(AccountError):
+    """The password was right; this user signs in with an authentication code too."""
 
-    Failed attempts per email are counted; past the throttle limit even the right
-    password is refused until the window passes.
+
+def log_in(email: str, password: str, *, code: str = "", browser: str | None = None, ip: str | None = None,
+           device: str | None = None, now: dt.datetime | None = None) -> str:
+    """Check the password (and the code when two-factor sign-in applies) and return a
+    one-time login ticket bound to ``browser`` (the pre-login cookie), or raise
+    ``AccountError`` (``CodeRequired`` when only the code is missing).
+
+    The attempt is counted before anything is checked (``login_throttle.reserve``):
+    too many recent failures for the email or the IP make the next attempt wait, except
+    that a browser whose known-device cookie ``device`` names this email is not slowed
+    by failures on the email (the IP's delays still apply).
     """
     now = now or utcnow()
     email = normalise_email(email)
+    try:
+        attempt = login_throttle.reserve(email, ip, known_device=known_device_for(device) == email, now=now)
+    except login_throttle.Throttled as throttled:
+        raise AccountError(str(throttled)) from None
     with system_session() as session:
-        failures = _recent_failures(session, email, now)
-        wait = THROTTLE.retry_after(failures, now)
-        if wait is not None:
-            raise AccountError(security.throttle_message(wait))
-        user = session.exec(select(StaffUser).where(StaffUser.email == email)).first()
-        if user is None:
-            security.burn_verification_time(password)
-            ok = False
-        else:
-            ok = security.verify_password(user.password_hash, password)
-        session.add(LoginAttempt(email=email, succeeded=ok, attempted_at=now))
-        if not ok:
-            session.commit()
-            raise AccountError("Wrong email or password.")
-        ticket = security.new_token()
-        session.add(
-            LoginSession(
-                merchant_id=user.merchant_id,
-                staff_user_id=user.id,
-                ticket_hash=security.token_hash(ticket),
-                ticket_expires_at=now + TICKET_LIFETIME,
-                expires_at=now + dt.timedelta(hours=config.session_hours()),
+        found = session.exec(
+            select(StaffUser, Merchant).join(Merchant, Merchant.id == StaffUser.merchant_id)
+            .where(StaffUser.email == email)
+        ).first()
+    user, merchant = found if found else (None, None)
+    if user is None:
+        security.burn_verification_time(password)
+    # The slow hash is checked with no transaction open.
+    ok = user is not None and security.verify_password(user.password_hash, password) and user.active
+    if ok and two_factor.required(user, merchant):
+        if not user.totp_enabled:
+            login_throttle.forget(attempt)
+            raise AccountError("Two-factor sign-in is required for managers here: ask an owner to lift the "
+                               "requirement while you turn it on.")
+        if not code.strip():
+            login_throttle.forget(attempt)  # nothing decided yet: the code decides
+            raise CodeRequired("Enter the authentication code from your app (or a recovery code).")
+    with system_session() as session:
+        ticket = None
+        if ok:
+            if user.totp_enabled:
+                user = session.get(StaffUser, user.id)
+                ok = two_factor.check_code(user, code)  # a recovery code is spent by this commit
+        session.execute(sa.update(LoginAttempt).where(LoginAttempt.id == attempt).values(succeeded=ok))
+        if user is not None:
+            audit.record(user.merchant_id, audit.Action.LOGIN if ok else audit.Action.LOGIN_FAILED,
+                         staff_user_id=user.id, actor_email=user.email, ip=ip, session=session)
+        if ok:
+            ticket = security.new_token()
+            session.add(
+                LoginSession(
+                    merchant_id=user.merchant_id,
+                    staff_user_id=user.id,
+                    ticket_hash=security.token_hash(ticket),
+                    ticket_expires_at=now + TICKET_LIFETIME,
+                    browser_hash=security.token_hash(browser) if browser else None,
+                    expires_at=now + dt.timedelta(hours=config.session_hours()),
+                )
             )
-        )
         session.commit()
-        return ticket
+    if ticket is None:
+        raise AccountError("Wrong email, password or code." if code.strip() else "Wrong email or password.")
+    return ticket
 
 
-def _recent_failures(session, email: str, now: dt.datetime) -> list[dt.datetime]:  # noqa: ANN001
-    """Failures inside the throttle window that came after the last success."""
-    since = now - THROTTLE.window
-    rows = session.exec(
-        select(LoginAttempt.attempted_at, LoginAttempt.succeeded)
-        .where(LoginAttempt.email == email, LoginAttempt.attempted_at > since)
-        .order_by(LoginAttempt.attempted_at)
-    ).all()
-    failures: list[dt.datetime] = []
-    for attempted_at, succeeded in rows:
-        if succeeded:
-            failures.clear()
-        else:
-            failures.append(as_utc(attempted_at))
-    return failures
+class Redeemed(NamedTuple):
+    token: str  # the session cookie's value
+    staff_user_id: int
 
 
-def redeem_ticket(ticket: str, *, now: dt.datetime | None = None) -> tuple[str, dt.datetime] | None:
-    """Trade a fresh ticket for a session token (once); None when invalid or stale."""
+def redeem_ticket(ticket: str, *, browser: str | None, replaces: str | None = None,
+                  now: dt.datetime | None = None) -> Redeemed | None:
+    """Trade a fresh ticket for a session token (once), only in the browser that typed the
+    password (``browser`` = its pre-login cookie); None when invalid, stale or another
+    browser's. The session whose token ``replaces`` names (this browser's previous login)
+    ends."""
     now = now or utcnow()
     with system_session() as session:
         login = session.exec(
@@ -146,14 +170,32 @@ def redeem_ticket(ticket: str, *, now: dt.datetime | None = None) -> tuple[str, 
         ).first()
         if login is None:
             return None
-        login.ticket_hash = None  # single use, even when stale
-        if login.ticket_expires_at is None or as_utc(login.ticket_expires_at) < now:
+        login.ticket_hash = None  # single use, even when stale or refused
+        fresh = login.ticket_expires_at is not None and as_utc(login.ticket_expires_at) >= now
+        bound = bool(browser) and login.browser_hash is not None and hmac.compare_digest(
+            login.browser_hash, security.token_hash(browser))
+        if not (fresh and bound):
+            session.delete(login)
             session.commit()
             return None
+        if replaces:
+            session.execute(sa.delete(LoginSession).where(LoginSession.token_hash == security.token_hash(replaces)))
         token = security.new_token()
         login.token_hash = security.token_hash(token)
         session.commit()
-        return token, as_utc(login.expires_at)
+        return Redeemed(token, login.staff_user_id)
+
+
+def known_device_for(cookie: str | None) -> str | None:
+    """The email a known-device cookie vouches for (signed by this server), else None."""
+    return secrets_box.unsign(cookie)
+
+
+def known_device_cookie(staff_user_id: int) -> str:
+    """Set after a login: this browser has signed in as this user."""
+    with system_session() as session:
+        email = session.exec(select(StaffUser.email).where(StaffUser.id == staff_user_id)).one()
+    return secrets_box.sign(email)
 
 
 def resolve_session(token: str | None, *, now: dt.datetime | None = None) -> LoginContext | None:
@@ -175,24 +217,21 @@ def resolve_session(token: str | None, *, now: dt.datetime | None = None) -> Log
     return LoginContext(login.merchant_id, login.staff_user_id, merchant_name, staff_email, role)
 
 
-def log_out(token: str | None) -> None:
+def log_out(token: str | None, *, ip: str | None = None) -> None:
+    """End the session (server-side) and note it in the audit log."""
     if not token:
         return
     with system_session() as session:
-        session.execute(
-            sa.delete(LoginSession).where(LoginSession.token_hash == security.token_hash(token))
-        )
+        login = session.exec(select(LoginSession).where(LoginSession.token_hash == security.token_hash(token))).first()
+        if login is None:
+            return
+        audit.record(login.merchant_id, audit.Action.LOGOUT, staff_user_id=login.staff_user_id, ip=ip, session=session)
+        session.delete(login)
         session.commit()
 
 
-def purge_expired(now: dt.datetime | None = None) -> None:
-    """Housekeeping: drop expired sessions and attempts older than the throttle window."""
-    now = now or utcnow()
-    with system_session() as session:
-        session.execute(sa.delete(LoginSession).where(LoginSession.expires_at < now))
-        session.execute(
-            sa.delete(LoginAttempt).where(LoginAttempt.attempted_at < now - THROTTLE.window)
-        )
-        session.commit()
+def purge_expired(now: dt.datetime | None = None) -> int:
+    """Nightly housekeeping (worker job ``purge-logins``): expired sessions, old attempts."""
+    return login_throttle.purge(now)
 
 

@@ -9,9 +9,7 @@ the key passed per call (tests point ``stripe.api_base`` at a local server).
 
 from __future__ import annotations
 
-import base64
 import enum
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from perkstar_ui.domain.card_types import BalanceUnit, CardType, MembershipSetti
 from perkstar_ui.domain.formatting import format_units
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.domain.stripe_rules import STRIPE_INTERVALS
+from perkstar_ui.services import secrets_box
 
 WEBHOOK_PATH = "/api/stripe/webhook"  # the contract path: the installation's signing secret
 SECRET_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]{8,}$")
@@ -53,11 +52,11 @@ class KeySource(str, enum.Enum):
 
 
 def _fernet() -> Fernet:
-    secret = settings().secret_key
-    if not secret:
+    box = secrets_box.fernet()
+    if box is None:
         raise StripeSetupError("The server has no PERKSTAR_SECRET_KEY, so Stripe keys cannot be stored; "
                                "ask the administrator to set it (or to set STRIPE_API_KEY).")
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()))
+    return box
 
 
 def encrypt(value: str) -> str:

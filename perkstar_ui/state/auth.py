@@ -65,9 +65,13 @@ class AuthState(rx.State):
 
     @rx.event
     @public  # ends whatever session the cookie names, if any
-    def log_out(self):
-        # A real navigation: the logout route clears the HttpOnly cookie.
+    async def log_out(self):
+        # Forget everything this tab's states hold on the server (grid rows, profiles…), then
+        # end the session (the route clears the HttpOnly cookie) and drop the tab's client
+        # token, so the next page starts a new, empty state: a reload sends nothing of this login.
+        root = await self.get_state(rx.State)
+        root.reset()
         return rx.call_script(
             "fetch('/api/logout', {method: 'POST', credentials: 'same-origin'})"
-            ".finally(() => window.location.assign('/login'))"
+            ".finally(() => { window.sessionStorage.removeItem('token'); window.location.replace('/login'); })"
         )

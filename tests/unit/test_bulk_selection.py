@@ -15,10 +15,10 @@ from perkstar_ui.db.models import Card, CardTransaction, Customer
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.filter_params import Op, Param
 from perkstar_ui.domain.filters import Condition, Filter, Match
-from perkstar_ui.services import accounts, bulk_issue, customer_records, importing
+from perkstar_ui.services import bulk_issue, customer_records, importing
 from perkstar_ui.services.bulk_issue import IssueRequest
 from perkstar_ui.services.customer_filters import Selection, selected_customers
-from tests.helpers import add_customer, give_card
+from tests.helpers import add_customer, api_client, give_card
 
 AMELIAS = Filter(Match.ALL, (Condition(Param.NAME, Op.CONTAINS, "amelia"),))
 
@@ -85,9 +85,7 @@ def test_issue_to_every_match_issues_to_the_matches_only(merchant, other_merchan
 
 def test_the_export_route_takes_the_filter_in_a_post_body_and_exports_only_the_matches(merchant, unique):
     _shop(merchant)
-    ticket = accounts.log_in(f"owner-{unique}@shop.test", "correct-horse")
-    client = TestClient(api)
-    assert client.get(f"/api/session?ticket={ticket}", follow_redirects=False).status_code == 303
+    client = api_client(f"owner-{unique}@shop.test")
     response = client.post("/api/customers/export.csv", data={"search": "", "filter": AMELIAS.dumps()})
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))

@@ -14,6 +14,7 @@ from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.services import accounts, audit, staff
 from perkstar_ui.services.audit import AuditFilter
 from perkstar_ui.services.staff import StaffError
+from tests.helpers import session_token
 
 
 def _owner_id(merchant_id: int) -> int:
@@ -86,8 +87,7 @@ def test_role_change_and_deactivation_end_sessions_at_once(merchant, unique):
     owner = _owner_id(merchant)
     user_id = staff.create_staff(f"owner-{unique}@shop.test", f"desk-{unique}@shop.test", "long-password", "staff")
     staff.change_role(merchant, user_id, "manager", staff_user_id=owner)
-    ticket = accounts.log_in(f"desk-{unique}@shop.test", "long-password")
-    token, _ = accounts.redeem_ticket(ticket)
+    token = session_token(f"desk-{unique}@shop.test", "long-password")
     assert accounts.resolve_session(token) is not None
     staff.deactivate(merchant, user_id, staff_user_id=owner)
     assert accounts.resolve_session(token) is None
