@@ -42,6 +42,7 @@ from perkstar_ui.db.models import (
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import ledger
 from perkstar_ui.domain import rfm as rule
+from perkstar_ui.services import audit
 
 WINDOW_DAYS_RANGE = (30, 1825)
 NEW_CUSTOMER_DAYS_RANGE = (1, 365)
@@ -119,14 +120,19 @@ def parse_settings(window_text: str, new_customer_text: str) -> RfmSettings:
     )
 
 
-def save_settings(merchant_id: int, window_text: str, new_customer_text: str) -> RfmSettings:
-    """Check and store the merchant's settings; ``SettingsError`` says what is wrong."""
+def save_settings(merchant_id: int, window_text: str, new_customer_text: str, *,
+                  staff_user_id: int | None = None) -> RfmSettings:
+    """Check and store the merchant's settings (audited as ``settings-update``);
+    ``SettingsError`` says what is wrong."""
     settings = parse_settings(window_text, new_customer_text)
     with system_session() as session:
         session.connection().execute(
             sa.update(_MERCHANT).where(_MERCHANT.c.id == merchant_id)
             .values(rfm_window_days=settings.window_days, rfm_new_customer_days=settings.new_customer_days)
         )
+        audit.record(merchant_id, audit.Action.SETTINGS_UPDATE, staff_user_id=staff_user_id, session=session,
+                     detail={"changed": "rfm", "window_days": settings.window_days,
+                             "new_customer_days": settings.new_customer_days})
         session.commit()
     return settings
 

@@ -21,7 +21,7 @@ from perkstar_ui.domain.card_rules import Action as CardAction
 from perkstar_ui.domain.card_rules import IssueOptions
 from perkstar_ui.domain.messages import Channel
 from perkstar_ui.services import (audit, campaigns, cards, customer_records, exporting, importing, merchant_settings,
-                                  staff, templates, uploads)
+                                  rfm, staff, templates, uploads)
 from perkstar_ui.services.audit import Action, AuditFilter
 from perkstar_ui.services.campaign_audience import Target
 from perkstar_ui.services.customer_records import CustomerInput
@@ -233,3 +233,10 @@ def test_audit_csv_streams_the_filtered_trail_to_owners_only(merchant, other_mer
     client.cookies.clear()
     client.cookies.update(_cookie_for(merchant, clerk))
     assert client.get(audit_csv.ROUTE).status_code == 403
+
+
+def test_rfm_settings_changes_are_audited(merchant):
+    owner = _owner(merchant)
+    rfm.save_settings(merchant, "180", "14", staff_user_id=owner.id)
+    entry = audit.list_entries(merchant, AuditFilter(action="settings-update"))[0][0]
+    assert (entry.actor, entry.detail["window_days"], entry.detail["new_customer_days"]) == (owner.email, 180, 14)
