@@ -9,6 +9,7 @@ import threading
 import pytest
 from sqlmodel import select
 
+from perkstar_ui import cli
 from perkstar_ui.db.models import LoginSession, Message, StaffUser, utcnow
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.services import accounts, audit, staff
@@ -129,3 +130,23 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(merchant, unique
     assert sorted(outcomes) == ["done", "refused"]
     owners = [r for r in staff.list_staff(merchant) if r.role == "owner" and r.active]
     assert len(owners) == 1
+
+
+def test_cli_create_staff_adds_a_login_that_works(merchant, unique, capsys):
+    owner_email = f"owner-{unique}@shop.test"
+    code = cli.main(["create-staff", "--merchant-email", owner_email, "--email", f"Till-{unique}@shop.test",
+                     "--password", "long-password", "--role", "staff"])
+    assert code == 0 and "Created staff" in capsys.readouterr().out
+    user = _user(f"till-{unique}@shop.test")
+    assert (user.merchant_id, user.role, user.active) == (merchant, "staff", True)
+    assert session_token(f"till-{unique}@shop.test", "long-password")
+    again = cli.main(["create-staff", "--merchant-email", owner_email, "--email", f"till-{unique}@shop.test",
+                      "--password", "long-password", "--role", "staff"])
+    assert again == 1 and "already exists" in capsys.readouterr().err
+
+
+def test_a_deactivated_user_cannot_log_in(merchant, unique):
+    user_id = staff.create_staff(f"owner-{unique}@shop.test", f"gone-{unique}@shop.test", "long-password", "staff")
+    staff.deactivate(merchant, user_id, staff_user_id=_owner_id(merchant))
+    with pytest.raises(accounts.AccountError):
+        session_token(f"gone-{unique}@shop.test", "long-password")
