@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from perkstar_ui.api.guard import public_route
 from perkstar_ui.api.rate_limit import RateLimiter
 from perkstar_ui.domain.messages import Channel
 from perkstar_ui.services import consent
@@ -57,6 +58,7 @@ _DONE = _PAGE.format(
 )
 
 
+@public_route
 async def unsubscribe_page(request: Request) -> Response:
     """``GET /unsubscribe/{token}``: the confirmation page; changes nothing."""
     if not await LIMIT.admit(request):
@@ -64,6 +66,7 @@ async def unsubscribe_page(request: Request) -> Response:
     return HTMLResponse(_ASK, headers=_HEADERS)
 
 
+@public_route
 async def unsubscribe(request: Request) -> Response:
     """``POST /unsubscribe/{token}``: withdraw email consent (the page's button, or a mail
     client's one-click POST); the same answer for any token."""

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from perkstar_ui.api.guard import public_route
 from perkstar_ui.api.rate_limit import RateLimiter
 from perkstar_ui.config import settings
 from perkstar_ui.services import outbox
@@ -25,6 +26,7 @@ BAD_SIGNATURES = RateLimiter("sms-status-refused", limit=20, window_seconds=60)
 MAX_FORM_FIELDS = 50
 
 
+@public_route
 async def sms_status(request: Request) -> Response:
     """``POST /api/sms/status``: a delivery report for one SMS."""
     config = settings()

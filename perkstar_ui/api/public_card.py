@@ -10,9 +10,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from perkstar_ui.api.guard import public_route
 from perkstar_ui.services import public_card
 
 
+@public_route
 async def card_manifest(request: Request) -> Response:
     """``GET /api/cards/public/{token}/manifest.webmanifest``: installs the card page as a PWA."""
     manifest = await asyncio.to_thread(public_card.card_manifest, request.path_params["token"])
@@ -69,6 +71,7 @@ def offline_page(card: public_card.PublicCard, messages: list[public_card.CardMe
     )
 
 
+@public_route
 async def card_offline_page(request: Request) -> Response:
     """``GET /api/cards/public/{token}/offline.html``: fetched by the service worker while
     online and shown by it when the network is down."""

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from perkstar_ui.api.guard import public_route
 from perkstar_ui.api.rate_limit import RateLimiter
 from perkstar_ui.services import push_keys, push_subscriptions
 from perkstar_ui.services.public_card import CardRefused
@@ -23,11 +24,13 @@ SUBSCRIBE_LIMIT = RateLimiter("push-subscribe", limit=10, window_seconds=60)
 MAX_BODY_BYTES = 4096
 
 
+@public_route
 async def public_key(request: Request) -> Response:
     key = await asyncio.to_thread(push_keys.public_key)
     return JSONResponse({"publicKey": key}, headers={"Cache-Control": "public, max-age=3600"})
 
 
+@public_route
 async def subscribe(request: Request) -> Response:
     if not await SUBSCRIBE_LIMIT.admit(request):
         return SUBSCRIBE_LIMIT.refusal()

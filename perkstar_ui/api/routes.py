@@ -1,8 +1,9 @@
 """HTTP endpoints beside the Reflex app (mounted through ``api_transformer``).
 
 Only plain HTTP lives here: the login cookie exchange and logout now; CSV downloads
-and the Stripe webhook later. Each route resolves the merchant from the session cookie
-itself; nothing here trusts the browser for who it is.
+and the Stripe webhook later. Each route declares its permission with ``api.guard``
+(``route_requires`` resolves the login from the session cookie and checks the role; nothing
+here trusts the browser for who it is) or is declared ``public_route``.
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ from perkstar_ui.api import public_card as public_card_routes
 from perkstar_ui.api import push as push_routes
 from perkstar_ui.api import stripe_webhook as stripe_routes
 from perkstar_ui.api import audit_csv as audit_routes
-from perkstar_ui.api.guard import SESSION_COOKIE
+from perkstar_ui.api.guard import SESSION_COOKIE, login_of, public_route, route_requires
 from perkstar_ui.api.csv_stream import csv_lines
 from perkstar_ui.domain import filters
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import accounts, customer_profile, exporting, importing, uploads
 
+
+@public_route  # the one-time ticket and the pre-login cookie are the credentials
 async def start_session(request: Request) -> Response:
     """``GET /api/session?ticket=…``: trade the one-time login ticket for the cookie, only in
     the browser that typed the password (its pre-login cookie); the session this browser
@@ -56,6 +60,7 @@ async def start_session(request: Request) -> Response:
     return response
 
 
+@public_route  # ends whatever session the cookie names, if any
 async def end_session(request: Request) -> Response:
     """``POST /api/logout``: delete the server session and the cookie."""
     await asyncio.to_thread(functools.partial(accounts.log_out, request.cookies.get(SESSION_COOKIE),
@@ -66,15 +71,6 @@ async def end_session(request: Request) -> Response:
     return response
 
 
-def _merchant_from_cookie(request: Request) -> int | None:
-    context = accounts.resolve_session(request.cookies.get(SESSION_COOKIE))
-    return context.merchant_id if context else None
-
-
-async def _require_merchant(request: Request) -> int | None:
-    return await asyncio.to_thread(_merchant_from_cookie, request)
-
-
 def _csv_response(header: list[str], rows, filename: str, *, neutralised: bool = False) -> StreamingResponse:  # noqa: ANN001
     return StreamingResponse(
         iterate_in_threadpool(csv_lines(header, rows, neutralised=neutralised)),
@@ -83,11 +79,10 @@ def _csv_response(header: list[str], rows, filename: str, *, neutralised: bool =
     )
 
 
+@route_requires(Permission.VIEW_CUSTOMERS)
 async def card_history_csv(request: Request) -> Response:
     """``GET /api/cards/{card_id}/history.csv``: one card's whole history, streamed."""
-    merchant_id = await _require_merchant(request)
-    if merchant_id is None:
-        return PlainTextResponse("Log in first.", status_code=401)
+    merchant_id = login_of(request).merchant_id
     found = await asyncio.to_thread(customer_profile.iter_card_history, merchant_id, request.path_params["card_id"])
     if found is None:  # no such card, or another merchant's
         return PlainTextResponse("No such card.", status_code=404)
@@ -95,11 +90,10 @@ async def card_history_csv(request: Request) -> Response:
     return _csv_response(customer_profile.HISTORY_COLUMNS, (row.as_csv() for row in rows), f"card-{serial}-history.csv")
 
 
+@route_requires(Permission.IMPORT)
 async def import_template_csv(request: Request) -> Response:
     """``GET /api/customers/import-template.csv``: Q8 columns + custom fields + an example."""
-    merchant_id = await _require_merchant(request)
-    if merchant_id is None:
-        return PlainTextResponse("Log in first.", status_code=401)
+    merchant_id = login_of(request).merchant_id
     header, example = await asyncio.to_thread(importing.template_rows, merchant_id)
     return _csv_response(header, [example], "perkstar-import-template.csv")
 
@@ -107,13 +101,12 @@ async def import_template_csv(request: Request) -> Response:
 MAX_FILTER_CHARS = 200_000  # 20 conditions × 50 listed values fit with room to spare
 
 
+@route_requires(Permission.EXPORT)
 async def export_customers_csv(request: Request) -> Response:
     """``GET /api/customers/export.csv[?search=…]`` or ``POST`` with form fields ``search`` and
     ``filter`` (domain.filters JSON; the app posts, since a large filter outgrows a URL):
     everyone matching the search and the filter, streamed; 400 with the reason for a bad filter."""
-    merchant_id = await _require_merchant(request)
-    if merchant_id is None:
-        return PlainTextResponse("Log in first.", status_code=401)
+    merchant_id = login_of(request).merchant_id
     fields = await request.form(max_part_size=MAX_FILTER_CHARS) if request.method == "POST" else request.query_params
     search = str(fields.get("search", ""))[:100]
     try:
@@ -127,14 +120,13 @@ async def export_customers_csv(request: Request) -> Response:
     return _csv_response(header, rows, "perkstar-customers.csv", neutralised=True)
 
 
+@route_requires(Permission.IMPORT, json=True)
 async def upload_import(request: Request) -> Response:
     """``POST /api/imports`` (raw CSV body): stored privately; answers an upload token.
 
     The size limit is enforced here, on the server, while the body streams in.
     """
-    merchant_id = await _require_merchant(request)
-    if merchant_id is None:
-        return JSONResponse({"error": "Log in first."}, status_code=401)
+    merchant_id = login_of(request).merchant_id
     limit = uploads.MAX_UPLOAD_BYTES
     too_large = JSONResponse({"error": uploads.TOO_LARGE_MESSAGE}, status_code=413)
     declared = request.headers.get("content-length", "")
@@ -152,11 +144,10 @@ async def upload_import(request: Request) -> Response:
     return JSONResponse({"token": token, "size": len(body)})
 
 
+@route_requires(Permission.IMPORT)
 async def import_errors_csv(request: Request) -> Response:
     """``GET /api/imports/{token}/errors.csv``: the rejected rows of a preview, with reasons."""
-    merchant_id = await _require_merchant(request)
-    if merchant_id is None:
-        return PlainTextResponse("Log in first.", status_code=401)
+    merchant_id = login_of(request).merchant_id
     template = request.query_params.get("template", "")
     try:
         result = await asyncio.to_thread(

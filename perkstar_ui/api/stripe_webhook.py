@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from perkstar_ui.api.guard import public_route
 from perkstar_ui.services import stripe_webhook
 from perkstar_ui.services.stripe_account import WEBHOOK_PATH
 
@@ -35,6 +36,7 @@ async def _read(request: Request) -> bytes | None:
     return bytes(body)
 
 
+@public_route
 async def stripe_event(request: Request) -> Response:
     body = await _read(request)
     if body is None:

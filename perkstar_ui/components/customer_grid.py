@@ -9,6 +9,7 @@ from perkstar_ui.components.controls import TOUCH
 from perkstar_ui.components.customer_form import customer_dialog
 from perkstar_ui.components.import_dialog import import_dialog
 from perkstar_ui.services.customer_grid import GridRow
+from perkstar_ui.state.auth import AuthState
 from perkstar_ui.state.campaigns import CampaignComposeState
 from perkstar_ui.state.customer_form import CustomerFormState
 from perkstar_ui.state.customer_grid import BUILT_IN_COLUMNS, ColumnView, GridState
@@ -61,11 +62,14 @@ def _toolbar() -> rx.Component:
         rx.hstack(
             rx.button(rx.icon("plus", size=16), "Add customer", size="3", data_testid="add-customer",
                       on_click=CustomerFormState.open_new, style=TOUCH),
-            rx.button(rx.icon("upload", size=16), "Import", size="3", variant="soft", data_testid="import-customers",
-                      on_click=ImportState.open_dialog, style=TOUCH),
-            rx.button(rx.icon("download", size=16), "Export", size="3", variant="soft", data_testid="export-customers",
-                      on_click=ExportState.export, style=TOUCH),
-            _actions_menu(),
+            # Import, export and the bulk actions are absent for the counter role (domain.permissions).
+            rx.cond(AuthState.manager_tools, rx.fragment(
+                rx.button(rx.icon("upload", size=16), "Import", size="3", variant="soft", data_testid="import-customers",
+                          on_click=ImportState.open_dialog, style=TOUCH),
+                rx.button(rx.icon("download", size=16), "Export", size="3", variant="soft", data_testid="export-customers",
+                          on_click=ExportState.export, style=TOUCH),
+                _actions_menu(),
+            )),
             spacing="2",
             align="end",
             wrap="wrap",

@@ -8,6 +8,7 @@ from perkstar_ui.components.card_panels import type_panel
 from perkstar_ui.components.confirm import confirm_dialog
 from perkstar_ui.components.values import labelled_value
 from perkstar_ui.domain.rfm import NO_SEGMENT_LABEL
+from perkstar_ui.state.auth import AuthState
 from perkstar_ui.state.profile import CardView, CustomValue, HistoryView, ProfileState
 from perkstar_ui.state.customer_form import CustomerFormState
 
@@ -25,8 +26,9 @@ def contact_block() -> rx.Component:
             rx.spacer(),
             rx.button(rx.icon("pencil", size=16), "Edit", variant="soft", size="3", style=TOUCH,
                       data_testid="edit-customer", on_click=CustomerFormState.open_edit(ProfileState.customer_id)),
-            rx.button(rx.icon("trash-2", size=16), "Delete customer", variant="soft", color_scheme="red", size="3",
-                      style=TOUCH, data_testid="delete-customer", on_click=ProfileState.set_delete_customer_open(True)),
+            rx.cond(AuthState.manager_tools,  # deleting is absent for the counter role
+                    rx.button(rx.icon("trash-2", size=16), "Delete customer", variant="soft", color_scheme="red", size="3",
+                              style=TOUCH, data_testid="delete-customer", on_click=ProfileState.set_delete_customer_open(True))),
             gap="8px", align="center", wrap="wrap",
         ),
         rx.flex(
@@ -76,9 +78,10 @@ def card_panel(card: CardView) -> rx.Component:
             rx.badge(card.status, data_testid="card-status", size="2",
                      color_scheme=rx.match(card.status, ("Installed", "green"), ("Deleted", "red"), ("Expired", "orange"), "gray")),
             rx.spacer(),
-            rx.button(rx.icon("trash-2", size=16), "Delete card", variant="soft", color_scheme="red", size="3", style=TOUCH,
-                      data_testid="card-action-delete-card", disabled=card.status == "Deleted",
-                      on_click=ProfileState.set_delete_card_open(True)),
+            rx.cond(AuthState.manager_tools,
+                    rx.button(rx.icon("trash-2", size=16), "Delete card", variant="soft", color_scheme="red", size="3",
+                              style=TOUCH, data_testid="card-action-delete-card", disabled=card.status == "Deleted",
+                              on_click=ProfileState.set_delete_card_open(True))),
             gap="8px", align="center", wrap="wrap",
         ),
         rx.box(type_panel(card.card_type), margin_top="12px", width="100%"),

@@ -40,15 +40,15 @@ class AuthState(rx.State):
     owner_tools: bool = False
     access_denied: bool = False
 
-    async def login(self) -> LoginContext | None:
+    async def _login(self) -> LoginContext | None:
         """The guard's context inside a guarded handler, else re-read from the cookie."""
         try:
             return current_login()
         except RuntimeError:
             return await resolve_login(self)
 
-    async def merchant_id(self) -> int | None:
-        context = await self.login()
+    async def _merchant_id(self) -> int | None:
+        context = await self._login()
         return context.merchant_id if context else None
 
     @rx.event

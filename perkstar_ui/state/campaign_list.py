@@ -13,8 +13,10 @@ import reflex as rx
 
 from perkstar_ui.domain.campaigns import CampaignError, CampaignStatus
 from perkstar_ui.domain.messages import COUNTED_STATUSES
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import campaign_reports, campaigns
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.guard import current_login, requires
 
 RECENT = 5
 FOLLOW_SECONDS = 2
@@ -67,12 +69,13 @@ class CampaignListState(AuthState):
     _following: bool = False
 
     async def _fetch(self, limit: int) -> list[CampaignView] | None:
-        merchant_id = await self.merchant_id()
+        merchant_id = await self._merchant_id()
         if merchant_id is None:
             return None
         return [view(r) for r in await asyncio.to_thread(campaign_reports.list_campaigns, merchant_id, limit)]
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS, page=True)
     async def load(self):
         self.loading = True
         yield
@@ -85,6 +88,7 @@ class CampaignListState(AuthState):
             yield CampaignListState.follow
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS, silent=True)
     async def load_recent(self):
         rows = await self._fetch(RECENT)
         if rows is None:
@@ -93,6 +97,7 @@ class CampaignListState(AuthState):
         return CampaignListState.follow if _moving(rows) else None
 
     @rx.event(background=True)
+    @requires(Permission.MANAGE_CAMPAIGNS)
     async def follow(self):
         async with self:
             if self._following:
@@ -144,7 +149,7 @@ class CampaignDetailState(AuthState):
 
     async def _read(self) -> bool:
         """False without a login."""
-        merchant_id = await self.merchant_id()
+        merchant_id = await self._merchant_id()
         if merchant_id is None:
             return False
         campaign_id = self._campaign_id()
@@ -162,6 +167,7 @@ class CampaignDetailState(AuthState):
         return True
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS, page=True)
     async def load(self):
         self.loaded, self.page = False, 1
         if not await self._read():
@@ -169,6 +175,7 @@ class CampaignDetailState(AuthState):
         return CampaignDetailState.follow if _moving([self.campaign]) else None
 
     @rx.event(background=True)
+    @requires(Permission.MANAGE_CAMPAIGNS)
     async def follow(self):
         """Re-read the counts and this page of recipients while the campaign sends (a
         page of 50 rows: read under the lock, a few milliseconds)."""
@@ -187,12 +194,14 @@ class CampaignDetailState(AuthState):
                 self._following = False
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS)
     async def refresh(self):
         if not await self._read():
             return rx.redirect(LOGIN_ROUTE, replace=True)
         return None
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS)
     async def next_page(self):
         if self.page < self.pages:
             self.page += 1
@@ -201,6 +210,7 @@ class CampaignDetailState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS)
     async def previous_page(self):
         if self.page > 1:
             self.page -= 1
@@ -209,10 +219,9 @@ class CampaignDetailState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS)
     async def cancel(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         try:
             await asyncio.to_thread(campaigns.cancel, merchant_id, self._campaign_id())
         except CampaignError as refusal:

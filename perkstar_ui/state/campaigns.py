@@ -18,10 +18,12 @@ from perkstar_ui.domain import campaigns as rules
 from perkstar_ui.domain.campaigns import AUDIENCE_LABELS, Audience, CampaignError
 from perkstar_ui.domain.filters import FilterError
 from perkstar_ui.domain.messages import CHANNEL_LABELS, Channel
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import campaigns
 from perkstar_ui.services.campaign_audience import Target
 from perkstar_ui.services.refusals import RecordError
-from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.campaign_list import CampaignListState
 from perkstar_ui.state.customer_grid import GridState
 
@@ -113,10 +115,7 @@ class CampaignComposeState(AuthState):
     async def _refresh_audience(self):
         """Count the audience and pick the first recipient for the preview; the count
         shows a spinner first (the browser sees state only at a yield)."""
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        merchant_id = current_login().merchant_id
         self.audience_error = ""
         target = self._target()
         try:
@@ -135,12 +134,10 @@ class CampaignComposeState(AuthState):
     # --- opening ------------------------------------------------------------------------
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS)
     async def open_dialog(self):
         """From the grid's actions menu (its selection) or the Communication tab (its filter)."""
-        context = await self.login()
-        if context is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        context = current_login()
         grid = await self.get_state(GridState)
         selection = grid._selection()
         self._ids, self._every_match = selection.ids, selection.every_match
@@ -160,6 +157,7 @@ class CampaignComposeState(AuthState):
             yield update
 
     @rx.event
+    @local
     def set_open(self, value: bool):
         if not self.sending:
             self.open = value
@@ -167,66 +165,71 @@ class CampaignComposeState(AuthState):
     # --- the form -------------------------------------------------------------------------
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS)
     async def set_channel(self, value: str):
         self.channel = value if value in {c.value for c in Channel} else Channel.EMAIL.value
         async for update in self._refresh_audience():  # push picks an installed card first
             yield update
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS)
     async def set_audience(self, value: str):
         self.audience = value if value in {a.value for a, _ in AUDIENCE_LABELS.items()} else Audience.FILTER.value
         async for update in self._refresh_audience():
             yield update
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS)
     async def set_segment(self, value: str):
         self.segment_id = value if any(s.value == value for s in self.segments) else ""
         async for update in self._refresh_audience():
             yield update
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS)
     async def set_template(self, value: str):
         self.template_id = value if any(t.value == value for t in self.templates) else ""
         async for update in self._refresh_audience():
             yield update
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS)
     async def set_preview_customer(self, value: str):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         if any(c.value == value for c in self.preview_choices):
             self.preview_customer = value
             await self._load_preview(merchant_id)
         return None
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS)
     def set_subject(self, value: str):
         self.subject = str(value)[: rules.MAX_SUBJECT + 50]
         self._render_preview()
 
     @rx.event
+    @requires(Permission.MANAGE_CAMPAIGNS)
     def set_body(self, value: str):
         self.body = str(value)[:2_000]
         self._render_preview()
 
     @rx.event
+    @local
     def set_send_at(self, value: str):
         self.send_at = str(value)[:20]
 
     @rx.event
+    @local
     def set_test_recipients(self, value: str):
         self.test_recipients = str(value)[:500]
 
     # --- sending --------------------------------------------------------------------------
 
     @rx.event(background=True)
+    @requires(Permission.MANAGE_CAMPAIGNS)
     async def send(self):
         async with self:
-            context = await self.login()
-        if context is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+            context = current_login()
         async with self:
             if self.sending:
                 return  # a double click: the first one is under way
@@ -252,12 +255,10 @@ class CampaignComposeState(AuthState):
         yield CampaignListState.load_recent
 
     @rx.event(background=True)
+    @requires(Permission.MANAGE_CAMPAIGNS)
     async def send_test(self):
         async with self:
-            context = await self.login()
-        if context is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+            context = current_login()
         async with self:
             if self.sending:
                 return

@@ -21,8 +21,10 @@ import reflex as rx
 from perkstar_ui.domain.card_rules import Action, Unit, parse_amount
 from perkstar_ui.domain.card_types import CardType
 from perkstar_ui.domain.ledger import Refused
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import cards as engine
-from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.membership_panel import StripeMembershipPanel
 
 UNIT_HINTS = {Unit.COUNT: "a whole number", Unit.MONEY: "an amount, e.g. 12.50", Unit.POINTS: "points, e.g. 10 or 2.50"}
@@ -93,15 +95,15 @@ class CardPanel(rx.State, mixin=True):
         self.rewards, self.tiers = panel.rewards, panel.tiers
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def load_card(self, card_id: int):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         self.dialog_open = False
         await self._refresh(merchant_id, card_id)
         return None
 
     @rx.event
+    @requires(Permission.CARD_ACTIONS)
     def open_action(self, verb: str):
         labels = {v.verb: v.label for v in self.verbs}
         if verb not in labels or self.status == "Deleted":
@@ -118,28 +120,34 @@ class CardPanel(rx.State, mixin=True):
         self.dialog_open = True
 
     @rx.event
+    @local
     def close_dialog(self, open_: bool = False):
         self.dialog_open = open_
         if not open_:
             self.form_error = ""
 
     @rx.event
+    @local
     def set_value(self, text: str):
         self.value = text
 
     @rx.event
+    @local
     def set_purchase(self, text: str):
         self.purchase = text
 
     @rx.event
+    @local
     def set_comment(self, text: str):
         self.comment = text
 
     @rx.event
+    @local
     def set_choice(self, text: str):
         self.choice = text
 
     @rx.event
+    @local
     def set_date(self, text: str):
         self.date = text
 
@@ -156,13 +164,11 @@ class CardPanel(rx.State, mixin=True):
                       tier=self.choice or None, period=self.choice or None, date=date)
 
     @rx.event
+    @requires(Permission.CARD_ACTIONS)
     async def apply(self):
         if not self.dialog_open:  # a second click after the first closed the dialog
             return
-        context = await self.login()
-        if context is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        context = current_login()
         try:
             if self.verb == "send-push":
                 await asyncio.to_thread(engine.send_push, context.merchant_id, self.card_id, self.value)

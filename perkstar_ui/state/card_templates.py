@@ -17,8 +17,10 @@ from reflex_base.utils.form import FormData
 
 from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, BalanceUnit, CardType
 from perkstar_ui.domain.template_form import LIST_FIELDS, form_rows, form_values, referral_unit
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import templates as svc
-from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.guard import current_login, local, requires
 
 MAX_DISCOUNT_TIERS = 6
 MAX_CASHBACK_TIERS = 10
@@ -117,10 +119,9 @@ class CardTemplatesState(AuthState):
         ]
 
     @rx.event
+    @requires(Permission.MANAGE_TEMPLATES, page=True)
     async def load(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         self.create_open = self.edit_open = False
         await self._reload(merchant_id)
         return None
@@ -128,24 +129,26 @@ class CardTemplatesState(AuthState):
     # --- create -------------------------------------------------------------------
 
     @rx.event
+    @local
     def open_create(self):
         self.create_type = CardType.STAMP.value
         self.create_error = ""
         self.create_open = True
 
     @rx.event
+    @local
     def set_create_open(self, value: bool):
         self.create_open = value
 
     @rx.event
+    @local
     def set_create_type(self, value: str):
         self.create_type = value
 
     @rx.event
+    @requires(Permission.MANAGE_TEMPLATES)
     async def create(self, form_data: dict):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         try:
             template_id = await asyncio.to_thread(
                 svc.create_template, merchant_id, str(form_data.get("name", "")), self.create_type
@@ -187,63 +190,69 @@ class CardTemplatesState(AuthState):
         return True
 
     @rx.event
+    @requires(Permission.MANAGE_TEMPLATES)
     async def open_edit(self, template_id: int):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         if not await self._open_editor(merchant_id, template_id):
             await self._reload(merchant_id)
             return rx.toast.error("This template no longer exists.", position="top-center")
         return None
 
     @rx.event
+    @local
     def set_edit_open(self, value: bool):
         self.edit_open = value
 
     @rx.event
+    @local
     def set_value(self, key: str, value: str):
         """The selects that show or hide other inputs."""
         if key in ("expiration_mode", "stamp_life", "mechanic", "membership_mode"):
             self.values = self.values | {key: str(value)}
 
     @rx.event
+    @local
     def add_milestone(self):
         self.milestones = self.milestones + [MilestoneRow(_key())]
 
     @rx.event
+    @local
     def remove_milestone(self, key: str):
         self.milestones = [r for r in self.milestones if r.key != key]
 
     @rx.event
+    @local
     def add_tier(self):
         if len(self.tiers) < self.max_tiers:
             self.tiers = self.tiers + [TierRow(_key())]
 
     @rx.event
+    @local
     def remove_tier(self, key: str):
         self.tiers = [r for r in self.tiers if r.key != key]
 
     @rx.event
+    @local
     def add_level(self):
         self.levels = self.levels + [LevelRow(_key())]
 
     @rx.event
+    @local
     def remove_level(self, key: str):
         self.levels = [r for r in self.levels if r.key != key]
 
     @rx.event
+    @requires(Permission.MANAGE_TEMPLATES)
     async def save(self, form_data: FormData):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        merchant_id = current_login().merchant_id
         form = {key: (form_data.getlist(key) if key in LIST_FIELDS else form_data[key]) for key in form_data}
         name = str(form.pop("name", ""))
         self.edit_name = name
         self.saving = True
         yield
         try:
-            await asyncio.to_thread(svc.save_template_form, merchant_id, self.editing_id, name, form)
+            await asyncio.to_thread(svc.save_template_form, merchant_id, self.editing_id, name, form,
+                                    staff_user_id=current_login().staff_user_id)
         except svc.TemplateError as refusal:
             self.form_error = str(refusal)
             self.saving = False

@@ -7,8 +7,10 @@ import dataclasses
 
 import reflex as rx
 
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import custom_fields, refusals
-from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.guard import current_login, local, requires
 
 
 @dataclasses.dataclass
@@ -31,9 +33,7 @@ class CustomFieldsState(AuthState):
 
     async def _run(self, action, *args):  # noqa: ANN001
         """Run a change for the logged-in merchant, then show the fresh list or the refusal."""
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         try:
             await asyncio.to_thread(action, merchant_id, *args)
             self.form_error = ""
@@ -43,25 +43,27 @@ class CustomFieldsState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.OPEN_SETTINGS, page=True)
     async def load(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         self.form_error = ""
         await self._reload(merchant_id)
         return None
 
     @rx.event
+    @local
     def set_new_type(self, value: str):
         self.new_type = value
 
     @rx.event
+    @requires(Permission.OPEN_SETTINGS)
     async def add(self, form_data: dict):
         choices = [c for c in str(form_data.get("choices", "")).split(",")]
         result = await self._run(custom_fields.add_custom_field, str(form_data.get("label", "")), self.new_type, choices)
         return result or (rx.toast.success("Field added.") if not self.form_error else None)
 
     @rx.event
+    @requires(Permission.OPEN_SETTINGS)
     async def rename(self, form_data: dict):
         field_id = str(form_data.get("field_id", ""))
         if not field_id.isdigit():
@@ -69,9 +71,11 @@ class CustomFieldsState(AuthState):
         return await self._run(custom_fields.rename_custom_field, int(field_id), str(form_data.get("label", "")))
 
     @rx.event
+    @requires(Permission.OPEN_SETTINGS)
     async def move(self, field_id: int, offset: int):
         return await self._run(custom_fields.move_custom_field, field_id, offset)
 
     @rx.event
+    @requires(Permission.OPEN_SETTINGS)
     async def remove(self, field_id: int):
         return await self._run(custom_fields.remove_custom_field, field_id)

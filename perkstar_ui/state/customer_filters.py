@@ -21,8 +21,10 @@ from perkstar_ui.domain import filters
 from perkstar_ui.domain.filter_params import Op, Param
 from perkstar_ui.domain.filter_rows import Builder, GroupRow, Row
 from perkstar_ui.domain.filters import MAX_CONDITIONS, Match
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import customer_filters
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.guard import requires
 from perkstar_ui.state.customer_grid import GridState
 
 TEXT_LIMIT = 200
@@ -97,7 +99,7 @@ class FilterState(AuthState):
     # --- helpers ------------------------------------------------------------------------
 
     async def _merchant(self) -> int | None:
-        context = await self.login()
+        context = await self._login()
         return context.merchant_id if context else None
 
     async def _catalog(self, merchant_id: int, *, fresh: bool = False) -> dict[str, filters.ParamSpec]:
@@ -149,6 +151,7 @@ class FilterState(AuthState):
     # --- page load and sync ---------------------------------------------------------------
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def load(self):
         """``on_load`` of /customers: the merchant's fields (custom fields change), then the grid's filter."""
         merchant_id = await self._merchant()
@@ -169,6 +172,7 @@ class FilterState(AuthState):
             self._fill(filters.Filter())
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def sync_from_grid(self):
         """When the tab is shown: follow a filter the grid got elsewhere (RFM, a segment)."""
         merchant_id = await self._merchant()
@@ -179,6 +183,7 @@ class FilterState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def load_filter(self, filter_json: str):
         """Show a stored filter (e.g. a segment being edited) in the builder without applying it."""
         merchant_id = await self._merchant()
@@ -198,6 +203,7 @@ class FilterState(AuthState):
     # --- editing the rows ---------------------------------------------------------------------
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def add_condition(self, group_id: str = fr.TOP_LEVEL):
         merchant_id = await self._merchant()
         if merchant_id is None:
@@ -213,6 +219,7 @@ class FilterState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def add_group(self):
         """A group of conditions with its own all/any, starting with one condition."""
         merchant_id = await self._merchant()
@@ -228,6 +235,7 @@ class FilterState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def remove_condition(self, row_id: str):
         if await self._merchant() is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
@@ -235,6 +243,7 @@ class FilterState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def remove_group(self, group_id: str):
         if await self._merchant() is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
@@ -246,6 +255,7 @@ class FilterState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def set_match(self, value: str):
         if await self._merchant() is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
@@ -253,6 +263,7 @@ class FilterState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def set_group_match(self, group_id: str, value: str):
         if await self._merchant() is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
@@ -261,6 +272,7 @@ class FilterState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def set_field(self, row_id: str, value: str):
         merchant_id = await self._merchant()
         if merchant_id is None:
@@ -271,6 +283,7 @@ class FilterState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def set_op(self, row_id: str, value: str):
         merchant_id = await self._merchant()
         if merchant_id is None:
@@ -280,6 +293,7 @@ class FilterState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def set_value(self, row_id: str, value: str):
         if await self._merchant() is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
@@ -287,6 +301,7 @@ class FilterState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def set_value_to(self, row_id: str, value: str):
         if await self._merchant() is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
@@ -294,6 +309,7 @@ class FilterState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def set_days(self, row_id: str, value: str):
         if await self._merchant() is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
@@ -303,6 +319,7 @@ class FilterState(AuthState):
     # --- applying -------------------------------------------------------------------------------
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def apply(self):
         merchant_id = await self._merchant()
         if merchant_id is None:
@@ -313,6 +330,7 @@ class FilterState(AuthState):
             yield update
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def clear(self):
         if await self._merchant() is None:
             yield rx.redirect(LOGIN_ROUTE, replace=True)
@@ -322,6 +340,7 @@ class FilterState(AuthState):
         yield GridState.apply_filter("", "")
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def apply_preset(self, key: str):
         """One click: the preset's conditions in the builder, and the grid filtered by them."""
         merchant_id = await self._merchant()

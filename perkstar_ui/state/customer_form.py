@@ -7,6 +7,7 @@ import dataclasses
 
 import reflex as rx
 
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import (
     consent,
     custom_fields,
@@ -14,7 +15,8 @@ from perkstar_ui.services import (
     customer_records,
     refusals,
 )
-from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.customer_grid import GridState
 from perkstar_ui.state.tiles import TilesState
 
@@ -52,9 +54,7 @@ class CustomerFormState(AuthState):
         return "Edit customer" if self.editing_id else "Add customer"
 
     async def _open(self, customer_id: int):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         fields = await asyncio.to_thread(custom_fields.list_custom_fields, merchant_id)
         values: dict[str, str] = {}
         self.first_name = self.last_name = self.phone = self.email = self.birthdate = ""
@@ -75,23 +75,24 @@ class CustomerFormState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.EDIT_CUSTOMERS)
     async def open_new(self):
         return await self._open(0)
 
     @rx.event
+    @requires(Permission.EDIT_CUSTOMERS)
     async def open_edit(self, customer_id: int):
         return await self._open(customer_id)
 
     @rx.event
+    @local
     def set_open(self, value: bool):
         self.open = value
 
     @rx.event
+    @requires(Permission.EDIT_CUSTOMERS)
     async def save(self, form_data: dict):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        merchant_id = current_login().merchant_id
         data = customer_records.CustomerInput(
             first_name=str(form_data.get("first_name", "")),
             last_name=str(form_data.get("last_name", "")),
@@ -110,7 +111,8 @@ class CustomerFormState(AuthState):
         self.saving = True
         yield
         try:
-            await asyncio.to_thread(customer_records.save_customer, merchant_id, data, self.editing_id or None)
+            await asyncio.to_thread(customer_records.save_customer, merchant_id, data, self.editing_id or None,
+                                    staff_user_id=current_login().staff_user_id)
         except refusals.RecordError as refusal:
             self.errors = refusal.errors
             self.form_error = str(refusal)

@@ -8,8 +8,10 @@ import dataclasses
 import reflex as rx
 
 from perkstar_ui.domain import filters
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import customer_filters, customer_grid, customer_records
-from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.tiles import TilesState
 
 
@@ -91,9 +93,7 @@ class GridState(AuthState):
         )
 
     async def _fetch(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         spec = filters.from_json(self.filter_json) if self.filter_json else None
         query = customer_grid.GridQuery(self.search, spec, self.sort, self.descending, self.page, self.page_size)
         try:
@@ -118,14 +118,12 @@ class GridState(AuthState):
             yield redirect
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def apply_filter(self, filter_json: str, summary: str = ""):
         """Show everyone a filter matches (the builder, a preset, a segment, an RFM
         segment): checked again here against the merchant's fields; page 1, selection
         cleared. "" shows everyone."""
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        merchant_id = current_login().merchant_id
         try:
             spec = await asyncio.to_thread(customer_filters.validate, merchant_id, str(filter_json)[:20_000])
         except filters.FilterError as error:
@@ -138,18 +136,21 @@ class GridState(AuthState):
             yield update
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def load(self):
         self.selected_ids, self.all_matching = [], False
         async for update in self._reload():
             yield update
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def refresh(self):
         """Rows again after a change elsewhere (import, card issue); the selection stays."""
         async for update in self._reload():
             yield update
 
     @rx.event(supersedes=True)
+    @requires(Permission.VIEW_CUSTOMERS)
     async def set_search(self, value: str):
         self.search = value[:100]
         self.page, self.all_matching = 1, False
@@ -157,6 +158,7 @@ class GridState(AuthState):
             yield update
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def sort_by(self, key: str):
         if key == self.sort:
             self.descending = not self.descending
@@ -167,6 +169,7 @@ class GridState(AuthState):
             yield update
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def next_page(self):
         if self.page < self.pages:
             self.page += 1
@@ -174,6 +177,7 @@ class GridState(AuthState):
                 yield update
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def prev_page(self):
         if self.page > 1:
             self.page -= 1
@@ -181,6 +185,7 @@ class GridState(AuthState):
                 yield update
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def set_page_size(self, value: str):
         self.page_size = int(value) if value.isdigit() and int(value) in customer_grid.PAGE_SIZES else 50
         self.page = 1
@@ -194,6 +199,7 @@ class GridState(AuthState):
             self.selected_ids = [row.id for row in self.rows]
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     def toggle_row(self, customer_id: int):
         self._leave_all_matching()
         if customer_id in self.selected_ids:
@@ -202,6 +208,7 @@ class GridState(AuthState):
             self.selected_ids = [*self.selected_ids, customer_id]
 
     @rx.event
+    @local
     def toggle_all(self):
         visible = [row.id for row in self.rows]
         if self.all_selected:
@@ -211,40 +218,43 @@ class GridState(AuthState):
             self.selected_ids = list(dict.fromkeys([*self.selected_ids, *visible]))
 
     @rx.event
+    @local
     def select_all_matching(self):
         if self.total:
             self.all_matching = True
 
     @rx.event
+    @local
     def clear_selection(self):
         self.selected_ids, self.all_matching = [], False
 
     @rx.event
+    @requires(Permission.DELETE_CUSTOMERS)
     def ask_delete_selected(self):
         if not self.selected_count:
             return rx.toast.warning("Select the customers to delete first.")
         self.confirm_delete_open = True
 
     @rx.event
+    @local
     def cancel_delete(self):
         self.confirm_delete_open = False
 
     @rx.event(background=True)
+    @requires(Permission.DELETE_CUSTOMERS)
     async def delete_selected(self):
         """A background event: deleting thousands of matches must not hold the tab's state."""
         async with self:
             if self.deleting:
                 return  # a second click while the first runs
-            merchant_id = await self.merchant_id()
-            if merchant_id is None:
-                yield rx.redirect(LOGIN_ROUTE, replace=True)
-                return
+            merchant_id, staff_user_id = current_login().merchant_id, current_login().staff_user_id
             selection = self._selection()
             self.deleting = True
         try:
             report = await asyncio.to_thread(
                 lambda: customer_records.delete_customers(
-                    merchant_id, customer_filters.selected_customers(merchant_id, selection))
+                    merchant_id, customer_filters.selected_customers(merchant_id, selection),
+                    staff_user_id=staff_user_id)
             )
         except filters.FilterError as error:
             async with self:
@@ -266,5 +276,6 @@ class GridState(AuthState):
         yield TilesState.refresh
 
     @rx.event
+    @local
     def close_report(self):
         self.report_open = False

@@ -9,7 +9,8 @@ Every event handler of every state declares what it needs, with exactly one of:
   staff user, role): never take the merchant from the browser's arguments.
   No session (or a deactivated user) → a redirect to ``/login``; a role without the
   permission → the toast "You don't have access", or with ``page=True`` (a page's
-  ``on_load``) the shell's ``access-denied`` panel instead of the page.
+  ``on_load``) the shell's ``access-denied`` panel instead of the page, or with
+  ``silent=True`` (an on-mount load of a section the role does not see) nothing.
 - ``@public``: the public pages' handlers (card page, referral sign-up, login): no
   login; they find what they act on by an unguessable token.
 - ``@local``: changes only this tab's own view vars (a dialog's open flag, a form
@@ -84,7 +85,7 @@ def local(fn: Callable) -> Callable:
     return mark(fn, Declared.LOCAL)
 
 
-async def _admit(state: Any, permission: Permission, page: bool) -> tuple[LoginContext | None, Any]:  # noqa: ANN401
+async def _admit(state: Any, permission: Permission, page: bool, silent: bool) -> tuple[LoginContext | None, Any]:  # noqa: ANN401
     """(context, None) to run the handler, or (None, the refusal to answer with)."""
     context = _current.get() or await resolve_login(state)
     if context is None:
@@ -92,12 +93,13 @@ async def _admit(state: Any, permission: Permission, page: bool) -> tuple[LoginC
     if not allowed(context.role, permission):
         if page:
             setattr(state, ACCESS_DENIED_VAR, True)
+        if page or silent:
             return None, None
         return None, rx.toast.error(ACCESS_DENIED_MESSAGE)
     return context, None
 
 
-def requires(permission: Permission, *, page: bool = False) -> Callable[[Callable], Callable]:
+def requires(permission: Permission, *, page: bool = False, silent: bool = False) -> Callable[[Callable], Callable]:
     """Run the handler only for a live login whose role has ``permission`` (see the module doc)."""
 
     def decorate(fn: Callable) -> Callable:
@@ -105,7 +107,7 @@ def requires(permission: Permission, *, page: bool = False) -> Callable[[Callabl
 
             @functools.wraps(fn)
             async def guarded_gen(self, *args, **kwargs):  # noqa: ANN001, ANN202
-                context, refusal = await _admit(self, permission, page)
+                context, refusal = await _admit(self, permission, page, silent)
                 if context is None:
                     yield refusal
                     return
@@ -125,7 +127,7 @@ def requires(permission: Permission, *, page: bool = False) -> Callable[[Callabl
 
             @functools.wraps(fn)
             async def guarded(self, *args, **kwargs):  # noqa: ANN001, ANN202
-                context, refusal = await _admit(self, permission, page)
+                context, refusal = await _admit(self, permission, page, silent)
                 if context is None:
                     return refusal
                 token = _current.set(context)

@@ -10,8 +10,10 @@ import json
 import reflex as rx
 
 from perkstar_ui.domain.importing import ImportFileError
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import importing, rfm, uploads
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.customer_grid import GridState
 from perkstar_ui.state.rfm import RfmState
 from perkstar_ui.state.tiles import TilesState
@@ -88,10 +90,9 @@ class ImportState(AuthState):
         self.batches = batches
 
     @rx.event
+    @requires(Permission.IMPORT)
     async def open_dialog(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         self._reset_file()
         self.undo_message = ""
         await self._reload_lists(merchant_id)
@@ -99,15 +100,18 @@ class ImportState(AuthState):
         return None
 
     @rx.event
+    @local
     def set_open(self, value: bool):
         if not self.applying:  # closing mid-import would hide the progress, not stop it
             self.open = value
 
     @rx.event
+    @requires(Permission.IMPORT)
     def download_template(self):
         return rx.download(url="/api/customers/import-template.csv", filename="perkstar-import-template.csv")
 
     @rx.event
+    @requires(Permission.IMPORT)
     def file_chosen(self, _value: str):
         self._reset_file()
         script = UPLOAD_SCRIPT % {
@@ -117,6 +121,7 @@ class ImportState(AuthState):
         return rx.call_script(script, callback=ImportState.uploaded)
 
     @rx.event
+    @requires(Permission.IMPORT)
     async def uploaded(self, result: dict):
         name = str(result.get("name", ""))
         if result.get("error"):
@@ -130,6 +135,7 @@ class ImportState(AuthState):
             yield update
 
     @rx.event
+    @requires(Permission.IMPORT)
     async def set_template(self, value: str):
         self.template_id = value if value.isdigit() else ""
         if self.token and not self.summary:
@@ -138,7 +144,7 @@ class ImportState(AuthState):
 
     async def _preview(self):
         """Check the file: the spinner first (the browser sees state only at a yield)."""
-        merchant_id = await self.merchant_id()
+        merchant_id = await self._merchant_id()
         if merchant_id is None:
             return
         self.previewing = True
@@ -157,15 +163,17 @@ class ImportState(AuthState):
         self.previewing = False
 
     @rx.event
+    @requires(Permission.IMPORT)
     def download_errors(self):
         if self.token:
             return rx.download(url=self.errors_url, filename="import-errors.csv")
         return None
 
     @rx.event(background=True)
+    @requires(Permission.IMPORT)
     async def confirm(self):
         async with self:
-            context = await self.login()
+            context = await self._login()
             if context is None or not self.can_confirm:
                 return
             token, name = self.token, self.file_name
@@ -202,23 +210,23 @@ class ImportState(AuthState):
         yield RfmState.load
 
     @rx.event(background=True)
+    @requires(Permission.IMPORT)
     async def recompute_segments(self):
         """Segments after an undo, in the background so the tab stays responsive."""
         async with self:
-            context = await self.login()
+            context = await self._login()
         if context is None:
             return
         await asyncio.to_thread(rfm.recompute, context.merchant_id)
         yield RfmState.load
 
     @rx.event
+    @requires(Permission.IMPORT)
     async def undo(self, batch_id: int):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        merchant_id = current_login().merchant_id
         try:
-            report = await asyncio.to_thread(importing.undo_import, merchant_id, batch_id)
+            report = await asyncio.to_thread(importing.undo_import, merchant_id, batch_id,
+                                             staff_user_id=current_login().staff_user_id)
         except importing.ImportRefused as refusal:
             self.undo_message = str(refusal)
             return
@@ -263,9 +271,10 @@ EXPORT_SCRIPT = """(() => {
 
 class ExportState(AuthState):
     @rx.event
+    @requires(Permission.EXPORT)
     async def export(self):
         """Everyone the grid's search and filter match (the tiles stay merchant-wide)."""
-        if await self.merchant_id() is None:
+        if await self._merchant_id() is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
         grid = await self.get_state(GridState)
         return rx.call_script(EXPORT_SCRIPT % json.dumps({"search": grid.search, "filter": grid.filter_json}))

@@ -11,8 +11,10 @@ import reflex as rx
 from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardType
 from perkstar_ui.domain.filters import FilterError
 from perkstar_ui.domain.ledger import Refused
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import bulk_issue, importing
-from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.customer_grid import GridState
 from perkstar_ui.state.tiles import TilesState
 
@@ -57,10 +59,9 @@ class IssueCardsState(AuthState):
         self.tiers, self.can_expire = [], False
 
     @rx.event
+    @requires(Permission.BULK_ACTIONS)
     async def open_dialog(self):
-        context = await self.login()
-        if context is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        context = current_login()
         grid = await self.get_state(GridState)
         if not grid.selected_count:
             return rx.toast.warning(NO_SELECTION)
@@ -75,15 +76,15 @@ class IssueCardsState(AuthState):
         return None
 
     @rx.event
+    @local
     def set_open(self, value: bool):
         if not self.issuing:
             self.open = value
 
     @rx.event
+    @requires(Permission.BULK_ACTIONS)
     async def set_template(self, value: str):
-        context = await self.login()
-        if context is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        context = current_login()
         self.form_error = ""
         self._clear_settings()
         if not any(t.id == value for t in self.templates):
@@ -101,36 +102,40 @@ class IssueCardsState(AuthState):
         return None
 
     @rx.event
+    @local
     def set_starting_balance(self, value: str):
         self.starting_balance = value[:20]
 
     @rx.event
+    @local
     def set_welcome_stamps(self, value: str):
         self.welcome_stamps = value[:10]
 
     @rx.event
+    @local
     def set_tier(self, value: str):
         self.tier = value[:40]
 
     @rx.event
+    @local
     def set_period(self, value: str):
         self.period = value[:20]
 
     @rx.event
+    @local
     def set_expires_on(self, value: str):
         self.expires_on = value[:10]
 
     @rx.event
+    @local
     def set_delivery(self, value: str):
         self.delivery = value if value in bulk_issue.DELIVERIES else "none"
 
     @rx.event(background=True)
+    @requires(Permission.BULK_ACTIONS)
     async def confirm(self):
         async with self:
-            context = await self.login()
-        if context is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+            context = current_login()
         async with self:
             if self.issuing:
                 return  # a double click: the first one is under way

@@ -28,7 +28,7 @@ class LoginState(AuthState):
     async def redirect_if_logged_in(self):
         self.form_error = ""
         self.needs_code = False
-        if await self.login() is not None:
+        if await self._login() is not None:
             return rx.redirect(HOME_ROUTE, replace=True)
 
     @rx.event

@@ -18,8 +18,9 @@ import reflex as rx
 
 from perkstar_ui.domain.card_rules import STRIPE_MODE
 from perkstar_ui.domain.ledger import Refused
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import stripe_billing
-from perkstar_ui.state.auth import LOGIN_ROUTE
+from perkstar_ui.state.guard import current_login, local, requires
 
 
 class StripeMembershipPanel(rx.State, mixin=True):
@@ -56,11 +57,9 @@ class StripeMembershipPanel(rx.State, mixin=True):
         self.can_start_subscription, self.can_cancel = view.can_start_subscription, view.can_cancel
 
     @rx.event
+    @requires(Permission.CARD_ACTIONS)
     async def start_subscription(self):
-        context = await self.login()
-        if context is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        context = current_login()
         if self.starting or not self.card_id:
             return
         self.starting, self.stripe_error, self.checkout_url, self.checkout_message = True, "", "", ""
@@ -77,17 +76,16 @@ class StripeMembershipPanel(rx.State, mixin=True):
         yield rx.toast.success(link.message)
 
     @rx.event
+    @local
     def set_cancel_open(self, value: bool):
         self.cancel_open = value
         if value:
             self.stripe_error = ""
 
     @rx.event
+    @requires(Permission.CARD_ACTIONS)
     async def cancel_at_period_end(self):
-        context = await self.login()
-        if context is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        context = current_login()
         if not self.cancel_open or self.cancelling:  # a second click after the first closed the dialog
             return
         self.cancelling = True

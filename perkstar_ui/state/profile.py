@@ -10,9 +10,11 @@ import uuid
 import reflex as rx
 
 from perkstar_ui.domain.ledger import Refused
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import cards as engine
 from perkstar_ui.services import customer_profile, customer_records, refusals, rfm
-from perkstar_ui.state.auth import HOME_ROUTE, LOGIN_ROUTE, AuthState
+from perkstar_ui.state.auth import HOME_ROUTE, AuthState
+from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.card_panels import PANEL_STATES
 from perkstar_ui.state.tiles import TilesState
 
@@ -114,10 +116,9 @@ class ProfileState(AuthState):
         return self.history_page * HISTORY_PAGE_SIZE < self.history_total
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def load(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         raw_id = str(self.router.page.params.get("customer_id", ""))
         customer_id = int(raw_id) if raw_id.isdigit() else 0
         profile = await asyncio.to_thread(customer_profile.load_profile, merchant_id, customer_id) if customer_id else None
@@ -165,10 +166,9 @@ class ProfileState(AuthState):
         self.history_total = total
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def select_card(self, card_id: int):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         if any(c.id == card_id for c in self.cards):
             self.selected_card_id = card_id
             self.history_page = 1
@@ -177,6 +177,7 @@ class ProfileState(AuthState):
         return None
 
     @rx.event
+    @requires(Permission.CARD_ACTIONS)
     def open_correction(self, transaction_id: int):
         row = next((h for h in self.history if h.id == transaction_id and h.correctable), None)
         if row is None:
@@ -188,21 +189,21 @@ class ProfileState(AuthState):
         self.correct_open = True
 
     @rx.event
+    @local
     def set_correct_open(self, value: bool):
         self.correct_open = value
 
     @rx.event
+    @local
     def set_correct_comment(self, value: str):
         self.correct_comment = value
 
     @rx.event
+    @requires(Permission.CARD_ACTIONS)
     async def apply_correction(self):
         if not self.correct_open:
             return
-        context = await self.login()
-        if context is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        context = current_login()
         try:
             await asyncio.to_thread(
                 engine.correct_transaction, context.merchant_id, self.correct_id, staff_user_id=context.staff_user_id,
@@ -216,20 +217,23 @@ class ProfileState(AuthState):
         yield ProfileState.load
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def history_next(self):
-        merchant_id = await self.merchant_id()
+        merchant_id = await self._merchant_id()
         if merchant_id and self.history_has_next:
             self.history_page += 1
             await self._load_history(merchant_id)
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def history_prev(self):
-        merchant_id = await self.merchant_id()
+        merchant_id = await self._merchant_id()
         if merchant_id and self.history_page > 1:
             self.history_page -= 1
             await self._load_history(merchant_id)
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     def download_history(self):
         card = next((c for c in self.cards if c.id == self.selected_card_id), None)
         if card is None:
@@ -238,20 +242,22 @@ class ProfileState(AuthState):
         return rx.download(url=f"/api/cards/{card.id}/history.csv", filename=f"card-{card.serial}-history.csv")
 
     @rx.event
+    @local
     def set_delete_customer_open(self, value: bool):
         self.delete_customer_open = value
         self.form_error = ""
 
     @rx.event
+    @local
     def set_delete_card_open(self, value: bool):
         self.delete_card_open = value
 
     @rx.event
+    @requires(Permission.DELETE_CUSTOMERS)
     async def delete_customer(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
-        report = await asyncio.to_thread(customer_records.delete_customers, merchant_id, [self.customer_id])
+        merchant_id = current_login().merchant_id
+        report = await asyncio.to_thread(customer_records.delete_customers, merchant_id, [self.customer_id],
+                                         staff_user_id=current_login().staff_user_id)
         if report.refused:
             self.form_error = report.refused[0][1]
             return None
@@ -259,13 +265,12 @@ class ProfileState(AuthState):
         return [rx.redirect(HOME_ROUTE), rx.toast.success(f"{self.name} was deleted."), TilesState.refresh]
 
     @rx.event
+    @requires(Permission.DELETE_CUSTOMERS)
     async def delete_card(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        merchant_id = current_login().merchant_id
         try:
-            await asyncio.to_thread(customer_records.delete_card, merchant_id, self.selected_card_id)
+            await asyncio.to_thread(customer_records.delete_card, merchant_id, self.selected_card_id,
+                                    staff_user_id=current_login().staff_user_id)
         except refusals.RecordError as refusal:
             yield rx.toast.error(str(refusal))
             return

@@ -15,6 +15,7 @@ import reflex as rx
 
 from perkstar_ui.services import public_card as cards
 from perkstar_ui.services import push_keys
+from perkstar_ui.state.guard import public
 
 # Captured as early as the page script runs; prompting needs the user's tap.
 PROMPT_SCRIPT = (
@@ -140,6 +141,7 @@ class PublicCardState(rx.State):
         self.messages = [{"text": m.text, "sent_at": m.sent_at} for m in sent]
 
     @rx.event
+    @public
     async def load(self):
         """``on_load``: the whole view from the token (also after the state expired)."""
         self.install_error = self.review_error = ""
@@ -151,12 +153,14 @@ class PublicCardState(rx.State):
         return None
 
     @rx.event
+    @public
     async def refresh_messages(self):
         """A push arrived while the page is open (the service worker says so)."""
         if self.found and not self.deleted:
             await self._refresh_messages(self._card_token())
 
     @rx.event
+    @public
     async def subscribe_push(self):
         """"Get notifications": the browser asks permission and subscribes; the script
         sends the subscription to /api/push/subscribe with this page's token."""
@@ -170,16 +174,19 @@ class PublicCardState(rx.State):
         yield rx.call_script(script, callback=PublicCardState.push_subscribed)
 
     @rx.event
+    @public
     def push_checked(self, result: str):
         self.push_on = result == "subscribed"
 
     @rx.event
+    @public
     def push_subscribed(self, result: str):
         self.push_busy = False
         self.push_on = result == "subscribed"
         self.push_status = PUSH_STATUS.get(str(result), PUSH_STATUS["failed"])
 
     @rx.event
+    @public
     async def install(self):
         """"Add to home screen": the card becomes Installed on a PWA (the browser's own
         install prompt, where it offers one, is opened by the button's script)."""
@@ -196,6 +203,7 @@ class PublicCardState(rx.State):
         await self._refresh()
 
     @rx.event
+    @public
     async def submit_review(self, form_data: dict):
         if self.review_busy:
             return
@@ -216,5 +224,6 @@ class PublicCardState(rx.State):
             self.review_busy = False
 
     @rx.event
+    @public
     def write_another(self):
         self.review_sent, self.review_error = False, ""

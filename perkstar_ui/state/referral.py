@@ -12,6 +12,7 @@ import reflex as rx
 
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.services import referrals
+from perkstar_ui.state.guard import public
 
 
 class ReferralState(rx.State):
@@ -28,6 +29,7 @@ class ReferralState(rx.State):
         return str(self.router.page.params.get("code", ""))
 
     @rx.event
+    @public
     async def load(self):
         invitation = await asyncio.to_thread(referrals.invitation, self._code())
         self.loaded, self.found, self.form_error, self.busy = True, invitation is not None, "", False
@@ -36,6 +38,7 @@ class ReferralState(rx.State):
             self.type_label, self.referrer = invitation.card_type_label, invitation.referrer_first_name
 
     @rx.event
+    @public
     async def submit(self, form: dict):
         if self.busy:  # a second tap while the first sign-up runs
             return

@@ -12,8 +12,10 @@ from perkstar_ui.db.models import as_utc
 from perkstar_ui.domain import rfm as rule
 from perkstar_ui.domain.filter_params import RFM_SEGMENTS
 from perkstar_ui.domain.filters import kebab
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import rfm
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.guard import current_login, requires
 from perkstar_ui.state.customer_filters import FilterState
 
 PROGRESS_POLL_S = 0.2
@@ -49,18 +51,18 @@ class RfmState(AuthState):
         self.computed_text = _computed_text(summary)
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def load(self):
         """``on_load`` of the page that mounts the tab (and after a run elsewhere)."""
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         self._show(await asyncio.to_thread(rfm.summary, merchant_id))
         return None
 
     @rx.event(background=True)
+    @requires(Permission.OPEN_SETTINGS)
     async def recalculate(self):
         async with self:
-            context = await self.login()
+            context = await self._login()
             busy = self.recalculating
             if context is not None and not busy:
                 self.recalculating, self.progress = True, 0
@@ -89,9 +91,10 @@ class RfmState(AuthState):
         yield rx.toast.success(f"Segments recalculated for {run.customers} customers.")
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def open_segment(self, name: str):
         """Show the customer grid filtered to one segment (the preset of that name)."""
-        if await self.merchant_id() is None:
+        if await self._merchant_id() is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
         if name not in RFM_SEGMENTS:
             return None

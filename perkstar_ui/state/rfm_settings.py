@@ -6,8 +6,10 @@ import asyncio
 
 import reflex as rx
 
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import rfm
-from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.guard import current_login, requires
 from perkstar_ui.state.rfm import RfmState
 
 # The form shows the bounds the service enforces.
@@ -27,22 +29,21 @@ class RfmSettingsState(AuthState):
         self.form_version += 1
 
     @rx.event
+    @requires(Permission.OPEN_SETTINGS, silent=True)
     async def load(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         self.form_error = ""
         self._show(await asyncio.to_thread(rfm.get_settings, merchant_id))
         return None
 
     @rx.event
+    @requires(Permission.OPEN_SETTINGS)
     async def save(self, form_data: dict):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         window, new_days = str(form_data.get("window_days", "")), str(form_data.get("new_customer_days", ""))
         try:
-            settings = await asyncio.to_thread(rfm.save_settings, merchant_id, window, new_days)
+            settings = await asyncio.to_thread(rfm.save_settings, merchant_id, window, new_days,
+                                               staff_user_id=current_login().staff_user_id)
         except rfm.SettingsError as refusal:
             self.form_error = str(refusal)
             return None

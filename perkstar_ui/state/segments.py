@@ -18,9 +18,11 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from perkstar_ui.domain import filters
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import segments
 from perkstar_ui.services.refusals import RecordError
 from perkstar_ui.state.auth import HOME_ROUTE, LOGIN_ROUTE, AuthState
+from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.customer_filters import FilterState
 from perkstar_ui.state.customer_grid import GridState
 
@@ -67,11 +69,9 @@ class SegmentsState(AuthState):
         self.loading = False
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def load(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        merchant_id = current_login().merchant_id
         self.loading, self.open_error = True, ""
         yield  # the spinner shows while the counts run
         await self._reload(merchant_id)
@@ -79,8 +79,9 @@ class SegmentsState(AuthState):
     # --- the save form ---------------------------------------------------------------
 
     @rx.event
+    @requires(Permission.MANAGE_SEGMENTS)
     async def open_save(self):
-        if await self.merchant_id() is None:
+        if await self._merchant_id() is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
         self.form_error = ""
         self.save_name = self.editing_name
@@ -88,20 +89,20 @@ class SegmentsState(AuthState):
         return None
 
     @rx.event
+    @local
     def set_save_open(self, value: bool):
         self.save_open = bool(value)
 
     @rx.event
+    @requires(Permission.MANAGE_SEGMENTS)
     def save_as_new(self):
         """Leave edit mode: the next save creates a segment instead of overwriting one."""
         self.editing_id, self.editing_name = NO_EDIT, ""
 
     @rx.event
+    @requires(Permission.MANAGE_SEGMENTS)
     async def save_current(self, form_data: dict):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        merchant_id = current_login().merchant_id
         grid = await self.get_state(GridState)
         name = str(form_data.get("name", ""))[: segments.MAX_NAME * 2]
         self.save_name = name
@@ -137,7 +138,7 @@ class SegmentsState(AuthState):
     async def _show(self, segment_id: int, edit: bool) -> list:
         """The events that put the segment's filter into the grid (and, to edit, into the
         builder, remembering the segment so the next save overwrites it)."""
-        merchant_id = await self.merchant_id()
+        merchant_id = await self._merchant_id()
         if merchant_id is None:
             return [rx.redirect(LOGIN_ROUTE, replace=True)]
         detail = await self._openable(merchant_id, int(segment_id), edit)
@@ -160,11 +161,13 @@ class SegmentsState(AuthState):
         return shown
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def open_segment(self, segment_id: int):
         """``segment-open`` on /customers: filter the grid to the segment."""
         return await self._show(segment_id, edit=False)
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def edit_segment(self, segment_id: int):
         """``segment-edit`` on /customers: the filter into the grid and the builder; the next
         save overwrites the segment (its name prefilled)."""
@@ -173,23 +176,24 @@ class SegmentsState(AuthState):
     async def _go_to_customers(self, segment_id: int, edit: bool):
         """From /segments: checked here first, so a segment that cannot be opened says
         why where it was clicked instead of on another page."""
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         if await self._openable(merchant_id, int(segment_id), edit) is None:
             return rx.toast.error(self.open_error)
         return rx.redirect(customers_link(int(segment_id), edit))
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def open_on_customers(self, segment_id: int):
         """``segment-open`` on /segments: the customers page opens it (see ``open_from_url``)."""
         return await self._go_to_customers(segment_id, edit=False)
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def edit_on_customers(self, segment_id: int):
         return await self._go_to_customers(segment_id, edit=True)
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def open_from_url(self):
         """``on_load`` of /customers: ``?segment=<id>`` (``&edit=1``) opens that segment."""
         raw = str(self.router.url.query_parameters.get(SEGMENT_PARAM, ""))
@@ -201,10 +205,9 @@ class SegmentsState(AuthState):
     # --- duplicate and delete ---------------------------------------------------------------
 
     @rx.event
+    @requires(Permission.MANAGE_SEGMENTS)
     async def duplicate(self, segment_id: int):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         try:
             copy_id = await asyncio.to_thread(segments.duplicate_segment, merchant_id, int(segment_id))
         except RecordError as refusal:
@@ -215,8 +218,9 @@ class SegmentsState(AuthState):
         return rx.toast.success(f"Saved as “{name}”.")
 
     @rx.event
+    @requires(Permission.MANAGE_SEGMENTS)
     async def ask_delete(self, segment_id: int):
-        if await self.merchant_id() is None:
+        if await self._merchant_id() is None:
             return rx.redirect(LOGIN_ROUTE, replace=True)
         # Only a segment this tab was shown (the merchant's own) can be asked about.
         shown = next((s for s in self.segments if s.id == int(segment_id)), None)
@@ -225,14 +229,14 @@ class SegmentsState(AuthState):
         return None
 
     @rx.event
+    @local
     def cancel_delete(self):
         self.delete_open = False
 
     @rx.event
+    @requires(Permission.MANAGE_SEGMENTS)
     async def delete(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         self.delete_open = False
         try:
             await asyncio.to_thread(segments.delete_segment, merchant_id, self.delete_id)

@@ -15,9 +15,11 @@ import dataclasses
 
 import reflex as rx
 
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import stripe_account, stripe_billing
 from perkstar_ui.services.stripe_account import KeySource, StripeSetupError
-from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.guard import current_login, requires
 
 CREATE_PRICE = "__create__"  # the select's "Create from the tier's price" option
 NOT_MAPPED = ""
@@ -117,22 +119,19 @@ class StripeSettingsState(AuthState):
         self.tiers = [dataclasses.replace(row, listed=row.price_id in ids) for row in self.tiers]
 
     @rx.event
+    @requires(Permission.ACCOUNT_SETTINGS, silent=True)
     async def load(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         self.form_error, self.status, self.status_ok = "", "", False
         self.origin = self.router.headers.origin or ""
         await self._read(merchant_id)
         return StripeSettingsState.load_prices if self.tiers and self.secret_key_source else None
 
     @rx.event
+    @requires(Permission.ACCOUNT_SETTINGS, silent=True)
     async def load_prices(self):
         """The account's recurring prices for the tier selects (a network call: spinner first)."""
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        merchant_id = current_login().merchant_id
         self.prices_loading, self.prices_error = True, ""
         yield
         try:
@@ -145,11 +144,9 @@ class StripeSettingsState(AuthState):
         self._mark_listed()
 
     @rx.event
+    @requires(Permission.ACCOUNT_SETTINGS)
     async def save(self, form_data: dict):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        merchant_id = current_login().merchant_id
         secret_key = str(form_data.get("secret_key") or "")
         webhook_secret = str(form_data.get("webhook_secret") or "")
         if not secret_key.strip() and not webhook_secret.strip():
@@ -170,10 +167,9 @@ class StripeSettingsState(AuthState):
             yield StripeSettingsState.load_prices
 
     @rx.event
+    @requires(Permission.ACCOUNT_SETTINGS)
     async def remove_keys(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         try:
             self._show_keys(await asyncio.to_thread(stripe_account.remove_keys, merchant_id))
         except StripeSetupError as error:
@@ -184,23 +180,19 @@ class StripeSettingsState(AuthState):
         return rx.toast.success("Saved Stripe keys removed.")
 
     @rx.event
+    @requires(Permission.ACCOUNT_SETTINGS)
     async def test_connection(self):
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        merchant_id = current_login().merchant_id
         self.testing, self.status = True, ""
         yield
         result = await asyncio.to_thread(stripe_account.test_connection, merchant_id)
         self.testing, self.status, self.status_ok = False, result.message, result.ok
 
     @rx.event
+    @requires(Permission.ACCOUNT_SETTINGS)
     async def map_price(self, row_key: str, choice: str):
         """One tier's select changed: map it to that price, create one from the tier's price, or unmap it."""
-        merchant_id = await self.merchant_id()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        merchant_id = current_login().merchant_id
         rows = await asyncio.to_thread(stripe_account.tier_prices, merchant_id)  # this merchant's rows, read now
         row = next((r for r in rows if _row_key(r.template_id, r.tier) == row_key), None)
         if row is None:

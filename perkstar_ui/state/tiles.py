@@ -6,8 +6,10 @@ import asyncio
 
 import reflex as rx
 
+from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services.dashboard import load_tiles
-from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.guard import current_login, requires
 
 
 class TilesState(AuthState):
@@ -18,11 +20,10 @@ class TilesState(AuthState):
     feedback_rating: str = ""
 
     @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
     async def refresh(self):
         """Reload the tiles; other states call this after they change data."""
-        context = await self.login()
-        if context is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        context = current_login()
         tiles = await asyncio.to_thread(load_tiles, context.merchant_id)
         self.total_customers = str(tiles.total_customers)
         self.card_transactions = str(tiles.card_transactions)
