@@ -3,9 +3,9 @@ because Reflex only reads ``REFLEX_``-prefixed ones from the environment."""
 
 import reflex as rx
 
-from perkstar_ui.config import database_url, settings
+from perkstar_ui.config import database_url, settings_or_exit
 
-_settings = settings()
+_settings = settings_or_exit()  # one clear line and exit 2 when a variable is bad
 
 config = rx.Config(
     app_name="perkstar_ui",

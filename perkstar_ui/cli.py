@@ -7,21 +7,23 @@
     python -m perkstar_ui.cli settle-cards    (the expiry job: run it nightly)
     python -m perkstar_ui.cli rfm             (RFM segments of every merchant: run it daily)
     python -m perkstar_ui.cli worker [--once] (deliver the outbox, run the recurring jobs)
+    python -m perkstar_ui.cli backup FILE     (SQLite online backup / pg_dump of DATABASE_URL)
+    python -m perkstar_ui.cli restore FILE    (stop the app first)
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
-from perkstar_ui import config
+from perkstar_ui import config, logs
 from perkstar_ui.db import migrate as migrations
 from perkstar_ui.services import staff
-from perkstar_ui.services import accounts, cards, rfm, seed, worker
+from perkstar_ui.services import accounts, backup, cards, rfm, seed, worker
 
 
 def _migrate(_args: argparse.Namespace) -> int:
@@ -82,13 +84,33 @@ def _rfm(_args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     migrations.upgrade()
     stop = threading.Event()
     # systemd / docker stop: finish the chunk in hand, record it, then exit.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     worker.Worker().run(stop, once=args.once)
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    try:
+        target = backup.backup(config.database_url(), Path(args.file))
+    except backup.BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"Backup written to {target} ({target.stat().st_size} bytes).")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    try:
+        backup.restore(config.database_url(), Path(args.file))
+    except backup.BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"Restored from {args.file}.")
     return 0
 
 
@@ -121,7 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     work.add_argument("--once", action="store_true", help="one round: due jobs, then deliver until nothing is due")
     work.set_defaults(run=_worker)
+    save = commands.add_parser("backup", help="back up the database to FILE (safe while the app runs)")
+    save.add_argument("file")
+    save.set_defaults(run=_backup)
+    load = commands.add_parser("restore", help="replace the database with the backup FILE (stop the app first)")
+    load.add_argument("file")
+    load.set_defaults(run=_restore)
     args = parser.parse_args(argv)
+    config.settings_or_exit()  # a bad variable: one clear line, exit 2
     return args.run(args)
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import enum
 import functools
+import sys
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +23,15 @@ class SmtpSecurity(str, enum.Enum):
     NONE = "none"
     STARTTLS = "starttls"
     TLS = "tls"
+
+
+class LogFormat(str, enum.Enum):
+    JSON = "json"
+    TEXT = "text"
+
+
+DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Settings(BaseSettings):
@@ -72,6 +82,34 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=6, gt=0, validation_alias="PERKSTAR_OUTBOX_MAX_ATTEMPTS")
     outbox_retry_seconds: float = Field(default=60, ge=0, validation_alias="PERKSTAR_OUTBOX_RETRY_SECONDS")
 
+    # Pending (previewed, not yet applied) import files a merchant may keep: count and bytes.
+    max_pending_uploads: int = Field(default=5, gt=0, validation_alias="PERKSTAR_MAX_PENDING_UPLOADS")
+    max_pending_upload_mb: int = Field(default=50, gt=0, validation_alias="PERKSTAR_MAX_PENDING_UPLOAD_MB")
+    # Logs: one JSON object per line (``json``, for a collector) or plain text (``text``).
+    log_format: LogFormat = Field(default=LogFormat.JSON, validation_alias="PERKSTAR_LOG_FORMAT")
+    log_level: str = Field(default="INFO", validation_alias="PERKSTAR_LOG_LEVEL")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(DATABASE_SCHEMES):
+            raise ValueError(
+                f"DATABASE_URL must start with one of {', '.join(DATABASE_SCHEMES)} (got {value.split(':', 1)[0]!r})"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str) -> str:
+        if value and not value.startswith(REDIS_SCHEMES):
+            raise ValueError(f"REDIS_URL must start with one of {', '.join(REDIS_SCHEMES)}")
+        return value
+
+    @property
+    def public_urls_configured(self) -> list[str]:
+        """Only the URLs ``PERKSTAR_PUBLIC_URL`` names (a proxy's public address)."""
+        return [url.strip() for url in self.public_url.split(",") if url.strip()]
+
     @property
     def public_urls(self) -> list[str]:
         raw = self.public_url or f"http://localhost:{self.port},http://127.0.0.1:{self.port}"
@@ -81,6 +119,26 @@ class Settings(BaseSettings):
 @functools.cache
 def settings() -> Settings:
     return Settings()
+
+
+EXIT_BAD_SETTINGS = 2
+
+
+def describe(error: ValidationError) -> str:
+    """``DATABASE_URL: must start with …; SMTP_PORT: …`` in one line."""
+    parts = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem.get("loc", ())) or "settings"
+        parts.append(f"{where.upper()}: {problem['msg'].removeprefix('Value error, ')}")
+    return "perkstar: invalid settings: " + "; ".join(parts)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return settings()
+    except ValidationError as error:
+        print(describe(error), file=sys.stderr)
+        raise SystemExit(EXIT_BAD_SETTINGS) from None
 
 
 def database_url() -> str:

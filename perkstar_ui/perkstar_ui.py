@@ -3,9 +3,11 @@
 import reflex as rx
 import stripe
 
+from perkstar_ui import startup
+from perkstar_ui.api import ops, origins
 from perkstar_ui.api.routes import api
+from perkstar_ui.components.connection import connection_lost
 from perkstar_ui.config import settings
-from perkstar_ui.db import migrate
 from perkstar_ui.pages.campaigns import DETAIL_ROUTE as CAMPAIGN_ROUTE
 from perkstar_ui.pages.campaigns import ROUTE as CAMPAIGNS_ROUTE
 from perkstar_ui.pages.campaigns import campaign_page, campaigns_page
@@ -25,6 +27,7 @@ from perkstar_ui.pages.audit import audit_page
 from perkstar_ui.pages.invite import ROUTE as INVITE_ROUTE
 from perkstar_ui.pages.invite import invite_page
 from perkstar_ui.pages.settings import settings_page
+from perkstar_ui.pages.account import ACCOUNT_ROUTE, account_page
 from perkstar_ui.services.worker import embedded_worker
 from perkstar_ui.state.audit_log import AuditLogState
 from perkstar_ui.state.auth import AuthState
@@ -40,15 +43,25 @@ from perkstar_ui.state.public_card import PublicCardState
 from perkstar_ui.state.referral import ReferralState
 from perkstar_ui.state.segments import SegmentsState
 from perkstar_ui.state.tiles import TilesState
+from perkstar_ui.state.two_factor import TwoFactorState
 
-# Contract: migrations are applied on start-up (idempotent; PostgreSQL takes a lock).
-migrate.upgrade()
+# Settings valid, database (and Redis) reachable, or one clear line and a non-zero exit.
+startup.check_or_exit()
 # STRIPE_API_BASE: stripe-mock or a local test server instead of api.stripe.com.
 if settings().stripe_api_base:
     stripe.api_base = settings().stripe_api_base
 
 app = rx.App(api_transformer=api, html_lang="en")
-# Delivery and recurring jobs inside the app (PERKSTAR_EMBEDDED_WORKER, on by default).
+# The websocket accepts its own origin on any host/port, plus PERKSTAR_PUBLIC_URL.
+origins.install(app)
+# A refused or lost websocket shows a banner on every page (contract id connection-lost).
+app.app_wraps[(3, "ConnectionLost")] = lambda stateful: connection_lost() if stateful else None
+app.add_middleware(ops.EventCounter())
+ops.bind_connections(lambda: len(app.event_namespace.sid_to_token) if app.event_namespace else 0)
+# Contract: JSON logs, then migrations, on start-up in the lifespan (not at import time),
+# before the embedded worker: delivery and recurring jobs inside the app
+# (PERKSTAR_EMBEDDED_WORKER, on by default; stopped and joined on shutdown / SIGTERM).
+app.register_lifespan_task(startup.lifespan)
 app.register_lifespan_task(embedded_worker)
 
 
@@ -81,5 +94,7 @@ app.add_page(campaigns_page, route=CAMPAIGNS_ROUTE, title="Campaigns · Perkstar
              on_load=[AuthState.require_login, CampaignListState.load])
 app.add_page(campaign_page, route=CAMPAIGN_ROUTE, title="Campaign · Perkstar",
              on_load=[AuthState.require_login, CampaignDetailState.load])
+app.add_page(account_page, route=ACCOUNT_ROUTE, title="Your sign-in · Perkstar",
+             on_load=[AuthState.require_login, TwoFactorState.load])
 for key, (title, _) in SECTIONS.items():
     app.add_page(section_page(key), route=f"/{key}", title=f"{title} · Perkstar", on_load=AuthState.require_login)

@@ -42,6 +42,9 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         raise pytest.UsageError(f"unknown PERKSTAR_TEST_BACKEND {backend!r}")
     os.environ["DATABASE_URL"] = url
+    # Uploads of this run in their own folder: merchant ids repeat across runs, and the
+    # per-merchant cap on pending uploads must not count an earlier run's files.
+    os.environ["PERKSTAR_UPLOAD_DIR"] = tempfile.mkdtemp(prefix="perkstar-test-imports-")
     from perkstar_ui.db import migrate
 
     migrate.upgrade(url)

@@ -21,12 +21,14 @@ from starlette.responses import (
     Response,
     StreamingResponse,
 )
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from perkstar_ui import config
 from perkstar_ui.api import consent as consent_routes
 from perkstar_ui.api import login_cookies
 from perkstar_ui.api import messaging as messaging_routes
+from perkstar_ui.api import ops as ops_routes
 from perkstar_ui.api import public_card as public_card_routes
 from perkstar_ui.api import push as push_routes
 from perkstar_ui.api import stripe_webhook as stripe_routes
@@ -35,6 +37,7 @@ from perkstar_ui.api.guard import SESSION_COOKIE, login_of, public_route, route_
 from perkstar_ui.api.csv_stream import csv_lines
 from perkstar_ui.domain import filters
 from perkstar_ui.domain.permissions import Permission
+from perkstar_ui.logs import RequestIdMiddleware
 from perkstar_ui.services import accounts, customer_profile, exporting, importing, uploads
 
 
@@ -124,24 +127,20 @@ async def export_customers_csv(request: Request) -> Response:
 async def upload_import(request: Request) -> Response:
     """``POST /api/imports`` (raw CSV body): stored privately; answers an upload token.
 
-    The size limit is enforced here, on the server, while the body streams in.
+    The body goes to disk as it arrives; the size limit and the merchant's cap on pending
+    uploads are enforced on the server while it streams in (413 / 429 with a message).
     """
     merchant_id = login_of(request).merchant_id
-    limit = uploads.MAX_UPLOAD_BYTES
-    too_large = JSONResponse({"error": uploads.TOO_LARGE_MESSAGE}, status_code=413)
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            return too_large
+    if declared.isdigit() and int(declared) > uploads.MAX_UPLOAD_BYTES:
+        return JSONResponse({"error": uploads.TOO_LARGE_MESSAGE}, status_code=413)
     try:
-        token = await asyncio.to_thread(uploads.store_upload, merchant_id, iter([bytes(body)]))
+        token, size = await uploads.receive_upload(merchant_id, request.stream())
+    except uploads.TooManyUploads as refusal:
+        return JSONResponse({"error": str(refusal)}, status_code=429)
     except importing.ImportRefused as refusal:
         return JSONResponse({"error": str(refusal)}, status_code=413)
-    return JSONResponse({"token": token, "size": len(body)})
+    return JSONResponse({"token": token, "size": size})
 
 
 @route_requires(Permission.IMPORT)
@@ -173,7 +172,9 @@ api = Starlette(
         *messaging_routes.ROUTES,
         *stripe_routes.ROUTES,
         *audit_routes.ROUTES,
-    ]
+        *ops_routes.ROUTES,
+    ],
+    middleware=[Middleware(RequestIdMiddleware)],
 )
 # Every browser gets its pre-login cookie with its first page (login CSRF: login_cookies).
 api.add_middleware(login_cookies.BrowserCookieMiddleware)

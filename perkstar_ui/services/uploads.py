@@ -1,52 +1,155 @@
 """Private storage of uploaded import files: one folder per merchant inside the project
-(never Reflex's public upload folder), size enforced while the upload streams, files
-named by an unguessable token and purged after a day."""
+(never Reflex's public upload folder), written to disk while the request streams in
+(``receive_upload``: at most ``WRITE_BUFFER_BYTES`` in memory), size enforced as it
+arrives, files named by an unguessable token and purged after a day.
+
+Each merchant may keep a few pending uploads (previewed, not yet applied or cancelled):
+``PERKSTAR_MAX_PENDING_UPLOADS`` files and ``PERKSTAR_MAX_PENDING_UPLOAD_MB`` in all. A
+new upload past the count is refused (``TooManyUploads``, HTTP 429); one that would pass
+the bytes (or ``MAX_UPLOAD_BYTES`` for one file) is cut off (``UploadTooLarge``, 413).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from perkstar_ui.config import settings
 from perkstar_ui.services.refusals import ImportRefused
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-TOO_LARGE_MESSAGE = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into smaller files."
-# Inside the project (not a shared /tmp another local user could prepare), never served.
-UPLOAD_DIR = Path(settings().upload_dir)
+MB = 1024 * 1024
+TOO_LARGE_MESSAGE = f"The file is larger than {MAX_UPLOAD_BYTES // MB} MB; split it into smaller files."
+# What ``receive_upload`` holds before handing it to a worker thread to write.
+WRITE_BUFFER_BYTES = 256 * 1024
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,64}")
+UPLOAD_SUFFIX = ".csv"
+UPLOAD_LIFETIME_S = 24 * 3600
 
+
+class UploadTooLarge(ImportRefused):
+    """The file, or the merchant's pending uploads with it, passes the byte cap (413)."""
+
+
+class TooManyUploads(ImportRefused):
+    """The merchant already has the most pending uploads allowed (429)."""
+
+
+def upload_dir() -> Path:
+    """``PERKSTAR_UPLOAD_DIR``: by default inside the project (not a shared /tmp another
+    local user could prepare), never served."""
+    return Path(settings().upload_dir)
 
 
 def upload_path(merchant_id: int, token: str) -> Path:
     if not _TOKEN.fullmatch(token):
         raise ImportRefused("Unknown upload; choose the file again.")
-    return UPLOAD_DIR / str(merchant_id) / f"{token}.csv"
+    return upload_dir() / str(merchant_id) / f"{token}{UPLOAD_SUFFIX}"
+
+
+def _pending(folder: Path, exclude: Path | None = None) -> list[Path]:
+    return [p for p in folder.glob(f"*{UPLOAD_SUFFIX}") if p != exclude]
+
+
+def pending_uploads(merchant_id: int) -> tuple[int, int]:
+    """(files, bytes) of the merchant's pending uploads."""
+    folder = upload_dir() / str(merchant_id)
+    if not folder.is_dir():
+        return 0, 0
+    files = _pending(folder)
+    return len(files), sum(_size(p) for p in files)
+
+
+class _Upload:
+    """One upload being written: opened with its caps checked, fed chunks, then kept
+    (``finish``) or removed (``abort``). A file counts as pending from the moment it is
+    created, so two uploads racing for the last place cannot both get it."""
+
+    def __init__(self, merchant_id: int, limit: int) -> None:
+        folder = upload_dir() / str(merchant_id)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _purge_stale(folder)
+        self.token = secrets.token_urlsafe(24)
+        self.path = folder / f"{self.token}{UPLOAD_SUFFIX}"
+        self.out: BinaryIO = self.path.open("xb")
+        self.size = 0
+        config = settings()
+        others = _pending(folder, exclude=self.path)
+        if len(others) >= config.max_pending_uploads:
+            self.abort()
+            raise TooManyUploads(
+                f"{len(others)} imports are already waiting to be applied (at most {config.max_pending_uploads}); "
+                "apply or cancel one, or wait a day for them to expire."
+            )
+        pending_cap = config.max_pending_upload_mb * MB
+        self.room = min(limit, pending_cap - sum(_size(p) for p in others))
+        self.limit_message = (
+            f"The file is larger than {limit // MB} MB; split it into smaller files."
+            if self.room == limit
+            else f"Waiting imports already hold most of the {config.max_pending_upload_mb} MB allowed; "
+            "apply or cancel one first."
+        )
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.room:
+            self.abort()
+            raise UploadTooLarge(self.limit_message)
+        self.out.write(chunk)
+
+    def finish(self) -> str:
+        self.out.close()
+        return self.token
+
+    def abort(self) -> None:
+        self.out.close()
+        self.path.unlink(missing_ok=True)
 
 
 def store_upload(merchant_id: int, chunks: Iterator[bytes], limit: int = MAX_UPLOAD_BYTES) -> str:
     """Write an upload to the merchant's private folder, refusing it past ``limit``."""
-    folder = UPLOAD_DIR / str(merchant_id)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _purge_stale(folder)
-    token = secrets.token_urlsafe(24)
-    path = folder / f"{token}.csv"
-    size = 0
-    with path.open("wb") as out:
+    upload = _Upload(merchant_id, limit)
+    try:
         for chunk in chunks:
-            size += len(chunk)
-            if size > limit:
-                out.close()
-                path.unlink(missing_ok=True)
-                raise ImportRefused(f"The file is larger than {limit // (1024 * 1024)} MB; split it into smaller files.")
-            out.write(chunk)
-    return token
+            upload.write(chunk)
+    except BaseException:
+        upload.abort()
+        raise
+    return upload.finish()
 
 
-UPLOAD_LIFETIME_S = 24 * 3600
+async def receive_upload(merchant_id: int, chunks: AsyncIterator[bytes], limit: int = MAX_UPLOAD_BYTES) -> tuple[str, int]:
+    """``store_upload`` for a request body arriving in pieces: each ``WRITE_BUFFER_BYTES``
+    goes to disk (in a worker thread) as soon as it is in, so the file is never held whole.
+    Answers (token, size)."""
+    upload = await asyncio.to_thread(_Upload, merchant_id, limit)
+    buffer = bytearray()
+    try:
+        async for chunk in chunks:
+            buffer.extend(chunk)
+            if upload.size + len(buffer) > upload.room:
+                raise UploadTooLarge(upload.limit_message)
+            if len(buffer) >= WRITE_BUFFER_BYTES:
+                await asyncio.to_thread(upload.write, bytes(buffer))
+                buffer.clear()
+        if buffer:
+            await asyncio.to_thread(upload.write, bytes(buffer))
+    except BaseException:
+        await asyncio.to_thread(upload.abort)
+        raise
+    return await asyncio.to_thread(upload.finish), upload.size
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _purge_stale(folder: Path) -> None:

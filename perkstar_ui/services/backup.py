@@ -1,0 +1,88 @@
+"""Backups (``python -m perkstar_ui.cli backup FILE`` / ``restore FILE``).
+
+SQLite: the online backup API (``sqlite3.Connection.backup``) copies a consistent
+snapshot page by page while the app keeps running; restore copies a backup file back
+the same way (stop the app first). PostgreSQL: ``pg_dump --format=custom`` of the
+``DATABASE_URL``; restore with ``pg_restore --clean --if-exists`` (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+PAGES_PER_STEP = 1024
+
+
+class BackupError(RuntimeError):
+    """A backup or restore that could not be done, with the reason for the operator."""
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    if not parsed.database or parsed.database == ":memory:":
+        raise BackupError("An in-memory SQLite database cannot be backed up.")
+    return Path(parsed.database)
+
+
+def _libpq_url(url: str) -> str:
+    """``postgresql+psycopg://…`` → ``postgresql://…`` (what pg_dump understands)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        with dst:
+            src.backup(dst, pages=PAGES_PER_STEP)
+    finally:
+        dst.close()
+        src.close()
+
+
+def backup(url: str, target: Path) -> Path:
+    """Write a backup of the database at ``url`` to ``target``; answers the file."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path = _sqlite_path(url)
+    if path is not None:
+        if not path.exists():
+            raise BackupError(f"No database file at {path}.")
+        target.unlink(missing_ok=True)
+        _copy_sqlite(path, target)
+        return target
+    if shutil.which("pg_dump") is None:
+        raise BackupError("pg_dump is not installed (apt install postgresql-client).")
+    result = subprocess.run(
+        ["pg_dump", "--format=custom", "--no-owner", f"--file={target}", f"--dbname={_libpq_url(url)}"],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise BackupError(f"pg_dump failed: {result.stderr.strip()[:500]}")
+    return target
+
+
+def restore(url: str, source: Path) -> None:
+    """Replace the database at ``url`` with the backup ``source`` (stop the app first)."""
+    source = Path(source)
+    if not source.exists():
+        raise BackupError(f"No backup file at {source}.")
+    path = _sqlite_path(url)
+    if path is not None:
+        _copy_sqlite(source, path)
+        return
+    if shutil.which("pg_restore") is None:
+        raise BackupError("pg_restore is not installed (apt install postgresql-client).")
+    result = subprocess.run(
+        ["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={_libpq_url(url)}", str(source)],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise BackupError(f"pg_restore failed: {result.stderr.strip()[:500]}")
