@@ -23,8 +23,8 @@ from perkstar_ui.domain.filter_rows import Builder, GroupRow, Row
 from perkstar_ui.domain.filters import MAX_CONDITIONS, Match
 from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import customer_filters
-from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
-from perkstar_ui.state.guard import requires
+from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.guard import current_login, requires
 from perkstar_ui.state.customer_grid import GridState
 
 TEXT_LIMIT = 200
@@ -98,10 +98,6 @@ class FilterState(AuthState):
 
     # --- helpers ------------------------------------------------------------------------
 
-    async def _merchant(self) -> int | None:
-        context = await self._login()
-        return context.merchant_id if context else None
-
     async def _catalog(self, merchant_id: int, *, fresh: bool = False) -> dict[str, filters.ParamSpec]:
         if fresh or not self._params:
             self._params = await asyncio.to_thread(customer_filters.params_for, merchant_id)
@@ -154,9 +150,7 @@ class FilterState(AuthState):
     @requires(Permission.VIEW_CUSTOMERS)
     async def load(self):
         """``on_load`` of /customers: the merchant's fields (custom fields change), then the grid's filter."""
-        merchant_id = await self._merchant()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         await self._catalog(merchant_id, fresh=True)
         await self._sync(force=True)
         return None
@@ -175,9 +169,7 @@ class FilterState(AuthState):
     @requires(Permission.VIEW_CUSTOMERS)
     async def sync_from_grid(self):
         """When the tab is shown: follow a filter the grid got elsewhere (RFM, a segment)."""
-        merchant_id = await self._merchant()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         await self._catalog(merchant_id)
         await self._sync()
         return None
@@ -186,9 +178,7 @@ class FilterState(AuthState):
     @requires(Permission.VIEW_CUSTOMERS)
     async def load_filter(self, filter_json: str):
         """Show a stored filter (e.g. a segment being edited) in the builder without applying it."""
-        merchant_id = await self._merchant()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         await self._catalog(merchant_id)
         try:
             self._fill(filters.from_json(str(filter_json)[:20_000]))
@@ -205,9 +195,7 @@ class FilterState(AuthState):
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def add_condition(self, group_id: str = fr.TOP_LEVEL):
-        merchant_id = await self._merchant()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         params = await self._catalog(merchant_id)
         if len(self._builder.rows) >= MAX_CONDITIONS:
             self.form_error = f"A filter has at most {MAX_CONDITIONS} conditions."
@@ -222,9 +210,7 @@ class FilterState(AuthState):
     @requires(Permission.VIEW_CUSTOMERS)
     async def add_group(self):
         """A group of conditions with its own all/any, starting with one condition."""
-        merchant_id = await self._merchant()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         params = await self._catalog(merchant_id)
         if len(self._builder.groups) >= MAX_GROUPS or len(self._builder.rows) >= MAX_CONDITIONS:
             self.form_error = f"A filter has at most {MAX_GROUPS} groups and {MAX_CONDITIONS} conditions."
@@ -237,16 +223,12 @@ class FilterState(AuthState):
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def remove_condition(self, row_id: str):
-        if await self._merchant() is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
         self._show(replace(self._builder, rows=tuple(r for r in self._builder.rows if r.id != row_id)))
         return None
 
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def remove_group(self, group_id: str):
-        if await self._merchant() is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
         self._show(replace(
             self._builder,
             rows=tuple(r for r in self._builder.rows if r.group != group_id),
@@ -257,16 +239,12 @@ class FilterState(AuthState):
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def set_match(self, value: str):
-        if await self._merchant() is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
         self._show(replace(self._builder, match=_match(value)))
         return None
 
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def set_group_match(self, group_id: str, value: str):
-        if await self._merchant() is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
         groups = tuple(GroupRow(g.id, _match(value)) if g.id == group_id else g for g in self._builder.groups)
         self._show(replace(self._builder, groups=groups))
         return None
@@ -274,9 +252,7 @@ class FilterState(AuthState):
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def set_field(self, row_id: str, value: str):
-        merchant_id = await self._merchant()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         params = await self._catalog(merchant_id)
         if value in params:
             self._change_row(row_id, lambda row: fr.with_field(row, value, params))
@@ -285,9 +261,7 @@ class FilterState(AuthState):
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def set_op(self, row_id: str, value: str):
-        merchant_id = await self._merchant()
-        if merchant_id is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
+        merchant_id = current_login().merchant_id
         params = await self._catalog(merchant_id)
         self._change_row(row_id, lambda row: fr.with_op(row, str(value), params))
         return None
@@ -295,24 +269,18 @@ class FilterState(AuthState):
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def set_value(self, row_id: str, value: str):
-        if await self._merchant() is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
         self._change_row(row_id, lambda row: replace(row, value=str(value)[:LIST_LIMIT]))
         return None
 
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def set_value_to(self, row_id: str, value: str):
-        if await self._merchant() is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
         self._change_row(row_id, lambda row: replace(row, value_to=str(value)[:TEXT_LIMIT]))
         return None
 
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def set_days(self, row_id: str, value: str):
-        if await self._merchant() is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
         self._change_row(row_id, lambda row: replace(row, days=str(value)[:DAYS_LIMIT]))
         return None
 
@@ -321,10 +289,7 @@ class FilterState(AuthState):
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def apply(self):
-        merchant_id = await self._merchant()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        merchant_id = current_login().merchant_id
         await self._catalog(merchant_id)
         async for update in self._apply_builder(merchant_id):
             yield update
@@ -332,9 +297,6 @@ class FilterState(AuthState):
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def clear(self):
-        if await self._merchant() is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
         self._fill(filters.Filter())
         self._synced_json = ""
         yield GridState.apply_filter("", "")
@@ -343,10 +305,7 @@ class FilterState(AuthState):
     @requires(Permission.VIEW_CUSTOMERS)
     async def apply_preset(self, key: str):
         """One click: the preset's conditions in the builder, and the grid filtered by them."""
-        merchant_id = await self._merchant()
-        if merchant_id is None:
-            yield rx.redirect(LOGIN_ROUTE, replace=True)
-            return
+        merchant_id = current_login().merchant_id
         preset = filters.PRESETS_BY_KEY.get(str(key))
         if preset is None:
             self.form_error = "That preset does not exist."

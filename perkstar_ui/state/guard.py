@@ -99,6 +99,13 @@ async def _admit(state: Any, permission: Permission, page: bool, silent: bool) -
     return context, None
 
 
+def _reset(token: contextvars.Token) -> None:
+    try:
+        _current.reset(token)
+    except ValueError:  # an abandoned generator closed later from another task: nothing to restore there
+        pass
+
+
 def requires(permission: Permission, *, page: bool = False, silent: bool = False) -> Callable[[Callable], Callable]:
     """Run the handler only for a live login whose role has ``permission`` (see the module doc)."""
 
@@ -120,7 +127,7 @@ def requires(permission: Permission, *, page: bool = False, silent: bool = False
                         for event in fn(self, *args, **kwargs):
                             yield event
                 finally:
-                    _current.reset(token)
+                    _reset(token)
 
             wrapper = guarded_gen
         else:
@@ -135,7 +142,7 @@ def requires(permission: Permission, *, page: bool = False, silent: bool = False
                     result = fn(self, *args, **kwargs)
                     return await result if inspect.isawaitable(result) else result
                 finally:
-                    _current.reset(token)
+                    _reset(token)
 
             wrapper = guarded
         return mark(wrapper, permission)

@@ -12,7 +12,7 @@ import reflex as rx
 from perkstar_ui.domain.importing import ImportFileError
 from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import importing, rfm, uploads
-from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
+from perkstar_ui.state.auth import AuthState
 from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.customer_grid import GridState
 from perkstar_ui.state.rfm import RfmState
@@ -144,7 +144,7 @@ class ImportState(AuthState):
 
     async def _preview(self):
         """Check the file: the spinner first (the browser sees state only at a yield)."""
-        merchant_id = await self._merchant_id()
+        merchant_id = current_login().merchant_id
         if merchant_id is None:
             return
         self.previewing = True
@@ -274,7 +274,5 @@ class ExportState(AuthState):
     @requires(Permission.EXPORT)
     async def export(self):
         """Everyone the grid's search and filter match (the tiles stay merchant-wide)."""
-        if await self._merchant_id() is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
         grid = await self.get_state(GridState)
         return rx.call_script(EXPORT_SCRIPT % json.dumps({"search": grid.search, "filter": grid.filter_json}))

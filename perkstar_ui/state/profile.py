@@ -219,7 +219,7 @@ class ProfileState(AuthState):
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def history_next(self):
-        merchant_id = await self._merchant_id()
+        merchant_id = current_login().merchant_id
         if merchant_id and self.history_has_next:
             self.history_page += 1
             await self._load_history(merchant_id)
@@ -227,7 +227,7 @@ class ProfileState(AuthState):
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def history_prev(self):
-        merchant_id = await self._merchant_id()
+        merchant_id = current_login().merchant_id
         if merchant_id and self.history_page > 1:
             self.history_page -= 1
             await self._load_history(merchant_id)

@@ -94,8 +94,6 @@ class RfmState(AuthState):
     @requires(Permission.VIEW_CUSTOMERS)
     async def open_segment(self, name: str):
         """Show the customer grid filtered to one segment (the preset of that name)."""
-        if await self._merchant_id() is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
         if name not in RFM_SEGMENTS:
             return None
         # The segment's preset: the filter builder shows it and the grid follows.

@@ -21,7 +21,7 @@ from perkstar_ui.domain import filters
 from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import segments
 from perkstar_ui.services.refusals import RecordError
-from perkstar_ui.state.auth import HOME_ROUTE, LOGIN_ROUTE, AuthState
+from perkstar_ui.state.auth import HOME_ROUTE, AuthState
 from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.customer_filters import FilterState
 from perkstar_ui.state.customer_grid import GridState
@@ -81,8 +81,6 @@ class SegmentsState(AuthState):
     @rx.event
     @requires(Permission.MANAGE_SEGMENTS)
     async def open_save(self):
-        if await self._merchant_id() is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
         self.form_error = ""
         self.save_name = self.editing_name
         self.save_open = True
@@ -138,9 +136,7 @@ class SegmentsState(AuthState):
     async def _show(self, segment_id: int, edit: bool) -> list:
         """The events that put the segment's filter into the grid (and, to edit, into the
         builder, remembering the segment so the next save overwrites it)."""
-        merchant_id = await self._merchant_id()
-        if merchant_id is None:
-            return [rx.redirect(LOGIN_ROUTE, replace=True)]
+        merchant_id = current_login().merchant_id
         detail = await self._openable(merchant_id, int(segment_id), edit)
         if detail is None:
             return [rx.toast.error(self.open_error)]
@@ -220,8 +216,6 @@ class SegmentsState(AuthState):
     @rx.event
     @requires(Permission.MANAGE_SEGMENTS)
     async def ask_delete(self, segment_id: int):
-        if await self._merchant_id() is None:
-            return rx.redirect(LOGIN_ROUTE, replace=True)
         # Only a segment this tab was shown (the merchant's own) can be asked about.
         shown = next((s for s in self.segments if s.id == int(segment_id)), None)
         if shown is not None:
