@@ -15,6 +15,11 @@ from perkstar_ui.api.routes import api
 from perkstar_ui.domain.permissions import Declared, Permission, declared
 
 OURS = "perkstar_ui."
+# Reflex's own handlers on every state. ``setvar`` lets a client set any public var of a
+# state: such a var only ever steers a guarded handler, which checks login, role and
+# merchant itself (services scope every query to the session's merchant).
+FRAMEWORK = {"handle_frontend_exception", "hydrate", "hydrate_and_load", "on_load_internal", "set_is_hydrated",
+             "setvar", "update_vars_internal"}
 
 
 def _all_states(cls: type[rx.State]) -> list[type[rx.State]]:
@@ -24,15 +29,26 @@ def _all_states(cls: type[rx.State]) -> list[type[rx.State]]:
     return found
 
 
-def _our_handlers() -> dict[str, object]:
-    handlers = {}
+def _handlers() -> tuple[dict[str, object], set[str]]:
+    """Ours by qualified name, and the names of the framework's."""
+    ours, framework = {}, set()
     for state in _all_states(rx.State):
         for name, handler in state.event_handlers.items():
             fn = handler.fn
             module = getattr(getattr(fn, "__wrapped__", fn), "__module__", "") or ""
             if module.startswith(OURS):
-                handlers[f"{state.__module__}.{state.__name__}.{name}"] = fn
-    return handlers
+                ours[f"{state.__module__}.{state.__name__}.{name}"] = fn
+            else:
+                framework.add(name)
+    return ours, framework
+
+
+def _our_handlers() -> dict[str, object]:
+    return _handlers()[0]
+
+
+def test_the_only_other_handlers_are_reflexs_known_ones():
+    assert _handlers()[1] == FRAMEWORK
 
 
 def test_the_walk_finds_the_apps_handlers():
