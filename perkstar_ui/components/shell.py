@@ -15,6 +15,7 @@ from perkstar_ui.state.auth import AuthState
 NAV_ITEMS = [
     ("customers", "Customers", "users", "/customers"),
     ("segments", "Segments", "layers", "/segments"),
+    ("account", "Your sign-in", "shield-check", "/account"),  # two-factor sign-in, every role
 ]
 # Pages the counter role may not open (domain.permissions): their links are absent for it.
 MANAGER_NAV_ITEMS = [

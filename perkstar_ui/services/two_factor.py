@@ -143,6 +143,11 @@ def required(user: StaffUser, merchant: Merchant) -> bool:
     return user.totp_enabled or (user.role == MANAGER_ROLE and merchant.require_2fa_for_managers)
 
 
+def required_for_managers(merchant_id: int) -> bool:
+    with tenant_session(merchant_id) as session:
+        return bool(session.get(Merchant, merchant_id).require_2fa_for_managers)
+
+
 def set_required_for_managers(merchant_id: int, staff_user_id: int, on: bool) -> None:
     """Owners only (checked here as well as by the caller's guard)."""
     with tenant_session(merchant_id) as session:

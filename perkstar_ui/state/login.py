@@ -36,7 +36,7 @@ class LoginState(AuthState):
     async def log_in(self, form_data: dict):
         email = str(form_data.get("email", "")).strip()
         password = str(form_data.get("password", ""))
-        code = str(form_data.get("code", "")).strip()[:32]
+        code = str(form_data.get("code") or "").strip()[:32]  # an unrendered field comes as None
         if not email or not password:
             self.form_error = "Enter your email and password."
             return

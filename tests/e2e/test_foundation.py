@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import sys
 
@@ -106,6 +107,7 @@ def test_expired_session_goes_back_to_login(page: Page, unique: str):
 
 
 def test_repeated_failures_are_throttled_with_a_clear_message(page: Page, unique: str):
+    """After five failures each further attempt waits 1 s, 2 s, 4 s … (never a hard lock)."""
     email = f"throttle-{unique}@shop.test"
     create_merchant_cli(email)
     goto(page, "/login")
@@ -115,7 +117,15 @@ def test_repeated_failures_are_throttled_with_a_clear_message(page: Page, unique
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_test_id("form-error")).to_contain_text("Wrong email or password")
         page.get_by_label("Password").fill("")  # make the next error a new render
-    page.get_by_label("Password").fill("second-shop-pw")  # right password, still locked
+    waits = re.compile(r"Too many failed attempts\. Try again in ([2-9]|\d\d+) seconds")
+    for _ in range(40):  # quick wrong attempts until one must wait 2 s or more
+        page.get_by_label("Password").fill("wrong-password")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_timeout(250)
+        if waits.search(page.get_by_test_id("form-error").inner_text()):
+            break
+    expect(page.get_by_test_id("form-error")).to_contain_text(waits)
+    page.get_by_label("Password").fill("second-shop-pw")  # the right password waits too
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_test_id("form-error")).to_contain_text("Too many failed attempts")
     expect(page).to_have_url(path_is("/login"))
