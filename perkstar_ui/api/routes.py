@@ -117,7 +117,10 @@ async def export_customers_csv(request: Request) -> Response:
         if len(raw_filter) > MAX_FILTER_CHARS:
             raise filters.FilterError("The filter is too large to export.")
         spec = filters.from_json(raw_filter)
-        header, rows = await asyncio.to_thread(exporting.export_rows, merchant_id, search, spec)
+        header, rows = await asyncio.to_thread(
+            functools.partial(exporting.export_rows, merchant_id, search, spec,
+                              staff_user_id=login_of(request).staff_user_id,
+                              ip=request.client.host if request.client else None))
     except filters.FilterError as error:
         return PlainTextResponse(str(error), status_code=400)
     return _csv_response(header, rows, "perkstar-customers.csv", neutralised=True)

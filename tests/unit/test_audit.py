@@ -26,6 +26,7 @@ from perkstar_ui.services.audit import Action, AuditFilter
 from perkstar_ui.services.campaign_audience import Target
 from perkstar_ui.services.customer_records import CustomerInput
 from perkstar_ui.services.refusals import RecordError
+from tests.helpers import api_client
 
 
 def _owner(merchant_id: int) -> StaffUser:
@@ -240,3 +241,12 @@ def test_rfm_settings_changes_are_audited(merchant):
     rfm.save_settings(merchant, "180", "14", staff_user_id=owner.id)
     entry = audit.list_entries(merchant, AuditFilter(action="settings-update"))[0][0]
     assert (entry.actor, entry.detail["window_days"], entry.detail["new_customer_days"]) == (owner.email, 180, 14)
+
+
+def test_the_export_route_records_who_exported_and_the_rows(merchant, unique):
+    customer_records.save_customer(merchant, CustomerInput("Ex", "Port", email="ex@example.com"))
+    client = api_client(f"owner-{unique}@shop.test")
+    response = client.get("/api/customers/export.csv")
+    assert response.status_code == 200 and len(response.content.decode("utf-8-sig").splitlines()) == 2
+    entry = audit.list_entries(merchant, AuditFilter(action="export"))[0][0]
+    assert (entry.actor, entry.detail["rows"], entry.detail["complete"]) == (f"owner-{unique}@shop.test", 1, True)
