@@ -44,6 +44,7 @@ import reflex as rx
 from perkstar_ui.api.guard import SESSION_COOKIE
 from perkstar_ui.domain.permissions import Declared, Permission, allowed, declared, mark
 from perkstar_ui.services.accounts import LoginContext, resolve_session
+from perkstar_ui.services.metrics import timed_event
 
 LOGIN_ROUTE = "/login"
 ACCESS_DENIED_MESSAGE = "You don't have access"
@@ -120,12 +121,13 @@ def requires(permission: Permission, *, page: bool = False, silent: bool = False
                     return
                 token = _current.set(context)
                 try:
-                    if inspect.isasyncgenfunction(fn):
-                        async for event in fn(self, *args, **kwargs):
-                            yield event
-                    else:
-                        for event in fn(self, *args, **kwargs):
-                            yield event
+                    with timed_event(fn.__qualname__):
+                        if inspect.isasyncgenfunction(fn):
+                            async for event in fn(self, *args, **kwargs):
+                                yield event
+                        else:
+                            for event in fn(self, *args, **kwargs):
+                                yield event
                 finally:
                     _reset(token)
 
@@ -139,8 +141,9 @@ def requires(permission: Permission, *, page: bool = False, silent: bool = False
                     return refusal
                 token = _current.set(context)
                 try:
-                    result = fn(self, *args, **kwargs)
-                    return await result if inspect.isawaitable(result) else result
+                    with timed_event(fn.__qualname__):
+                        result = fn(self, *args, **kwargs)
+                        return await result if inspect.isawaitable(result) else result
                 finally:
                     _reset(token)
 

@@ -13,8 +13,8 @@ from perkstar_ui.domain.importing import ImportFileError
 from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import importing, rfm, uploads
 from perkstar_ui.state.auth import AuthState
-from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.customer_grid import GridState
+from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.rfm import RfmState
 from perkstar_ui.state.tiles import TilesState
 
@@ -112,7 +112,9 @@ class ImportState(AuthState):
 
     @rx.event
     @requires(Permission.IMPORT)
-    def file_chosen(self, _value: str):
+    async def file_chosen(self, _value: str):
+        if self.token and not self.summary:  # a checked file never applied: free its place
+            await asyncio.to_thread(uploads.discard_upload, current_login().merchant_id, self.token)
         self._reset_file()
         script = UPLOAD_SCRIPT % {
             "limit": uploads.MAX_UPLOAD_BYTES,

@@ -25,6 +25,7 @@ from perkstar_ui.db.models import LoginSession, StaffUser
 from perkstar_ui.db.tenancy import system_session
 from perkstar_ui.domain import security
 from perkstar_ui.domain.permissions import TABLE, Permission, Role, declared
+from perkstar_ui.services.metrics import REGISTRY
 from perkstar_ui.state.campaigns import CampaignComposeState
 from perkstar_ui.state.card_panels import PANEL_STATES
 from perkstar_ui.state.card_templates import CardTemplatesState
@@ -170,3 +171,11 @@ def _expected() -> dict:
 def test_the_apps_handlers_are_wrapped_with_the_tables_permission():
     for handler, permission in _expected().items():
         assert declared(handler.fn) is permission, handler.fn.__qualname__
+
+
+def test_each_guarded_call_is_timed_for_the_metrics(logins):
+    handler = _handler(Permission.VIEW_CUSTOMERS)
+    label = {"handler": handler.__qualname__}
+    count_before = REGISTRY.get_sample_value("perkstar_event_seconds_count", label) or 0
+    assert _call(handler, _tab(logins["owner"][1]))[0] == "ran"
+    assert REGISTRY.get_sample_value("perkstar_event_seconds_count", label) == count_before + 1
