@@ -148,15 +148,16 @@ def grid_page(merchant_id: int, query: GridQuery) -> GridPage:
             counting = select(sa.func.count()).select_from(Customer)
             return session.exec(counting if condition is None else counting.where(condition)).one()
 
-        def fetch(page: int, *, counted: bool = False) -> list:
-            columns = (*_GRID_COLUMNS, sa.func.count().over().label("matching")) if counted else _GRID_COLUMNS
-            statement = select(*columns)
+        def ordered(statement: sa.Select) -> sa.Select:
             for target, on in joins:
                 statement = statement.outerjoin(target, on)
             if condition is not None:
                 statement = statement.where(condition)
-            statement = statement.order_by(*order).offset((page - 1) * page_size).limit(page_size)
-            return list(session.exec(statement).all())
+            return statement.order_by(*order)
+
+        def fetch(page: int) -> list:
+            return list(session.exec(
+                ordered(select(*_GRID_COLUMNS)).offset((page - 1) * page_size).limit(page_size)).all())
 
         def clamp(total: int) -> int:
             return min(max(1, query.page), max(1, -(-total // page_size)))
@@ -171,16 +172,15 @@ def grid_page(merchant_id: int, query: GridQuery) -> GridPage:
                 # A short first page is the whole list: no second pass to count it.
                 total = len(customers) if len(customers) < page_size else count()
         else:
-            # A search or filter is evaluated once: the page and, beside each row, how
-            # many match in all (a window count), instead of a count and a page query.
-            page, customers = query.page, fetch(max(1, query.page), counted=True)
-            if customers:
-                total = customers[0].matching
-            else:  # no match, or a page past the end (rows deleted meanwhile)
-                total = count() if query.page > 1 else 0
-                page = clamp(total)
-                customers = fetch(page) if total else []
-            page = max(1, page)
+            # A search or filter is evaluated once: the matching ids in grid order (ints,
+            # cheap to send), whose length is the count and whose slice is the page.
+            # Counting and paging separately evaluated the filter twice.
+            matching = session.exec(ordered(select(Customer.id))).all()
+            total = len(matching)
+            page = clamp(total)
+            page_ids = matching[(page - 1) * page_size:page * page_size]
+            found = {row.id: row for row in session.exec(select(*_GRID_COLUMNS).where(Customer.id.in_(page_ids))).all()}
+            customers = [found[i] for i in page_ids if i in found]
         definitions = list_custom_fields_in(session)
         rows = _grid_rows(session, customers, definitions)
     return GridPage(rows, total, page, page_size, definitions)
