@@ -56,8 +56,11 @@ def set_private_cookie(response: Response, request: Request, name: str, value: s
 
 def _browser_cookie_header(host: str) -> str:
     response = Response()
+    # Lax, not Strict: it is no credential (a ticket minted in another browser is bound to
+    # that browser's value), and a Strict cookie missing on a link from an email made the
+    # middleware issue a new one under an open login tab, whose ticket then failed.
     response.set_cookie(BROWSER_COOKIE, security.new_token(), max_age=LONG_LIVED_SECONDS, path="/",
-                        httponly=True, samesite="strict", secure=secure_for(host))
+                        httponly=True, samesite="lax", secure=secure_for(host))
     return response.headers["set-cookie"]
 
 

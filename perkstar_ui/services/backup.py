@@ -55,11 +55,16 @@ def backup(url: str, target: Path) -> Path:
     if path is not None:
         if not path.exists():
             raise BackupError(f"No database file at {path}.")
+        if target.resolve() == path.resolve():
+            raise BackupError("The backup file cannot be the live database itself.")
         target.unlink(missing_ok=True)
+        target.touch(mode=0o600)  # customers' data and password hashes: owner-readable only
         _copy_sqlite(path, target)
         return target
     if shutil.which("pg_dump") is None:
         raise BackupError("pg_dump is not installed (apt install postgresql-client).")
+    target.unlink(missing_ok=True)
+    target.touch(mode=0o600)  # customers' data and password hashes: owner-readable only
     result = subprocess.run(
         ["pg_dump", "--format=custom", "--no-owner", f"--file={target}", f"--dbname={_libpq_url(url)}"],
         capture_output=True, text=True, check=False,

@@ -135,15 +135,16 @@ def accept_invite(token: str, password: str, repeat: str, *, now: dt.datetime | 
     """Set the password and create the user (once); returns the email to log in with."""
     if password != repeat:
         raise StaffError(PASSWORDS_DIFFER)
-    try:
-        password_hash = security.hash_password(password)
-    except ValueError as error:
-        raise StaffError(str(error)) from error
     now = now or utcnow()
     with system_session() as session:
+        # The token first (a cheap hash lookup): a made-up token never costs an argon2 hash.
         found = _open_invite(session, token, now)
         if found is None:
             raise StaffError(INVITE_INVALID)
+        try:
+            password_hash = security.hash_password(password)
+        except ValueError as error:
+            raise StaffError(str(error)) from error
         if session.exec(select(StaffUser.id).where(StaffUser.email == found.email)).first() is not None:
             raise StaffError(EMAIL_TAKEN)
         # Single use even when two tabs submit at once: only one UPDATE sees accepted_at empty.

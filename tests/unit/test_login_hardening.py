@@ -178,7 +178,7 @@ def test_every_browser_gets_a_pre_login_cookie_secure_except_on_localhost():
     remote = api_client().__class__(api_client().app, base_url="https://shop.example")
     first = remote.get("/api/session", follow_redirects=False).headers["set-cookie"]
     assert first.startswith(f"{BROWSER_COOKIE}=") and "HttpOnly" in first and "Secure" in first
-    assert "samesite=strict" in first.lower()
+    assert "samesite=lax" in first.lower()  # no credential: a link from an email keeps it
     local = api_client().__class__(api_client().app, base_url="http://127.0.0.1:3000")
     assert "Secure" not in local.get("/api/session", follow_redirects=False).headers["set-cookie"]
     # A browser that has one keeps it.

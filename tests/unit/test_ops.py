@@ -140,6 +140,9 @@ def test_a_sqlite_backup_restores_the_same_data(tmp_path):
     before = _rows(db)
     url = f"sqlite:///{db}"
     target = backup.backup(url, tmp_path / "backups" / "perkstar.sqlite")
+    assert target.stat().st_mode & 0o777 == 0o600  # customers' data: owner-readable only
+    with pytest.raises(backup.BackupError, match="live database"):
+        backup.backup(url, db)  # never overwrite the live file with itself
     with sqlite3.connect(db) as connection:  # damage after the backup
         connection.execute("DELETE FROM shop WHERE id > 10")
         connection.execute("UPDATE shop SET name = 'changed'")
