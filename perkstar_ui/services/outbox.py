@@ -22,13 +22,16 @@ Guarantee: at least once, and exactly once unless a worker dies. A worker killed
 mid-batch loses nothing (its leases run out and another worker claims the rows again), but
 the messages the provider accepted in the chunk it had not yet recorded are sent once
 more: at most ``RECORD_EVERY`` messages per killed worker. Two live workers never claim
-one row (the claim is a row lock / the single writer), so they never send it twice as
-long as a batch finishes within its lease.
+one row (the claim is a row lock / the single writer), and a batch renews the lease on
+each chunk before sending it (sending only the rows still its own) and stops at half the
+lease, so a slow provider cannot make two live workers send one message.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -47,6 +50,8 @@ from perkstar_ui.services.providers.base import Outbound, Provider, SendResult
 # make us send twice (see the module docstring), against one commit per chunk.
 RECORD_EVERY = 20
 MAX_RETRY_DELAY = dt.timedelta(hours=6)
+
+log = logging.getLogger(__name__)
 
 _MESSAGE = Message.__table__
 _MERCHANT = Merchant.__table__
@@ -238,28 +243,87 @@ def _chunks(items: list, size: int) -> Iterable[list]:
         yield items[start : start + size]
 
 
+def renew(ids: list[int], worker_id: str, until: dt.datetime) -> set[int]:
+    """Extend this worker's lease on ``ids`` to ``until``; the ids it still holds (a row
+    another worker claimed after our lease ran out, or that is no longer queued, is not ours)."""
+    if not ids:
+        return set()
+    ours = sa.and_(_MESSAGE.c.id.in_(ids), _MESSAGE.c.claimed_by == worker_id, _MESSAGE.c.status == _QUEUED)
+    with system_session() as session:
+        connection = _begin_write(session)
+        update = _MESSAGE.update().where(ours).values(claimed_until=until)
+        if is_sqlite(session.get_bind()):
+            connection.execute(update)  # one writer: nobody can change them before the SELECT
+            held = set(connection.execute(sa.select(_MESSAGE.c.id).where(ours)).scalars())
+        else:
+            held = set(connection.execute(update.returning(_MESSAGE.c.id)).scalars())
+        session.commit()
+    return held
+
+
+def release(ids: list[int], worker_id: str) -> None:
+    """Give back rows claimed but not sent (the batch ran out of time): due again at once,
+    and the attempt the claim counted is returned."""
+    if not ids:
+        return
+    with system_session() as session:
+        connection = _begin_write(session)
+        connection.execute(
+            _MESSAGE.update()
+            .where(_MESSAGE.c.id.in_(ids), _MESSAGE.c.claimed_by == worker_id, _MESSAGE.c.status == _QUEUED)
+            .values(claimed_until=None, attempts=_MESSAGE.c.attempts - 1)
+        )
+        session.commit()
+
+
+def _send(provider: Provider, chunk: list[Outbound]) -> list[SendResult]:
+    """The provider's results; a provider that raises fails the whole chunk, retryably (so
+    the attempts grow with back-off up to ``failed`` instead of resending it every lease)."""
+    try:
+        return provider.send_batch(chunk)
+    except Exception as error:  # noqa: BLE001 - a provider's bug must not block its chunk
+        log.exception("provider %s failed on a chunk of %d", getattr(provider, "channel", "?"), len(chunk))
+        reason = f"provider error: {error.__class__.__name__}: {error}"[:500]
+        return [SendResult(message.id, False, error=reason) for message in chunk]
+
+
 def deliver_once(providers: Mapping[Channel, Provider], worker_id: str, *, now: dt.datetime | None = None,
                  config: Settings | None = None,
                  on_chunk: Callable[[DeliveryReport], None] | None = None) -> DeliveryReport:
-    """One round: skip what no provider can send, claim one batch, send it, record it."""
+    """One round: skip what no provider can send, claim one batch, send it, record it.
+
+    Before each chunk the lease on its rows is renewed and only the rows still ours are
+    sent; the batch stops at half the lease (the rest is released for the next round), so
+    a slow provider never lets another worker claim what this one is sending."""
     config = config or settings()
     now = now or utcnow()
+    started = time.monotonic()
+    lease = dt.timedelta(seconds=config.outbox_lease_seconds)
+    deadline = started + config.outbox_lease_seconds / 2
     report = DeliveryReport()
     ready = {channel: provider for channel, provider in providers.items() if provider.configured()}
     report.skipped += skip_unconfigured([channel for channel in Channel if channel not in ready], now)
-    claimed = claim(worker_id, config.outbox_batch_size, dt.timedelta(seconds=config.outbox_lease_seconds),
-                    now, channels=ready)
+    claimed = claim(worker_id, config.outbox_batch_size, lease, now, channels=ready)
     report.claimed = len(claimed)
     by_channel: dict[Channel, list[Claimed]] = defaultdict(list)
     for item in claimed:
         by_channel[item.outbound.channel].append(item)
-    for channel, items in by_channel.items():
-        attempts = {item.outbound.id: item.attempts for item in items}
-        for chunk in _chunks([item.outbound for item in items], RECORD_EVERY):
-            outcome = record(ready[channel].send_batch(chunk), attempts, worker_id, now=now, config=config)
-            report.add(outcome)
-            if on_chunk:
-                on_chunk(outcome)
+    chunks = [(channel, chunk) for channel, items in by_channel.items()
+              for chunk in _chunks([item.outbound for item in items], RECORD_EVERY)]
+    attempts = {item.outbound.id: item.attempts for item in claimed}
+    for index, (channel, chunk) in enumerate(chunks):
+        if time.monotonic() >= deadline:
+            release([message.id for _, rest in chunks[index:] for message in rest], worker_id)
+            break
+        clock = now + dt.timedelta(seconds=time.monotonic() - started)
+        held = renew([message.id for message in chunk], worker_id, clock + lease)
+        chunk = [message for message in chunk if message.id in held]
+        if not chunk:
+            continue
+        outcome = record(_send(ready[channel], chunk), attempts, worker_id, now=now, config=config)
+        report.add(outcome)
+        if on_chunk:
+            on_chunk(outcome)
     return report
 
 

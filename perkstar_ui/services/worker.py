@@ -20,6 +20,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from perkstar_ui.config import Settings, settings
@@ -89,17 +90,38 @@ JOBS: tuple[Job, ...] = (
 )
 
 
+STALE_RUN = dt.timedelta(hours=2)  # a run unfinished this long died with its worker
+
+
 def claim_run(job: str, period: str, worker_id: str) -> int | None:
-    """Insert this period's run of ``job``; its id if we won, None if another worker did."""
+    """Insert this period's run of ``job``; its id if we won, None if another worker did.
+    A run left unfinished for ``STALE_RUN`` (its worker died mid-run) is taken over: one
+    conditional UPDATE, so of several workers only one wins it."""
+    now = utcnow()  # the wall clock: how long a run has really been going
     with system_session() as session:
-        run = JobRun(job=job, period=period, worker=worker_id)
+        run = JobRun(job=job, period=period, worker=worker_id, started_at=now)
         session.add(run)
         try:
             session.commit()
         except IntegrityError:
             session.rollback()
+        else:
+            return run.id
+        table = JobRun.__table__
+        stale = sa.and_(table.c.job == job, table.c.period == period, table.c.finished_at.is_(None),
+                        table.c.started_at < now - STALE_RUN)
+        taken = session.connection().execute(
+            table.update().where(stale).values(worker=worker_id, started_at=now, result=None)
+        )
+        if taken.rowcount != 1:
+            session.rollback()
             return None
-        return run.id
+        run_id = session.connection().execute(
+            sa.select(table.c.id).where(table.c.job == job, table.c.period == period)
+        ).scalar_one()
+        session.commit()
+        log.warning("job %s %s: took over the run %s left unfinished", job, period, run_id)
+        return run_id
 
 
 def _finish_run(run_id: int, result: str) -> None:
@@ -113,7 +135,8 @@ def _finish_run(run_id: int, result: str) -> None:
 
 def run_due_jobs(worker_id: str, now: dt.datetime | None = None, jobs: tuple[Job, ...] = JOBS) -> list[str]:
     """Run every job whose current period nobody has claimed yet; the names run here.
-    A failing job is logged and recorded; it is not retried within its period."""
+    A failing job is logged and recorded; it is not retried within its period. A run whose
+    worker died mid-run is taken over once it is ``STALE_RUN`` old (see ``claim_run``)."""
     now = now or utcnow()
     ran = []
     for job in jobs:

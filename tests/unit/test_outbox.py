@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -426,3 +427,100 @@ def test_a_message_written_without_next_attempt_at_is_still_sent(merchant, confi
     _deliver_all(config)
     assert _row(message_id)["status"] == "sent"
     assert [r.perkstar_id for r in inbox.with_ids({message_id})] == [message_id]
+
+
+# --- a slow or broken provider, a job whose worker died -------------------------------------
+
+
+class _SlowEmail:
+    """The provider boundary: takes ``seconds`` per chunk and counts what it was given."""
+
+    channel = Channel.EMAIL
+
+    def __init__(self, seconds: float, counts: dict[int, int], lock: threading.Lock) -> None:
+        self.seconds, self.counts, self.lock = seconds, counts, lock
+
+    def configured(self) -> bool:
+        return True
+
+    def send_batch(self, messages: list) -> list[SendResult]:
+        time.sleep(self.seconds)
+        with self.lock:
+            for message in messages:
+                self.counts[message.id] = self.counts.get(message.id, 0) + 1
+        return [SendResult(message.id, True) for message in messages]
+
+
+def test_a_batch_slower_than_its_lease_is_never_sent_twice_by_two_workers(merchant, config, monkeypatch) -> None:  # noqa: ANN001
+    ids = {_queue(merchant, Channel.EMAIL, f"slow{i}@example.com", "Hello", subject="Hi") for i in range(8)}
+    monkeypatch.setattr(outbox, "RECORD_EVERY", 2)
+    fast_lease = config.model_copy(update={"outbox_lease_seconds": 1.0, "outbox_batch_size": 100})
+    counts: dict[int, int] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def run(name: str, delay: float) -> None:
+        time.sleep(delay)
+        providers = {Channel.EMAIL: _SlowEmail(0.6, counts, lock)}  # 4 chunks × 0.6 s > the 1 s lease
+        while not stop.is_set():
+            if outbox.deliver_once(providers, name, config=fast_lease).claimed == 0:
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=run, args=("slow-a", 0)), threading.Thread(target=run, args=("slow-b", 0.1))]
+    for thread in threads:
+        thread.start()
+    try:
+        assert wait_until(lambda: all(_row(i)["status"] == "sent" for i in ids), timeout=20)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert {i: counts.get(i) for i in ids} == dict.fromkeys(ids, 1), "each message sent exactly once"
+
+
+class _Broken:
+    channel = Channel.EMAIL
+
+    def configured(self) -> bool:
+        return True
+
+    def send_batch(self, messages: list) -> list[SendResult]:
+        raise AttributeError("'list' object has no attribute 'get'")
+
+
+def test_a_provider_that_raises_fails_its_chunk_with_back_off_until_failed(merchant, config) -> None:  # noqa: ANN001
+    message_id = _queue(merchant, Channel.EMAIL, "broken@example.com", "Hello", subject="Hi")
+    providers = {Channel.EMAIL: _Broken()}
+    now = utcnow()
+    report = outbox.deliver_once(providers, "broken-worker", now=now, config=config)
+    assert report.retrying >= 1
+    row = _row(message_id)
+    assert (row["status"], row["attempts"], row["claimed_until"]) == ("queued", 1, None)
+    assert "provider error: AttributeError" in row["reason"]
+    outbox.deliver_once(providers, "broken-worker", now=now + dt.timedelta(seconds=30), config=config)
+    assert _row(message_id)["attempts"] == 1, "not due before its back-off"
+    outbox.deliver_once(providers, "broken-worker", now=now + dt.timedelta(minutes=2), config=config)
+    assert (_row(message_id)["status"], _row(message_id)["attempts"]) == ("queued", 2)
+    outbox.deliver_once(providers, "broken-worker", now=now + dt.timedelta(minutes=10), config=config)
+    assert (_row(message_id)["status"], _row(message_id)["attempts"]) == ("failed", 3)
+
+
+def test_a_job_whose_worker_died_mid_run_is_taken_over_once_stale(unique) -> None:  # noqa: ANN001
+    runs: list[str] = []
+    jobs = (worker.Job(f"died-{unique}", worker.daily, lambda now: runs.append("ran") or "done"),)
+    now = utcnow()
+    table = JobRun.__table__
+    with get_engine().begin() as connection:  # a worker claimed today's run an hour ago and died
+        connection.execute(table.insert().values(job=f"died-{unique}", period=worker.daily(now), worker="dead",
+                                                 started_at=now - dt.timedelta(hours=1)))
+    assert worker.run_due_jobs("w1", now, jobs) == [], "an hour: maybe still running"
+    with get_engine().begin() as connection:
+        connection.execute(table.update().where(table.c.job == f"died-{unique}")
+                           .values(started_at=now - dt.timedelta(hours=3)))
+    assert worker.run_due_jobs("w2", now, jobs) == [f"died-{unique}"]
+    assert worker.run_due_jobs("w3", now, jobs) == [], "taken over once"
+    assert runs == ["ran"]
+    with get_engine().connect() as connection:
+        row = connection.execute(sa.select(table.c.worker, table.c.result, table.c.finished_at)
+                                 .where(table.c.job == f"died-{unique}")).one()
+    assert (row.worker, row.result) == ("w2", "ok: done") and row.finished_at is not None

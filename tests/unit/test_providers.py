@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from cryptography import x509
@@ -226,3 +228,43 @@ def test_signature_matches_the_providers_own_signing() -> None:
 def test_sms_without_base_or_credentials_is_not_configured() -> None:
     assert not SmsProvider(Settings(SMS_API_BASE="")).configured()
     assert not SmsProvider(Settings(SMS_API_BASE="http://x", SMS_ACCOUNT_SID="AC1", SMS_AUTH_TOKEN="")).configured()
+
+
+def test_smtp_a_message_that_cannot_be_built_fails_alone_and_the_batch_goes_on(inbox: SmtpInbox) -> None:
+    provider = SmtpProvider(_smtp_settings(inbox))
+    results = provider.send_batch([_email(1, "a@example.test\nBcc: everyone@example.test"), _email(2, "fine@example.test")])
+    provider.close()
+    assert (results[0].accepted, results[0].permanent) == (False, True)
+    assert "linefeed" in results[0].error
+    assert results[1].accepted
+    assert [r.perkstar_id for r in inbox.received()] == [2]
+
+
+def test_sms_a_2xx_answer_that_is_not_an_object_is_accepted_without_sid() -> None:
+    """A provider answering 201 with a JSON list: accepted (it was sent), no sid, no crash."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # noqa: ANN002
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = b'["queued"]'
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = Settings(SMS_API_BASE=f"http://127.0.0.1:{server.server_port}", SMS_ACCOUNT_SID="AC" + "0" * 32,
+                          SMS_AUTH_TOKEN="token", SMS_FROM="+447700900000", PERKSTAR_PUBLIC_URL="https://shop.example")
+        provider = SmsProvider(config)
+        results = provider.send_batch([_sms(1, "+447700900001"), _sms(2, "+447700900002")])
+        provider.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [(r.accepted, r.provider_message_id) for r in results] == [(True, None), (True, None)]

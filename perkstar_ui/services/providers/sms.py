@@ -93,15 +93,22 @@ class SmsProvider:
             return SendResult(message.id, False, error=f"SMS provider unreachable: {error.__class__.__name__}: {error}"[:500])
         if response.is_success:
             try:
-                sid = response.json().get("sid")
+                answer = response.json()
             except ValueError:
-                sid = None
-            return SendResult(message.id, True, provider_message_id=sid)
+                answer = None
+            sid = answer.get("sid") if isinstance(answer, dict) else None
+            return SendResult(message.id, True, provider_message_id=str(sid) if sid else None)
         permanent = response.is_client_error and response.status_code not in RETRYABLE_CLIENT_ERRORS
         return SendResult(message.id, False, error=_provider_error(response), permanent=permanent)
 
     def send_batch(self, messages: list[Outbound]) -> list[SendResult]:
-        return [self._send_one(message) for message in messages]
+        results = []
+        for message in messages:
+            try:
+                results.append(self._send_one(message))
+            except Exception as error:  # noqa: BLE001 - one message's bug must not fail the others
+                results.append(SendResult(message.id, False, error=f"SMS: {error.__class__.__name__}: {error}"[:500]))
+        return results
 
     def close(self) -> None:
         client, self._client = self._client, None

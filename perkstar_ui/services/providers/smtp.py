@@ -100,8 +100,8 @@ class SmtpProvider:
     def send_batch(self, messages: list[Outbound]) -> list[SendResult]:
         results = []
         for message in messages:
-            email = build_email(message, self.sender)
             try:
+                email = build_email(message, self.sender)
                 self._send_one(email)
             except smtplib.SMTPException as error:
                 if isinstance(error, smtplib.SMTPServerDisconnected):
@@ -113,8 +113,11 @@ class SmtpProvider:
             except OSError as error:  # connection refused, reset, timeout: worth a retry
                 self._connection = None
                 results.append(SendResult(message.id, False, error=_describe(error)))
-            except ValueError as error:  # an address smtplib cannot use: a retry cannot help
+            except ValueError as error:  # an address or header nobody can use: a retry cannot help
                 results.append(SendResult(message.id, False, error=_describe(error), permanent=True))
+            except Exception as error:  # noqa: BLE001 - one message's bug must not fail the others
+                self.close()  # the session's state is unknown: start over with the next one
+                results.append(SendResult(message.id, False, error=_describe(error)))
             else:
                 results.append(SendResult(message.id, True, provider_message_id=email["Message-ID"]))
         return results
