@@ -24,6 +24,19 @@ SUBSCRIBE_LIMIT = RateLimiter("push-subscribe", limit=10, window_seconds=60)
 MAX_BODY_BYTES = 4096
 
 
+async def _read(request: Request) -> bytes | None:
+    """The body, or None past ``MAX_BODY_BYTES`` (read no further than that)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_BODY_BYTES:
+            return None
+    return bytes(body)
+
+
 @public_route
 async def public_key(request: Request) -> Response:
     key = await asyncio.to_thread(push_keys.public_key)
@@ -34,8 +47,8 @@ async def public_key(request: Request) -> Response:
 async def subscribe(request: Request) -> Response:
     if not await SUBSCRIBE_LIMIT.admit(request):
         return SUBSCRIBE_LIMIT.refusal()
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
+    body = await _read(request)
+    if body is None:
         return JSONResponse({"error": "Request too large."}, status_code=413)
     try:
         data = json.loads(body)

@@ -3,14 +3,17 @@
 The card's install token is the only secret (as on the card page); the browser's
 ``PushSubscription`` names the push service URL we will POST to and the keys that
 encrypt the message for that browser only (RFC 8291). Because our server makes that
-request, the endpoint is checked first: HTTPS to a public host, never this machine or
-a private network (no server-side request forgery through a crafted subscription).
+request, the endpoint is checked first: HTTPS on port 443 to a host whose every address
+is public, never this machine or a private network (no server-side request forgery
+through a crafted subscription). The provider checks again before each send: a name
+may resolve elsewhere later.
 """
 
 from __future__ import annotations
 
 import binascii
 import ipaddress
+import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -25,7 +28,8 @@ from perkstar_ui.db.tenancy import system_session
 from perkstar_ui.services.public_card import DELETED_MESSAGE, CardRefused, locate_card
 
 MAX_ENDPOINT_LENGTH = 1000
-_LOCAL_HOST_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+# A holder has a phone or two; the oldest subscription goes when a card has more.
+MAX_SUBSCRIPTIONS_PER_CARD = 5
 
 
 class SubscriptionRefused(ValueError):
@@ -64,11 +68,14 @@ def check(subscription: BrowserSubscription, *, allow_local_endpoint: bool = Fal
     endpoint = subscription.endpoint
     if len(endpoint) > MAX_ENDPOINT_LENGTH:
         raise SubscriptionRefused("The endpoint is too long.")
-    parts = urlsplit(endpoint)
-    if parts.scheme not in (("https", "http") if allow_local_endpoint else ("https",)) or not parts.hostname:
-        raise SubscriptionRefused("The endpoint must be an https URL.")
-    if not allow_local_endpoint and _is_local(parts.hostname):
-        raise SubscriptionRefused("The endpoint must be a public push service.")
+    if not allow_local_endpoint:
+        refusal = endpoint_refusal(endpoint)
+        if refusal:
+            raise SubscriptionRefused(refusal)
+    else:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise SubscriptionRefused("The endpoint must be an https URL.")
     try:
         public = _decoded(subscription.p256dh, "keys.p256dh")
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), public)
@@ -80,20 +87,50 @@ def check(subscription: BrowserSubscription, *, allow_local_endpoint: bool = Fal
         raise SubscriptionRefused("The keys are too long.")
 
 
-def _is_local(host: str) -> bool:
-    if host.lower().rstrip(".") in _LOCAL_HOST_NAMES:
-        return True
+def endpoint_refusal(endpoint: str) -> str | None:
+    """Why we will not POST to this endpoint, or None: https, port 443, and a host whose
+    every address (resolved now) is global. Names and numeric forms (``127.1``,
+    ``2130706433``, ``0x7f.1``) are all judged by what they resolve to."""
     try:
-        address = ipaddress.ip_address(host.strip("[]"))
+        parts = urlsplit(endpoint)
+        port = parts.port
     except ValueError:
-        return False  # a name: push services are public names (fcm.googleapis.com, …)
-    return not address.is_global
+        return "The endpoint is not a valid URL."
+    if parts.scheme != "https" or not parts.hostname:
+        return "The endpoint must be an https URL."
+    if port not in (None, 443):
+        return "The endpoint must use the standard https port."
+    addresses = resolve(parts.hostname)
+    if not addresses:
+        return "The endpoint's host does not resolve."
+    if not all(_is_global(address) for address in addresses):
+        return "The endpoint must be a public push service."
+    return None
+
+
+def resolve(host: str) -> list[str]:
+    """Every address the host resolves to (empty when it does not)."""
+    try:
+        infos = socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    return [info[4][0] for info in infos]
+
+
+def _is_global(address: str) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return parsed.is_global
 
 
 def subscribe(token: str, subscription: BrowserSubscription, *, allow_local_endpoint: bool = False) -> None:
     """Store the subscription for the card with this install token. The endpoint is
     unique: subscribing again (new keys, or the same browser for another card) replaces
-    the earlier row. Raises ``CardRefused`` for an unknown or deleted card and
+    the earlier row. A card keeps its ``MAX_SUBSCRIPTIONS_PER_CARD`` newest subscriptions. Raises ``CardRefused`` for an unknown or deleted card and
     ``SubscriptionRefused`` for a bad subscription."""
     check(subscription, allow_local_endpoint=allow_local_endpoint)
     found = locate_card(token)
@@ -114,6 +151,11 @@ def subscribe(token: str, subscription: BrowserSubscription, *, allow_local_endp
             index_elements=["endpoint"],
             set_={key: insert.excluded[key] for key in ("merchant_id", "card_id", "p256dh", "auth", "created_at")},
         ))
+        newest = (select(PushSubscription.id).where(PushSubscription.card_id == card_id)
+                  .order_by(PushSubscription.created_at.desc(), PushSubscription.id.desc())
+                  .limit(MAX_SUBSCRIPTIONS_PER_CARD))
+        session.execute(sa.delete(PushSubscription).where(
+            PushSubscription.card_id == card_id, PushSubscription.id.not_in(newest.scalar_subquery())))
         session.commit()
 
 
@@ -134,8 +176,9 @@ def subscriptions_for_cards(card_ids: list[int]) -> dict[int, list[BrowserSubscr
         rows = session.exec(
             select(PushSubscription.card_id, PushSubscription.endpoint, PushSubscription.p256dh, PushSubscription.auth)
             .where(PushSubscription.card_id.in_(card_ids))
-            .order_by(PushSubscription.id)
+            .order_by(PushSubscription.created_at.desc(), PushSubscription.id.desc())
         ).all()
     for card_id, endpoint, p256dh, auth in rows:
-        by_card[card_id].append(BrowserSubscription(endpoint, p256dh, auth))
+        if len(by_card[card_id]) < MAX_SUBSCRIPTIONS_PER_CARD:  # rows kept from before the cap
+            by_card[card_id].append(BrowserSubscription(endpoint, p256dh, auth))
     return by_card

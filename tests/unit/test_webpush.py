@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import asyncio
 import os
+import socket
 import threading
 import time
 import uuid
@@ -38,6 +40,7 @@ from perkstar_ui.db.models import Card, Merchant, Message, PushSubscription, Sys
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain.messages import Channel, MessageStatus, SkipReason
 from perkstar_ui.services import public_card, push_keys, push_subscriptions
+from perkstar_ui.services.providers import webpush as webpush_provider
 from perkstar_ui.services.providers.base import Outbound
 from perkstar_ui.services.providers.webpush import WebPushProvider
 from perkstar_ui.services.push_subscriptions import BrowserSubscription, SubscriptionRefused
@@ -92,6 +95,8 @@ def push_service() -> Iterator[PushService]:
             self.send_response(status)
             if status == 201:
                 self.send_header("Location", f"{service.url}/messages/{uuid.uuid4().hex}")
+            if status in (301, 302, 307, 308):
+                self.send_header("Location", f"{service.url}/internal-admin")
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -105,6 +110,33 @@ def push_service() -> Iterator[PushService]:
     yield service
     server.shutdown()
     server.server_close()
+
+
+# Names the tests resolve (no DNS here); numeric hosts go to the real getaddrinfo.
+FAKE_DNS = {
+    "push.example.com": ["93.184.215.14"],
+    "internal.example.com": ["10.1.2.3"],
+    "mixed.example.com": ["93.184.215.14", "127.0.0.1"],
+    "metadata.example.com": ["169.254.169.254"],
+    "v6private.example.com": ["fd00::1"],
+}
+
+
+@pytest.fixture(autouse=True)
+def fake_dns(monkeypatch) -> dict[str, list[str]]:
+    real = socket.getaddrinfo
+    names = {name: list(addresses) for name, addresses in FAKE_DNS.items()}
+
+    def getaddrinfo(host, port, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if isinstance(host, str) and host.lower().rstrip(".") in names:
+            return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+                    for a in names[host.lower().rstrip(".")]]
+        if isinstance(host, str) and host.endswith((".example.com", ".invalid")):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names
 
 
 @dataclass
@@ -188,7 +220,7 @@ def test_push_reaches_every_subscribed_browser_encrypted_and_signed(merchant, in
     for browser in (phone, tablet):
         push_subscriptions.subscribe(token, browser.subscription(), allow_local_endpoint=True)
 
-    [result] = WebPushProvider().send_batch([outbound(merchant, card_id, "Double stamps today ☕ until 5 pm")])
+    [result] = WebPushProvider(allow_local_endpoints=True).send_batch([outbound(merchant, card_id, "Double stamps today ☕ until 5 pm")])
 
     assert result.accepted and result.provider_message_id.startswith(f"{push_service.url}/messages/")
     for browser in (phone, tablet):
@@ -207,7 +239,7 @@ def test_another_browsers_keys_cannot_read_it(merchant, installed_card, push_ser
     card_id, token = installed_card
     browser = Browser.new(f"{push_service.url}/only-{uuid.uuid4().hex}")
     push_subscriptions.subscribe(token, browser.subscription(), allow_local_endpoint=True)
-    WebPushProvider().send_batch([outbound(merchant, card_id, "secret offer")])
+    WebPushProvider(allow_local_endpoints=True).send_batch([outbound(merchant, card_id, "secret offer")])
     [request] = push_service.for_path("/" + browser.endpoint.rsplit("/", 1)[1])
     stranger = Browser.new(browser.endpoint)
     with pytest.raises(Exception):  # noqa: B017 - http_ece raises a bare InvalidTag/ECEException
@@ -220,7 +252,7 @@ def test_gone_subscription_is_deleted_and_the_message_still_counts(merchant, ins
     push_subscriptions.subscribe(token, gone.subscription(), allow_local_endpoint=True)
     push_service.answer("/" + gone.endpoint.rsplit("/", 1)[1], 410)
 
-    [result] = WebPushProvider().send_batch([outbound(merchant, card_id, "hello")])
+    [result] = WebPushProvider(allow_local_endpoints=True).send_batch([outbound(merchant, card_id, "hello")])
 
     assert result.accepted  # shown on the card page even though no browser took it
     assert subscriptions_of(card_id) == []
@@ -232,18 +264,18 @@ def test_push_service_error_is_retried_unless_another_browser_got_it(merchant, i
     push_subscriptions.subscribe(token, flaky.subscription(), allow_local_endpoint=True)
     push_service.answer("/" + flaky.endpoint.rsplit("/", 1)[1], 503)
 
-    [failed] = WebPushProvider().send_batch([outbound(merchant, card_id, "try again")])
+    [failed] = WebPushProvider(allow_local_endpoints=True).send_batch([outbound(merchant, card_id, "try again")])
     assert not failed.accepted and not failed.permanent and "503" in failed.error
     assert subscriptions_of(card_id) == [flaky.endpoint]  # kept: it may come back
 
-    [retried] = WebPushProvider().send_batch([outbound(merchant, card_id, "try again")])
+    [retried] = WebPushProvider(allow_local_endpoints=True).send_batch([outbound(merchant, card_id, "try again")])
     assert retried.accepted
     assert len(push_service.for_path("/" + flaky.endpoint.rsplit("/", 1)[1])) == 2
 
     steady = Browser.new(f"{push_service.url}/steady-{uuid.uuid4().hex}")
     push_subscriptions.subscribe(token, steady.subscription(), allow_local_endpoint=True)
     push_service.answer("/" + flaky.endpoint.rsplit("/", 1)[1], 500)
-    [partial] = WebPushProvider().send_batch([outbound(merchant, card_id, "once")])
+    [partial] = WebPushProvider(allow_local_endpoints=True).send_batch([outbound(merchant, card_id, "once")])
     assert partial.accepted  # retrying would give the steady browser a duplicate
 
 
@@ -251,14 +283,14 @@ def test_card_without_subscription_is_accepted_not_installed_is_refused(merchant
     customer_id = add_customer(merchant, "Bo", "Diddley")
     installed, _ = give_card(merchant, customer_id, status="installed", device="pwa")
     not_installed, _ = give_card(merchant, customer_id)
-    results = WebPushProvider().send_batch([
+    results = WebPushProvider(allow_local_endpoints=True).send_batch([
         outbound(merchant, installed, "on the card page only", 1),
         outbound(merchant, not_installed, "never", 2),
     ])
     assert [r.id for r in results] == [1, 2]
     assert results[0].accepted and results[0].provider_message_id is None
     assert not results[1].accepted and results[1].permanent and results[1].error == SkipReason.NOT_INSTALLED.value
-    assert WebPushProvider().configured()
+    assert WebPushProvider(allow_local_endpoints=True).configured()
 
 
 def test_long_text_is_shortened_for_the_notification_only(merchant, installed_card, push_service):
@@ -266,7 +298,7 @@ def test_long_text_is_shortened_for_the_notification_only(merchant, installed_ca
     browser = Browser.new(f"{push_service.url}/long-{uuid.uuid4().hex}")
     push_subscriptions.subscribe(token, browser.subscription(), allow_local_endpoint=True)
     text = "🎉" * 1000  # 4000 bytes of UTF-8: over what a push service takes
-    [result] = WebPushProvider().send_batch([outbound(merchant, card_id, text)])
+    [result] = WebPushProvider(allow_local_endpoints=True).send_batch([outbound(merchant, card_id, text)])
     assert result.accepted
     [request] = push_service.for_path("/" + browser.endpoint.rsplit("/", 1)[1])
     shown = browser.decrypt(request.body)["body"]
@@ -303,11 +335,94 @@ def test_one_browser_moves_to_another_merchants_card(merchant, other_merchant, i
     "https://127.0.0.1/x", "https://localhost:8443/x", "https://10.0.0.5/x", "https://[::1]/x",
     "https://169.254.169.254/latest/meta-data",  # cloud metadata: never
     "https://" + "a" * 1000 + ".com/x",
+    # numeric forms of 127.0.0.1 that are no literal IP address, with and without a port
+    "https://2130706433:6379/x", "https://2130706433/x", "https://127.1/x", "https://0x7f.1/x",
+    "https://0x7f.1:8443/admin", "https://[::ffff:127.0.0.1]/x", "https://0/x",
+    # names: judged by every address they resolve to
+    "https://internal.example.com/x", "https://mixed.example.com/x", "https://metadata.example.com/x",
+    "https://v6private.example.com/x", "https://nowhere.invalid/x",
+    # a public host on another port (push services use 443)
+    "https://push.example.com:8443/x", "https://93.184.215.14:6379/x", "https://push.example.com:0/x",
 ])
 def test_endpoints_we_would_not_call_are_refused(installed_card, endpoint):
     _, token = installed_card
     with pytest.raises(SubscriptionRefused):
         push_subscriptions.subscribe(token, Browser.new(endpoint).subscription())
+
+
+def test_public_push_service_on_443_is_accepted(installed_card):
+    card_id, token = installed_card
+    for endpoint in (f"https://push.example.com:443/a{uuid.uuid4().hex}", f"https://93.184.215.14/b{uuid.uuid4().hex}"):
+        push_subscriptions.subscribe(token, Browser.new(endpoint).subscription())
+    assert len(subscriptions_of(card_id)) == 2
+
+
+def test_a_card_keeps_its_five_newest_subscriptions(installed_card):
+    card_id, token = installed_card
+    endpoints = [f"https://push.example.com/wpush/{n}-{uuid.uuid4().hex}" for n in range(7)]
+    for endpoint in endpoints:
+        push_subscriptions.subscribe(token, Browser.new(endpoint).subscription())
+    assert sorted(subscriptions_of(card_id)) == sorted(endpoints[2:])
+    push_subscriptions.subscribe(token, Browser.new(endpoints[2]).subscription())  # renewed: now the newest
+    push_subscriptions.subscribe(token, Browser.new(endpoints[0]).subscription())
+    assert sorted(subscriptions_of(card_id)) == sorted([endpoints[0], endpoints[2], *endpoints[4:]])  # 3 went
+    assert [s.endpoint for s in push_subscriptions.subscriptions_for_cards([card_id])[card_id]] == [
+        endpoints[0], endpoints[2], endpoints[6], endpoints[5], endpoints[4]]
+
+
+def test_send_skips_an_endpoint_that_now_resolves_privately(merchant, installed_card, fake_dns, monkeypatch):
+    card_id, token = installed_card
+    endpoint = f"https://push.example.com/wpush/{uuid.uuid4().hex}"
+    push_subscriptions.subscribe(token, Browser.new(endpoint).subscription())
+    fake_dns["push.example.com"] = ["127.0.0.1"]  # DNS rebinding after the check
+    sent: list[str] = []
+    monkeypatch.setattr(webpush_provider, "_push", lambda http, vapid, subject, sub, payload: sent.append(sub.endpoint))
+    [result] = WebPushProvider().send_batch([outbound(merchant, card_id, "hello")])
+    assert sent == []
+    assert result.accepted and result.provider_message_id is None  # on the card page only
+    assert subscriptions_of(card_id) == [endpoint]
+
+
+def test_local_endpoints_are_skipped_without_the_test_escape_hatch(merchant, installed_card, push_service):
+    card_id, token = installed_card
+    browser = Browser.new(f"{push_service.url}/hatch-{uuid.uuid4().hex}")
+    push_subscriptions.subscribe(token, browser.subscription(), allow_local_endpoint=True)
+    [result] = WebPushProvider().send_batch([outbound(merchant, card_id, "hello")])
+    assert result.accepted and push_service.for_path("/" + browser.endpoint.rsplit("/", 1)[1]) == []
+
+
+@pytest.mark.parametrize("status", [302, 307, 308])
+def test_redirects_are_not_followed(merchant, installed_card, push_service, status):
+    card_id, token = installed_card
+    browser = Browser.new(f"{push_service.url}/redirect-{uuid.uuid4().hex}")
+    push_subscriptions.subscribe(token, browser.subscription(), allow_local_endpoint=True)
+    push_service.answer("/" + browser.endpoint.rsplit("/", 1)[1], status)
+    [result] = WebPushProvider(allow_local_endpoints=True).send_batch([outbound(merchant, card_id, "hello")])
+    assert len(push_service.for_path("/" + browser.endpoint.rsplit("/", 1)[1])) == 1
+    assert push_service.for_path("/internal-admin") == []
+    assert result.accepted and result.provider_message_id is None
+
+
+def test_an_unreachable_host_is_tried_once_per_batch(merchant, installed_card, monkeypatch):
+    card_id, token = installed_card
+    with socket.socket() as probe:  # a port nothing listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for n in range(3):
+        push_subscriptions.subscribe(token, Browser.new(f"http://127.0.0.1:{port}/dead-{n}").subscription(),
+                                     allow_local_endpoint=True)
+    calls: list[object] = []
+    real_webpush = webpush_provider.webpush
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(kwargs["timeout"])
+        return real_webpush(*args, **kwargs)
+
+    monkeypatch.setattr(webpush_provider, "webpush", counting)
+    results = WebPushProvider(allow_local_endpoints=True).send_batch(
+        [outbound(merchant, card_id, "one", 1), outbound(merchant, card_id, "two", 2)])
+    assert calls == [(3, 5)]  # connect and read bounded; the other five attempts skipped
+    assert all(not r.accepted and not r.permanent and "unreachable" in r.error for r in results)
 
 
 def test_bad_keys_are_refused(installed_card):
@@ -364,6 +479,30 @@ def test_subscribe_route_stores_and_refuses(merchant, installed_card, unique):
     local = {**body, "subscription": {**body["subscription"], "endpoint": "https://127.0.0.1:9/x"}}
     assert api.post("/api/push/subscribe", json=local).status_code == 400
     assert api.post("/api/push/subscribe", content=b"x" * 5000).status_code == 413
+    chunked = (b"x" * 1000 for _ in range(6))  # no Content-Length: counted while streaming
+    assert api.post("/api/push/subscribe", content=chunked).status_code == 413
+
+
+def test_subscribe_route_stops_reading_past_the_limit(unique):
+    """A large body is not read whole: the route stops after 4 KB and answers 413."""
+    app = Starlette(routes=push_api.ROUTES)
+    chunks_read = 0
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        nonlocal chunks_read
+        chunks_read += 1
+        return {"type": "http.request", "body": b"x" * 1024, "more_body": chunks_read < 1000}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "http_version": "1.1", "method": "POST", "scheme": "http", "path": "/api/push/subscribe",
+             "raw_path": b"/api/push/subscribe", "root_path": "", "query_string": b"", "headers": [],
+             "client": (f"192.0.2.{int(unique[:2], 16) % 250}", 40000), "server": ("testserver", 80)}
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 413
+    assert chunks_read <= 5
 
 
 def test_subscribe_route_is_rate_limited_per_client(installed_card, unique):

@@ -6,6 +6,11 @@ page also lists the message itself, so a message is accepted even when no browse
 subscribed (or every subscription turned out to be gone): the holder sees it next time
 they open the card. Only when every subscription failed for a reason that may pass
 (push service down, 429/5xx, network) does the outbox retry it later.
+
+The endpoint came from a browser, so each send checks it again (https, port 443, every
+address public: a name may now resolve to a private one), never follows a redirect, and
+is bounded: 3 s to connect, 5 s per read, and after one network failure the other
+subscriptions on that host are left for the retry instead of each waiting in turn.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from perkstar_ui.services import push_keys
 from perkstar_ui.services.providers.base import Outbound, SendResult
 from perkstar_ui.services.push_subscriptions import (
     BrowserSubscription,
+    endpoint_refusal,
     subscriptions_for_cards,
     unsubscribe_endpoint,
 )
@@ -34,7 +40,7 @@ log = logging.getLogger(__name__)
 
 # How long a push service keeps a message for a phone that is offline (RFC 8030 TTL).
 TIME_TO_LIVE_SECONDS = 3 * 24 * 3600
-REQUEST_TIMEOUT_SECONDS = 10
+REQUEST_TIMEOUT_SECONDS = (3, 5)  # connect, read
 # Push services accept 4096 encrypted bytes; keep the notification text well inside
 # (the whole message is on the card page anyway).
 MAX_NOTIFICATION_BYTES = 3000
@@ -54,6 +60,7 @@ class _Attempt:
     retryable: bool = False
     location: str | None = None
     error: str = ""
+    network_failure: bool = False  # no answer (timeout, refused connection): skip the host
 
 
 def notification_payload(message: Outbound, install_token: str) -> str:
@@ -68,6 +75,15 @@ def notification_payload(message: Outbound, install_token: str) -> str:
                        "tag": f"perkstar-message-{message.id}"}, ensure_ascii=False)
 
 
+class _NoRedirectSession(requests.Session):
+    """A redirect is answered as it is (a 3xx is a refusal): following it would let a
+    public endpoint send our POST to a private address."""
+
+    def request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        kwargs["allow_redirects"] = False
+        return super().request(*args, **kwargs)
+
+
 def _card_targets(card_ids: list[int]) -> dict[int, _CardTarget]:
     if not card_ids:
         return {}
@@ -79,8 +95,11 @@ def _card_targets(card_ids: list[int]) -> dict[int, _CardTarget]:
 class WebPushProvider:
     channel = Channel.PUSH
 
-    def __init__(self, config: Settings | None = None) -> None:
+    def __init__(self, config: Settings | None = None, *, allow_local_endpoints: bool = False) -> None:
+        """``allow_local_endpoints``: tests only, to reach their push service on 127.0.0.1
+        over HTTP (the worker never sets it; the public subscribe route cannot store one)."""
         self._config = config or settings()
+        self._allow_local_endpoints = allow_local_endpoints
 
     def configured(self) -> bool:
         """Always: the VAPID keys are ours (made on first use), no account is needed."""
@@ -92,25 +111,49 @@ class WebPushProvider:
         subscriptions = subscriptions_for_cards(card_ids)
         vapid = push_keys.vapid()
         subject = self._config.vapid_subject
-        with requests.Session() as http:  # keep-alive to each push service across the batch
-            return [self._send_one(http, vapid, subject, m, targets, subscriptions) for m in messages]
+        with _NoRedirectSession() as http:  # keep-alive to each push service across the batch
+            batch = _Batch(http, vapid, subject, self._allow_local_endpoints)
+            return [self._send_one(batch, m, targets, subscriptions) for m in messages]
 
-    def _send_one(self, http: requests.Session, vapid, subject: str, message: Outbound,  # noqa: ANN001
-                  targets: dict[int, _CardTarget], subscriptions: dict[int, list[BrowserSubscription]]) -> SendResult:
+    def _send_one(self, batch: _Batch, message: Outbound, targets: dict[int, _CardTarget],
+                  subscriptions: dict[int, list[BrowserSubscription]]) -> SendResult:
         target = targets.get(message.card_id) if message.card_id is not None else None
         if target is None or target.status == "deleted":
             return SendResult(message.id, accepted=False, error="The card no longer exists.", permanent=True)
         if target.status != "installed":
             return SendResult(message.id, accepted=False, error=SkipReason.NOT_INSTALLED.value, permanent=True)
         payload = notification_payload(message, target.install_token)
-        attempts = [_push(http, vapid, subject, subscription, payload)
-                    for subscription in subscriptions.get(message.card_id, [])]
+        attempts = [batch.push(subscription, payload) for subscription in subscriptions.get(message.card_id, [])]
         accepted = [a for a in attempts if a.accepted]
         retryable = [a for a in attempts if a.retryable]
         if retryable and not accepted:
             # Nobody got it yet and it may pass: retry the whole message later (no duplicates).
             return SendResult(message.id, accepted=False, error=retryable[0].error, permanent=False)
         return SendResult(message.id, accepted=True, provider_message_id=accepted[0].location if accepted else None)
+
+
+class _Batch:
+    """One batch's sends: the session, and per host what is known so far (its endpoint
+    check, and whether it already failed to answer)."""
+
+    def __init__(self, http: requests.Session, vapid, subject: str, allow_local_endpoints: bool) -> None:  # noqa: ANN001
+        self.http, self.vapid, self.subject = http, vapid, subject
+        self.allow_local_endpoints = allow_local_endpoints
+        self._unreachable: dict[str, _Attempt] = {}
+
+    def push(self, subscription: BrowserSubscription, payload: str) -> _Attempt:
+        host = _host(subscription.endpoint)
+        if host in self._unreachable:  # it failed once in this batch: the retry will try again
+            return self._unreachable[host]
+        if not self.allow_local_endpoints:
+            refusal = endpoint_refusal(subscription.endpoint)
+            if refusal:
+                log.warning("push to %s skipped: %s", host, refusal)
+                return _Attempt(accepted=False, error=refusal)
+        attempt = _push(self.http, self.vapid, self.subject, subscription, payload)
+        if attempt.network_failure:
+            self._unreachable[host] = attempt
+        return attempt
 
 
 def _push(http: requests.Session, vapid, subject: str, subscription: BrowserSubscription, payload: str) -> _Attempt:  # noqa: ANN001
@@ -128,7 +171,8 @@ def _push(http: requests.Session, vapid, subject: str, subscription: BrowserSubs
         return _Attempt(accepted=False, retryable=retryable, error=f"Push service answered {status}.")
     except requests.RequestException as error:
         log.warning("push to %s failed: %s", _host(subscription.endpoint), type(error).__name__)
-        return _Attempt(accepted=False, retryable=True, error=f"Push service unreachable ({type(error).__name__}).")
+        return _Attempt(accepted=False, retryable=True, network_failure=True,
+                        error=f"Push service unreachable ({type(error).__name__}).")
     return _Attempt(accepted=True, location=response.headers.get("Location"))
 
 
