@@ -88,8 +88,12 @@ def _message() -> rx.Component:
 def _preview() -> rx.Component:
     return rx.card(
         rx.flex(
-            rx.text(rx.el.span(S.recipients, data_testid="campaign-recipients"), " recipients", size="3",
-                    weight="bold"),
+            rx.hstack(
+                rx.text(rx.el.span(S.recipients, data_testid="campaign-recipients"), " recipients", size="3",
+                        weight="bold"),
+                rx.cond(S.counting, rx.spinner(size="1", data_testid="campaign-counting")),
+                align="center", spacing="2",
+            ),
             rx.cond(
                 S.preview_choices.length() > 0,
                 rx.hstack(

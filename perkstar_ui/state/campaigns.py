@@ -53,6 +53,7 @@ class CampaignComposeState(AuthState):
     timezone: str = "UTC"
     selected_count: int = 0
     recipients: int = 0
+    counting: bool = False  # the audience is being counted
     audience_error: str = ""
     preview_choices: list[Option] = []
     preview_customer: str = ""
@@ -116,16 +117,18 @@ class CampaignComposeState(AuthState):
         """Count the audience and pick the first recipient for the preview; the count
         shows a spinner first (the browser sees state only at a yield)."""
         merchant_id = current_login().merchant_id
-        self.audience_error = ""
+        self.audience_error, self.counting = "", True
+        yield
         target = self._target()
         try:
             self.recipients = await asyncio.to_thread(campaigns.count_recipients, merchant_id, target)
             choices = await asyncio.to_thread(campaigns.preview_choices, merchant_id, target)
         except REFUSALS as refusal:
             self.recipients, self.preview_choices, self.preview_customer = 0, [], ""
-            self.audience_error = str(refusal)
+            self.audience_error, self.counting = str(refusal), False
             self._render_preview()
             return
+        self.counting = False
         self.preview_choices = [Option(str(i), name) for i, name in choices]
         if not any(c.value == self.preview_customer for c in self.preview_choices):
             self.preview_customer = self.preview_choices[0].value if self.preview_choices else ""
