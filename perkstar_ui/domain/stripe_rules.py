@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -101,6 +102,25 @@ def watermark(event: dict) -> int:
     """Order of events for one card: ``created`` seconds, then the type's rank."""
     kind = event_type(event)
     return int(event.get("created") or 0) * _RANKS + (_RANK[kind] if kind else 0)
+
+
+# Same-second snapshots of one type: the later period end wins, then this status order, then the event id.
+_STATUS_ORDER = ("incomplete", "trialing", "active", "past_due", "unpaid", "paused", "incomplete_expired", "canceled")
+
+
+def tiebreak(event: dict) -> str:
+    """What decides between two subscription events with the same ``watermark`` (same
+    second, same type), from their content only, so any delivery order ends the same:
+    the later current period end, then ``_STATUS_ORDER``, then (a hash of) the event id.
+    One short string that sorts that way: it is kept in the entry's detail (200 chars)."""
+    obj = _get(event, "data", "object") or {}
+    ends = [i["current_period_end"] for i in _items(obj) if isinstance(i.get("current_period_end"), int)]
+    top = obj.get("current_period_end") if isinstance(obj, dict) else None
+    end = max(ends) if ends else (top if isinstance(top, int) and not isinstance(top, bool) else 0)
+    status = obj.get("status") if isinstance(obj, dict) else None
+    rank = _STATUS_ORDER.index(status) if status in _STATUS_ORDER else -1
+    digest = hashlib.sha1(str(event.get("id") or "").encode()).hexdigest()[:8]
+    return f"{max(0, int(end)):011d}{rank + 1:x}{digest}"
 
 
 def _get(obj: object, *path: str) -> object:
@@ -219,10 +239,16 @@ def membership_status(state: CardState) -> MembershipStatus:
         return MembershipStatus.PENDING  # issued before issue 12 in Stripe mode: never paid through us
 
 
-def is_stale(state: CardState, mark: int) -> bool:
-    """True when the card already applied a newer subscription event."""
+def is_stale(state: CardState, mark: int, tie: str | None = None) -> bool:
+    """True when the card already applied a newer subscription event: a higher watermark,
+    or the same watermark with a ``tiebreak`` not below this one's."""
     applied = state.membership.get("wm")
-    return isinstance(applied, int) and mark < applied
+    if not isinstance(applied, int) or mark > applied:
+        return False
+    if mark < applied:
+        return True
+    seen = state.membership.get("tie")
+    return tie is not None and isinstance(seen, str) and tie <= seen
 
 
 def _overlay(base: MembershipStatus, failed_mark: int | None, snapshot_mark: int | None) -> MembershipStatus:
@@ -238,11 +264,14 @@ def _detail(values: dict) -> str:
 
 
 def subscription_entries(settings: MembershipSettings, state: CardState, subscription: dict, mark: int,
-                         at: dt.datetime, *, deleted: bool = False) -> list[Entry]:
+                         at: dt.datetime, *, deleted: bool = False, tie: str | None = None,
+                         fresh: bool = False) -> list[Entry]:
     """The entry a subscription snapshot writes (none when stale): status, tier from the
     price mapping (else unchanged), period, period end (renewal and expiration), auto-renew,
-    the watermark; at a new period the tier's whole limit (value_delta refills to it)."""
-    if is_stale(state, mark):
+    the watermark and its ``tiebreak``; at a new period the tier's whole limit (value_delta
+    refills to it). ``fresh``: the first snapshot of a subscription the card was just
+    re-linked to, not measured against the previous subscription's watermark."""
+    if not fresh and is_stale(state, mark, tie):
         return []
     m = state.membership
     base = MembershipStatus.CANCELLED if deleted else status_of(subscription.get("status"))
@@ -266,6 +295,8 @@ def subscription_entries(settings: MembershipSettings, state: CardState, subscri
         "period_start": start, "period_end": end, "wm": mark,
         "auto_renew": not (deleted or bool(subscription.get("cancel_at_period_end"))),
     }
+    if tie is not None:
+        detail["tie"] = tie
     return [Entry(L.SUBSCRIPTION_CHANGED, at, value_delta=new_balance - state.balance, detail=_detail(detail))]
 
 

@@ -18,7 +18,7 @@ import stripe
 
 from perkstar_ui.config import settings
 from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer, Merchant, Message, StripeEvent, as_utc
-from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import ledger as L
 from perkstar_ui.domain import stripe_rules
 from perkstar_ui.domain.card_rules import STRIPE_MODE
@@ -117,7 +117,7 @@ def membership_view(merchant_id: int, card_id: int) -> MembershipView | None:
         status = stripe_rules.membership_status(card.state)
         status_value, label, renewal = status.value, stripe_rules.STATUS_LABELS[status], m.get("period_end") or ""
     else:
-        expired = card.expires_on is not None and card.expires_on < dt.date.today()
+        expired = card.expires_on is not None and card.expires_on < dt.datetime.now(dt.timezone.utc).date()
         active = m.get("active", True) and not expired
         status_value, label = ("active", "Active") if active else ("inactive", "Inactive")
         renewal = ""
@@ -287,13 +287,28 @@ class UnmatchedEvent:
     customer_id: str
 
 
+def unmatched_link_condition(events: sa.Table, merchant_id: int | None = None) -> sa.ColumnElement[bool]:
+    """An event row whose subscription or customer id is a membership card's (of
+    ``merchant_id`` if given, else of the row's merchant or any when it has none)."""
+    cards_ = Card.__table__
+    same = cards_.c.merchant_id == merchant_id if merchant_id is not None else sa.or_(
+        events.c.merchant_id.is_(None), cards_.c.merchant_id == events.c.merchant_id)
+    linked = sa.or_(sa.and_(events.c.subscription_id.is_not(None), cards_.c.stripe_subscription_id == events.c.subscription_id),
+                    sa.and_(events.c.customer_id.is_not(None), cards_.c.stripe_customer_id == events.c.customer_id))
+    return sa.exists(sa.select(cards_.c.id).where(cards_.c.card_type == CardType.MEMBERSHIP.value, same, linked))
+
+
 def unmatched_events(merchant_id: int) -> list[UnmatchedEvent]:
-    """Events that reached this merchant's endpoint for no card of its (newest first)."""
+    """Events for no card (newest first) that concern this merchant: those that reached its
+    own endpoint, and those of the installation's endpoint (no merchant) whose subscription
+    or customer id is now one of its cards' (applied by the worker's next ``retry_due``)."""
     table = StripeEvent.__table__
-    with tenant_session(merchant_id) as session:
+    concerns = unmatched_link_condition(table, merchant_id)
+    with system_session() as session:  # rows of the shared endpoint have no merchant yet
         rows = session.execute(
             sa.select(table.c.id, table.c.event_type, table.c.received_at, table.c.subscription_id, table.c.customer_id)
-            .where(table.c.merchant_id == merchant_id, table.c.outcome == EventOutcome.UNKNOWN_CARD)
+            .where(table.c.outcome == EventOutcome.UNKNOWN_CARD,
+                   sa.or_(table.c.merchant_id == merchant_id, sa.and_(table.c.merchant_id.is_(None), concerns)))
             .order_by(table.c.received_at.desc()).limit(UNMATCHED_SHOWN)
         ).all()
     return [UnmatchedEvent(r.id, r.event_type, as_utc(r.received_at).isoformat(), r.subscription_id or "",

@@ -35,7 +35,7 @@ from perkstar_ui.domain import stripe_rules
 from perkstar_ui.domain.card_rules import STRIPE_MODE
 from perkstar_ui.domain.card_types import CardType
 from perkstar_ui.domain.stripe_rules import EventType, Link
-from perkstar_ui.services import cards
+from perkstar_ui.services import cards, stripe_billing
 from perkstar_ui.services.stripe_account import webhook_secret_for_token
 from perkstar_ui.services.stripe_billing import EventOutcome
 
@@ -48,6 +48,8 @@ RETRY_BATCH = 100
 SOURCE = "stripe"  # card_transaction.source of Stripe's entries
 _EVENTS = StripeEvent.__table__
 _CARDS = Card.__table__
+# A new subscription for a card re-links it when its current one is cancelled (or this is newer).
+RELINKING = frozenset({EventType.CHECKOUT_COMPLETED, EventType.SUBSCRIPTION_CREATED})
 
 
 @dataclass(frozen=True)
@@ -228,17 +230,26 @@ def _apply(event: dict, merchant_id: int, card_id: int, now: dt.datetime, link: 
         row = session.execute(sa.select(_CARDS.c.stripe_subscription_id, _CARDS.c.stripe_customer_id).where(
             _CARDS.c.id == card_id, _CARDS.c.merchant_id == merchant_id)).one()
         values: dict = {}
-        if link.subscription_id and not row.stripe_subscription_id:
+        current, applied = row.stripe_subscription_id, card.state.membership.get("wm")
+        foreign = bool(link.subscription_id and current and link.subscription_id != current)
+        relink = foreign and kind in RELINKING and (
+            stripe_rules.membership_status(card.state) == stripe_rules.MembershipStatus.CANCELLED
+            or not isinstance(applied, int) or mark > applied)
+        if link.subscription_id and (not current or relink):
             values["stripe_subscription_id"] = link.subscription_id
-        if link.customer_id and not row.stripe_customer_id:
+        if link.customer_id and (not row.stripe_customer_id or (relink and link.customer_id != row.stripe_customer_id)):
             values["stripe_customer_id"] = link.customer_id
-        entries = _entries(kind, card, obj, mark, at)
+        if foreign and not relink:  # another subscription than the card's: its payments are history only
+            entries = _entries(kind, card, obj, mark, at, event, history_only=True)
+        else:
+            entries = _entries(kind, card, obj, mark, at, event, fresh=relink)
         if entries:
             after = card.state.copy()
             for entry in entries:
                 L.fold(after, entry, card.card_type, card.settings)
             values.update(_cache(after))
-        outcome = EventOutcome.APPLIED if entries or kind == EventType.CHECKOUT_COMPLETED else EventOutcome.STALE
+        linking = kind == EventType.CHECKOUT_COMPLETED and not (foreign and not relink)
+        outcome = EventOutcome.APPLIED if entries or linking else EventOutcome.STALE
         if not _claim(session, event, merchant_id, card_id, outcome, now, link, claim):
             session.rollback()
             return "duplicate", None
@@ -249,15 +260,23 @@ def _apply(event: dict, merchant_id: int, card_id: int, now: dt.datetime, link: 
     return outcome, values.get("stripe_subscription_id")
 
 
-def _entries(kind: EventType | None, card: cards.LockedCard, obj: dict, mark: int, at: dt.datetime) -> list[L.Entry]:
+def _entries(kind: EventType | None, card: cards.LockedCard, obj: dict, mark: int, at: dt.datetime, event: dict, *,
+             history_only: bool = False, fresh: bool = False) -> list[L.Entry]:
+    """``history_only``: an event of a subscription the card is no longer (or not yet) linked
+    to — its invoices are still payment rows in the card's history (stripe.md: every
+    invoice.paid / payment_failed is a payment row), but it never changes the status."""
     settings_ = card.settings
     if card.card_type != CardType.MEMBERSHIP or settings_.mode != STRIPE_MODE:  # type: ignore[union-attr]
         return []  # a manual or v1 membership: linked, but Stripe does not drive it
     if kind in stripe_rules.SUBSCRIPTION_EVENTS:
+        if history_only:
+            return []
         return stripe_rules.subscription_entries(settings_, card.state, obj, mark, at,  # type: ignore[arg-type]
-                                                 deleted=kind == EventType.SUBSCRIPTION_DELETED)
+                                                 deleted=kind == EventType.SUBSCRIPTION_DELETED,
+                                                 tie=stripe_rules.tiebreak(event), fresh=fresh)
     if kind in stripe_rules.INVOICE_EVENTS:
-        return stripe_rules.payment_entries(card.state, obj, mark, at, failed=kind == EventType.INVOICE_PAYMENT_FAILED)
+        entries = stripe_rules.payment_entries(card.state, obj, mark, at, failed=kind == EventType.INVOICE_PAYMENT_FAILED)
+        return [e for e in entries if e.kind == L.PAYMENT] if history_only else entries
     return []
 
 
@@ -308,6 +327,26 @@ def retry_due(now: dt.datetime | None = None) -> int:
         if target is None:
             continue  # the card went away: left failed and listed with its error
         if _apply_or_record(payload, target, now, link, claim=EventOutcome.FAILED) not in (
+                EventOutcome.FAILED, "duplicate"):
+            applied += 1
+    return applied + _retry_linkable(now)
+
+
+def _retry_linkable(now: dt.datetime) -> int:
+    """Events stored for no card whose subscription or customer id now is a card's (linked
+    by another way than ``_apply_waiting`` sees, e.g. on the installation's endpoint by the
+    customer): applied, oldest first."""
+    with system_session() as session:
+        rows = session.execute(
+            sa.select(_EVENTS.c.payload, _EVENTS.c.merchant_id).where(
+                _EVENTS.c.outcome == EventOutcome.UNKNOWN_CARD, stripe_billing.unmatched_link_condition(_EVENTS))
+            .order_by(_EVENTS.c.received_at).limit(RETRY_BATCH)
+        ).all()
+    applied = 0
+    for payload, merchant_id in rows:
+        link = stripe_rules.event_link(payload)
+        target = _find_card(link, merchant_id)
+        if target is not None and _apply_or_record(payload, target, now, link, claim=EventOutcome.UNKNOWN_CARD) not in (
                 EventOutcome.FAILED, "duplicate"):
             applied += 1
     return applied

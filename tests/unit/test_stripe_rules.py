@@ -214,3 +214,46 @@ def test_every_permutation_of_a_small_set_agrees():
     base = _fold_in(list(range(4)))
     for order in itertools.permutations(range(4)):
         assert _fold_in(list(order)).membership == base.membership
+
+
+# --- same-second events of one type (reviewer: the last arrival won) -----------------------------------
+
+
+def _twin(kind: str, created: int, **fields) -> tuple[EventType, dict, int, str]:  # noqa: ANN003
+    evt = sf.event(kind, sf.subscription("S", sub_id="sub_x", **fields), created=created)
+    return stripe_rules.event_type(evt), evt["data"]["object"], stripe_rules.watermark(evt), stripe_rules.tiebreak(evt)
+
+
+_SAME_SECOND = [
+    _twin("customer.subscription.created", T0, status="incomplete"),
+    _twin("customer.subscription.updated", T0 + 10, status="active"),
+    _twin("customer.subscription.updated", T0 + 10, status="past_due"),  # same end: the status order decides
+    _twin("customer.subscription.updated", T0 + 20, status="active", price="price_premium",
+          start=T0 + 30 * sf.DAY, end=T0 + 60 * sf.DAY),
+    _twin("customer.subscription.updated", T0 + 20, status="past_due", start=T0, end=T0 + 30 * sf.DAY),
+    _twin("customer.subscription.deleted", T0 + 40, status="canceled", end=T0 + 60 * sf.DAY),
+    _twin("customer.subscription.deleted", T0 + 40, status="canceled", end=T0 + 60 * sf.DAY),  # only the id differs
+]
+
+
+def _fold_twins(order: list[int], upto: int) -> L.CardState:
+    state = _opened()
+    for index in order:
+        kind, obj, mark, tie = _SAME_SECOND[index]
+        if index < upto:
+            _apply(state, stripe_rules.subscription_entries(SETTINGS, state, obj, mark, NOW, tie=tie,
+                                                           deleted=kind == EventType.SUBSCRIPTION_DELETED))
+    return state
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.permutations(range(len(_SAME_SECOND))), st.sampled_from([3, 5, 7]))
+def test_same_second_events_of_one_type_end_the_same_in_any_order(order, upto):
+    in_order, shuffled = _fold_twins(list(range(len(_SAME_SECOND))), upto), _fold_twins(order, upto)
+    assert (shuffled.membership, shuffled.balance, shuffled.tier) == (in_order.membership, in_order.balance, in_order.tier)
+
+
+def test_the_same_second_tiebreak_prefers_the_later_period_end_then_the_status_order():
+    assert stripe_rules.membership_status(_fold_twins([2, 1, 0], 3)) == MembershipStatus.PAST_DUE  # past_due > active
+    state = _fold_twins([4, 3, 0], 5)  # the later period end wins over the later arrival
+    assert (state.membership["period_end"], state.tier) == ("2026-07-27", "Premium")
