@@ -347,7 +347,8 @@ class CardTransaction(SQLModel, TenantScoped, table=True):
     idempotency_key: Optional[str] = Field(default=None, max_length=64)
     # All entries one action wrote share its key, so a correction reverses the whole action.
     action_key: Optional[str] = Field(default=None, max_length=64)
-    detail: Optional[str] = Field(default=None, max_length=200)  # reward, tier, period, corrected kind
+    # reward, tier, period, corrected kind, a Stripe subscription's state (JSON)
+    detail: Optional[str] = Field(default=None, max_length=500)
     lot_expires_on: Optional[dt.date] = None  # when the points or visits this entry added expire
     created_at: dt.datetime = _ts(default_factory=utcnow)
 

@@ -54,6 +54,11 @@ def upgrade() -> None:
     with op.batch_alter_table('staff_invite', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_invite_merchant_id'), ['merchant_id'], unique=False)
 
+    # A Stripe subscription's state in a ledger entry's detail outgrew 200 characters.
+    with op.batch_alter_table('card_transaction', schema=None) as batch_op:
+        batch_op.alter_column('detail', existing_type=sqlmodel.sql.sqltypes.AutoString(length=200),
+                              type_=sqlmodel.sql.sqltypes.AutoString(length=500), existing_nullable=True)
+
     with op.batch_alter_table('login_attempt', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ip', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
         batch_op.create_index('ix_login_attempt_ip_at', ['ip', 'attempted_at'], unique=False)
@@ -90,6 +95,10 @@ def downgrade() -> None:
 
     with op.batch_alter_table('login_session', schema=None) as batch_op:
         batch_op.drop_column('browser_hash')
+
+    with op.batch_alter_table('card_transaction', schema=None) as batch_op:
+        batch_op.alter_column('detail', existing_type=sqlmodel.sql.sqltypes.AutoString(length=500),
+                              type_=sqlmodel.sql.sqltypes.AutoString(length=200), existing_nullable=True)
 
     with op.batch_alter_table('login_attempt', schema=None) as batch_op:
         batch_op.drop_index('ix_login_attempt_ip_at')
