@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from perkstar_ui.api.bodies import read_capped
 from perkstar_ui.api.guard import public_route
 from perkstar_ui.api.rate_limit import RateLimiter
 from perkstar_ui.services import push_keys, push_subscriptions
@@ -22,19 +23,6 @@ from perkstar_ui.services.public_card import CardRefused
 # A phone subscribes once per card; a few retries are plenty.
 SUBSCRIBE_LIMIT = RateLimiter("push-subscribe", limit=10, window_seconds=60)
 MAX_BODY_BYTES = 4096
-
-
-async def _read(request: Request) -> bytes | None:
-    """The body, or None past ``MAX_BODY_BYTES`` (read no further than that)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_BODY_BYTES:
-            return None
-    return bytes(body)
 
 
 @public_route
@@ -47,7 +35,7 @@ async def public_key(request: Request) -> Response:
 async def subscribe(request: Request) -> Response:
     if not await SUBSCRIBE_LIMIT.admit(request):
         return SUBSCRIBE_LIMIT.refusal()
-    body = await _read(request)
+    body = await read_capped(request, MAX_BODY_BYTES)
     if body is None:
         return JSONResponse({"error": "Request too large."}, status_code=413)
     try:

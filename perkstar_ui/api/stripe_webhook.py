@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from perkstar_ui.api.bodies import read_capped
 from perkstar_ui.api.guard import public_route
 from perkstar_ui.services import stripe_webhook
 from perkstar_ui.services.stripe_account import WEBHOOK_PATH
@@ -24,21 +25,9 @@ SIGNATURE_HEADER = "stripe-signature"
 MAX_BODY_BYTES = 1_000_000  # Stripe's events are a few kB; anything this large is not one
 
 
-async def _read(request: Request) -> bytes | None:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_BODY_BYTES:
-            return None
-    return bytes(body)
-
-
 @public_route
 async def stripe_event(request: Request) -> Response:
-    body = await _read(request)
+    body = await read_capped(request, MAX_BODY_BYTES)
     if body is None:
         return JSONResponse({"error": "too large"}, status_code=413)
     receipt = await asyncio.to_thread(
