@@ -36,20 +36,6 @@ _MESSAGE = Message.__table__
 
 
 @pytest.fixture
-def inbox():
-    server = SmtpInbox().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sms_api():
-    server = SmsApi().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def config(inbox: SmtpInbox, sms_api: SmsApi, monkeypatch) -> Settings:  # noqa: ANN001
     """Both providers pointed at the local servers, through the environment (the status
     route and the workers read ``settings()``)."""

@@ -32,20 +32,6 @@ def _sms(message_id: int, to: str, body: str = "Hi Ada: 2 stamps to your free co
                     subject=None, body=body)
 
 
-@pytest.fixture
-def inbox():
-    server = SmtpInbox().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sms_api():
-    server = SmsApi().start()
-    yield server
-    server.stop()
-
-
 def _smtp_settings(server: SmtpInbox, **extra: str) -> Settings:
     return Settings(SMTP_HOST=server.host, SMTP_PORT=server.port, SMTP_TLS="none", SMTP_FROM="news@perkstar.test",
                     **extra)
