@@ -18,6 +18,8 @@ from typing import Any, Optional
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, DateTime, Field, SQLModel
 
+from perkstar_ui.domain.serials import random_code
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
@@ -72,6 +74,13 @@ class Merchant(SQLModel, table=True):
     currency: str = Field(default="GBP", max_length=3, sa_column_kwargs={"server_default": "GBP"})
     date_format: str = Field(default="YYYY-MM-DD", max_length=20, sa_column_kwargs={"server_default": "YYYY-MM-DD"})
     require_2fa_for_managers: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Public sign-ups (issue 14, services.signup): at most this many per client address an
+    # hour, per referral code a day and per card template a day; and whether a welcome or
+    # referral bonus waits until the new customer confirms a code sent to their phone/email.
+    signup_ip_per_hour: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
+    signup_code_per_day: int = Field(default=20, sa_column_kwargs={"server_default": "20"})
+    signup_template_per_day: int = Field(default=200, sa_column_kwargs={"server_default": "200"})
+    verify_contact_for_bonus: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 
@@ -247,6 +256,8 @@ class CardTemplate(SQLModel, TenantScoped, table=True):
     settings: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     active: bool = True
     activated_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    # The public join link /join/{join_code} (issue 14): unique across merchants.
+    join_code: str = Field(default_factory=lambda: random_code(10), max_length=16, unique=True)
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 
@@ -289,6 +300,9 @@ class Card(SQLModel, TenantScoped, table=True):
     referral_code: str = Field(max_length=16, unique=True)
     # Indexed: deleting a card looks up the cards it referred (foreign-key action).
     referred_by_card_id: Optional[int] = Field(default=None, foreign_key="card.id", ondelete="SET NULL", index=True)
+    # True while the card's welcome and referral bonuses wait for the holder to confirm a
+    # code sent to their contact (the merchant's ``verify_contact_for_bonus``); cleared once.
+    bonus_hold: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     # Ledger caches (units per ``domain.card_types.BALANCE_UNITS``).
     balance: int = 0
     rewards_available: int = 0
@@ -516,6 +530,26 @@ class PushSubscription(SQLModel, TenantScoped, table=True):
     endpoint: str = Field(max_length=1000, unique=True)
     p256dh: str = Field(max_length=200)
     auth: str = Field(max_length=100)
+    created_at: dt.datetime = _ts(default_factory=utcnow)
+
+
+class ContactCode(SQLModel, TenantScoped, table=True):
+    """A confirmation code sent through the outbox to a customer's phone or email (issue 14):
+    ``restore`` opens their card on a new phone, ``verify`` releases a held sign-up bonus.
+    Only the SHA-256 of the code is kept; it expires and allows a few attempts."""
+
+    __tablename__ = "contact_code"
+    __table_args__ = (sa.Index("ix_contact_code_merchant_customer", "merchant_id", "customer_id", "purpose"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchant.id")
+    customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE")
+    card_id: Optional[int] = Field(default=None, foreign_key="card.id", ondelete="CASCADE")
+    template_id: Optional[int] = Field(default=None, foreign_key="card_template.id", ondelete="CASCADE")
+    purpose: str = Field(max_length=10)  # restore / verify (domain.signup.CodePurpose)
+    code_hash: str = Field(max_length=64)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    expires_at: dt.datetime = _ts()
+    used_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 

@@ -18,6 +18,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from perkstar_ui.domain.signup import IssuingForm
+
 
 class CardType(str, enum.Enum):
     STAMP = "stamp"
@@ -94,12 +96,15 @@ class Referral(_Settings):
     enabled: bool = False
     referrer_reward: int = Field(default=0, ge=0)
     new_customer_reward: int = Field(default=0, ge=0)
-    trigger: Literal["install", "first_visit"] = "install"
+    # First visit unless the merchant chooses installation (issue 14: installs are free to
+    # fake, a visit needs the counter).
+    trigger: Literal["install", "first_visit"] = "first_visit"
 
 
 class _Common(_Settings):
     expiration: Expiration = Expiration()
     referral: Referral = Referral()
+    issuing_form: IssuingForm = IssuingForm()  # the public join form's fields (domain.signup)
 
 
 class StampSettings(_Common):

@@ -106,7 +106,7 @@ def form_values(card_type: CardType | str, settings: dict) -> dict[str, str]:
         "referral_enabled": "on" if referral.get("enabled") else "",
         "referral_referrer_reward": reward_text(referral.get("referrer_reward", 0)),
         "referral_new_customer_reward": reward_text(referral.get("new_customer_reward", 0)),
-        "referral_trigger": referral.get("trigger", "install"),
+        "referral_trigger": referral.get("trigger", "first_visit"),
     }
     if card_type == CardType.STAMP:
         values |= {
