@@ -1,7 +1,8 @@
-"""A local Stripe-shaped API on loopback for the E2E app (``STRIPE_API_BASE``): it answers
-the calls the app makes with Stripe's own fixture objects (``tests.stripe_fixtures``) and
-records every request, so a test asserts what the app asked Stripe for without the
-internet. Routes: ``GET /v1/account``, ``GET /v1/prices``, ``GET /v1/prices/{id}``,
+"""A local Stripe-shaped API on loopback for the E2E app (``STRIPE_API_BASE``) and the unit
+tests (``stripe.api_base``): it answers the calls the app makes with Stripe's own fixture
+objects (``tests.stripe_fixtures``) and records every request, so a test asserts what the
+app asked Stripe for without the internet. The key ``REVOKED_KEY`` is refused with
+Stripe's 401. Routes: ``GET /v1/account``, ``GET /v1/prices``, ``GET /v1/prices/{id}``,
 ``POST /v1/prices``, ``POST /v1/checkout/sessions``, ``POST /v1/subscriptions/{id}``."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ LISTED_PRICE = "price_e2e_listed_monthly"
 LISTED_PRODUCT = "Gym membership"
 CREATED_PRICE = "price_e2e_created"
 CHECKOUT_URL = "https://checkout.stripe.com/c/pay/cs_test_perkstar_e2e"
+REVOKED_KEY = "sk_test_51PerkstarRevokedKey00009999"
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class StripeRequest:
     path: str
     form: dict[str, str]
     auth: str
+    query: dict[str, list[str]]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -53,7 +56,11 @@ class _Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         form = {k: v[0] for k, v in urllib.parse.parse_qs(self.rfile.read(length).decode()).items()} if length else {}
-        self.server.owner.record(StripeRequest(self.command, url.path, form, self.headers.get("Authorization") or ""))
+        auth = self.headers.get("Authorization") or ""
+        self.server.owner.record(StripeRequest(self.command, url.path, form, auth, urllib.parse.parse_qs(url.query)))
+        if auth == f"Bearer {REVOKED_KEY}":
+            return self._answer(401, {"error": {"type": "invalid_request_error",
+                                                "message": "Invalid API Key provided: sk_test_***9999"}})
         route = (self.command, url.path)
         if route == ("GET", "/v1/account"):
             return self._answer(200, {"id": ACCOUNT_ID, "object": "account",

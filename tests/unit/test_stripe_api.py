@@ -4,11 +4,6 @@ and the keys at rest (encrypted, never shown back whole)."""
 
 from __future__ import annotations
 
-import json
-import threading
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import sqlalchemy as sa
 import stripe
@@ -19,81 +14,23 @@ from perkstar_ui.db.models import CardTemplate, Merchant, Message
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.services import stripe_account, stripe_billing
 from perkstar_ui.services.stripe_account import StripeSetupError
-from tests import stripe_fixtures as sf
+from tests import stripe_server
+from tests.stripe_server import StripeApi
 from tests.helpers import add_customer, issue, set_template
 
 KEY = "sk_test_51PerkstarUnitTestKey000001234"
-BAD_KEY = "sk_test_51PerkstarRevokedKey00009999"
+BAD_KEY = stripe_server.REVOKED_KEY
 TIERS = [{"name": "Basic", "price_cents": 3_500, "visit_limit": 3},
          {"name": "Premium", "price_cents": 7_000, "visit_limit": None}]
 
 
-class FakeStripe(BaseHTTPRequestHandler):
-    """Answers like api.stripe.com with fixtures3.json objects and records each request."""
-
-    received: list[dict] = []
-
-    def log_message(self, *args) -> None:  # noqa: ANN002
-        pass
-
-    def _answer(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _handle(self) -> None:
-        url = urllib.parse.urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        form = urllib.parse.parse_qs(self.rfile.read(length).decode()) if length else {}
-        query = urllib.parse.parse_qs(url.query)
-        self.received.append({"method": self.command, "path": url.path, "form": {k: v[0] for k, v in form.items()},
-                              "query": {k: v for k, v in query.items()}, "auth": self.headers.get("Authorization")})
-        if self.headers.get("Authorization") == f"Bearer {BAD_KEY}":
-            return self._answer(401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_test_***9999"}})
-        route = (self.command, url.path)
-        if route == ("GET", "/v1/account"):
-            return self._answer(200, {"id": "acct_1PerkstarGym", "object": "account",
-                                      "settings": {"dashboard": {"display_name": "Iron Gym"}}})
-        if route == ("GET", "/v1/prices"):
-            price = sf.resource("price")
-            price["product"] = {"id": price["product"], "object": "product", "name": "Gym membership"}
-            return self._answer(200, {"object": "list", "data": [price], "has_more": False, "url": "/v1/prices"})
-        if self.command == "GET" and url.path.startswith("/v1/prices/"):
-            price = sf.resource("price")
-            price["id"] = url.path.rsplit("/", 1)[1]
-            return self._answer(200, price)
-        if route == ("POST", "/v1/prices"):
-            price = sf.resource("price")
-            price.update(id="price_created_basic", unit_amount=int(form["unit_amount"][0]))
-            return self._answer(200, price)
-        if route == ("POST", "/v1/checkout/sessions"):
-            session = sf.resource("checkout.session")
-            session.update(mode="subscription", metadata={"card_serial": form["metadata[card_serial]"][0]},
-                           url="https://checkout.stripe.com/c/pay/cs_test_perkstar")
-            return self._answer(200, session)
-        if self.command == "POST" and url.path.startswith("/v1/subscriptions/"):
-            sub = sf.resource("subscription")
-            sub.update(id=url.path.rsplit("/", 1)[1], cancel_at_period_end=True)
-            return self._answer(200, sub)
-        return self._answer(404, {"error": {"type": "invalid_request_error", "message": f"No route {url.path}"}})
-
-    do_GET = do_POST = do_DELETE = _handle
-
-
 @pytest.fixture
 def fake_stripe(monkeypatch):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeStripe)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    FakeStripe.received = []
-    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{server.server_address[1]}")
+    server = StripeApi().start()
+    monkeypatch.setattr(stripe, "api_base", server.base_url)
     monkeypatch.setattr(stripe, "max_network_retries", 0)
-    yield FakeStripe.received
-    server.shutdown()
-    server.server_close()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -144,11 +81,12 @@ def test_without_perkstar_secret_key_keys_cannot_be_saved_and_the_installation_k
 def test_test_connection_makes_one_harmless_call(merchant, fake_stripe):
     assert stripe_account.test_connection(merchant) == stripe_account.ConnectionResult(
         False, "Connect Stripe first: enter the Stripe secret key in Settings.")
-    assert fake_stripe == []
+    assert fake_stripe.requests() == []
     stripe_account.save_keys(merchant, KEY)
     result = stripe_account.test_connection(merchant)
-    assert result.ok and result.message == "Connected to Stripe account acct_1PerkstarGym (Iron Gym), test mode."
-    assert [(r["method"], r["path"], r["auth"]) for r in fake_stripe] == [("GET", "/v1/account", f"Bearer {KEY}")]
+    assert result.ok and result.message == (
+        f"Connected to Stripe account {stripe_server.ACCOUNT_ID} ({stripe_server.ACCOUNT_NAME}), test mode.")
+    assert [(r.method, r.path, r.auth) for r in fake_stripe.requests()] == [("GET", "/v1/account", f"Bearer {KEY}")]
     stripe_account.save_keys(merchant, BAD_KEY)
     refused = stripe_account.test_connection(merchant)
     assert not refused.ok and refused.message.startswith("Stripe refused the secret key: Invalid API Key")
@@ -168,25 +106,26 @@ def test_prices_are_listed_and_a_tier_maps_to_one_or_a_new_one_from_its_price(me
     stripe_account.save_keys(merchant, KEY)
     template_id = _stripe_template(merchant)
     prices = stripe_account.list_prices(merchant)
-    assert [(p.id, p.label) for p in prices] == [("price_1PgafmB7WZ01zgkW6dKueIc5", "Gym membership · 20.00 USD / month")]
-    listed = fake_stripe[-1]
-    assert listed["path"] == "/v1/prices" and listed["query"]["type"] == ["recurring"] and listed["query"]["active"] == ["true"]
+    assert [(p.id, p.label) for p in prices] == [
+        (stripe_server.LISTED_PRICE, f"{stripe_server.LISTED_PRODUCT} · 35.00 USD / month")]
+    listed = fake_stripe.requests()[-1]
+    assert listed.path == "/v1/prices" and listed.query["type"] == ["recurring"] and listed.query["active"] == ["true"]
     mapped = stripe_account.map_tier_price(merchant, template_id, "Basic", prices[0].id)
     assert (mapped.tier, mapped.price_id, mapped.tier_price) == ("Basic", prices[0].id, "35.00")
-    assert fake_stripe[-1]["path"] == f"/v1/prices/{prices[0].id}"
+    assert fake_stripe.requests()[-1].path == f"/v1/prices/{prices[0].id}"
     created = stripe_account.create_tier_price(merchant, template_id, "Premium")
-    request = fake_stripe[-1]
-    assert (request["method"], request["path"]) == ("POST", "/v1/prices")
-    assert request["form"]["unit_amount"] == "7000" and request["form"]["currency"] == "usd"
-    assert request["form"]["recurring[interval]"] == "month" and request["form"]["recurring[interval_count]"] == "1"
-    assert request["form"]["product_data[name]"].endswith("Premium")
-    assert request["form"]["metadata[perkstar_tier]"] == "Premium"
-    assert created.price_id == "price_created_basic"
+    request = fake_stripe.requests()[-1]
+    assert (request.method, request.path) == ("POST", "/v1/prices")
+    assert request.form["unit_amount"] == "7000" and request.form["currency"] == "usd"
+    assert request.form["recurring[interval]"] == "month" and request.form["recurring[interval_count]"] == "1"
+    assert request.form["product_data[name]"].endswith("Premium")
+    assert request.form["metadata[perkstar_tier]"] == "Premium"
+    assert created.price_id == stripe_server.CREATED_PRICE
     with tenant_session(merchant) as session:
         settings_ = session.get(CardTemplate, template_id).settings
-    assert settings_["stripe_prices"] == {"Basic": prices[0].id, "Premium": "price_created_basic"}
+    assert settings_["stripe_prices"] == {"Basic": prices[0].id, "Premium": stripe_server.CREATED_PRICE}
     assert [(t.tier, t.price_id) for t in stripe_account.tier_prices(merchant)] == [
-        ("Basic", prices[0].id), ("Premium", "price_created_basic")]
+        ("Basic", prices[0].id), ("Premium", stripe_server.CREATED_PRICE)]
 
 
 def test_only_stripe_mode_templates_map_prices(merchant, other_merchant, fake_stripe):
@@ -207,14 +146,14 @@ def test_start_subscription_creates_a_checkout_session_and_sends_its_link(mercha
     customer = add_customer(merchant, "Sam", f"Lifter {unique}", phone="+447911123456", email=f"sam-{unique}@example.com")
     card_id = issue(merchant, customer, "membership")
     link = stripe_billing.start_subscription(merchant, card_id, "https://gym.example")
-    assert link.url == "https://checkout.stripe.com/c/pay/cs_test_perkstar" and link.sent_by == ["sms"]
+    assert link.url == stripe_server.CHECKOUT_URL and link.sent_by == ["sms"]
     assert link.message == "Checkout link sent by SMS."
-    request = fake_stripe[-1]
+    request = fake_stripe.requests()[-1]
     with tenant_session(merchant) as session:
         card = session.get(stripe_billing.Card, card_id)
         message = session.exec(select(Message).where(Message.card_id == card_id)).one()
-    assert (request["method"], request["path"], request["auth"]) == ("POST", "/v1/checkout/sessions", f"Bearer {KEY}")
-    form = request["form"]
+    assert (request.method, request.path, request.auth) == ("POST", "/v1/checkout/sessions", f"Bearer {KEY}")
+    form = request.form
     assert form["mode"] == "subscription"
     assert (form["line_items[0][price]"], form["line_items[0][quantity]"]) == ("price_basic", "1")
     assert form["metadata[card_serial]"] == card.serial
@@ -234,11 +173,11 @@ def test_start_subscription_without_a_mapped_price_or_contact(merchant, unique, 
     card_id = issue(merchant, customer, "membership")
     with pytest.raises(StripeSetupError, match="Tier Basic has no Stripe price"):
         stripe_billing.start_subscription(merchant, card_id)
-    assert fake_stripe == []  # refused before any call
+    assert fake_stripe.requests() == []  # refused before any call
     _stripe_template(merchant, stripe_prices={"Basic": "price_basic"})
     link = stripe_billing.start_subscription(merchant, card_id)
     assert link.sent_by == [] and "copy the link" in link.message
-    assert "customer_email" not in fake_stripe[-1]["form"]
+    assert "customer_email" not in fake_stripe.requests()[-1].form
 
 
 def test_another_merchants_card_is_not_found(merchant, other_merchant, unique, fake_stripe):
@@ -248,7 +187,7 @@ def test_another_merchants_card_is_not_found(merchant, other_merchant, unique, f
     assert stripe_billing.membership_view(other_merchant, card_id) is None
     with pytest.raises(stripe_billing.cards.CardNotFound):
         stripe_billing.start_subscription(other_merchant, card_id)
-    assert fake_stripe == []
+    assert fake_stripe.requests() == []
 
 
 def test_cancel_at_period_end_and_the_dashboard_link(merchant, unique, fake_stripe):
@@ -264,7 +203,7 @@ def test_cancel_at_period_end_and_the_dashboard_link(merchant, unique, fake_stri
     assert stripe_billing.dashboard_url(merchant, card_id) == (
         "https://dashboard.stripe.com/test/subscriptions/sub_1Pgc6rB7WZ01zgkWNy0Cn5nw")
     message = stripe_billing.cancel_at_period_end(merchant, card_id)
-    request = fake_stripe[-1]
-    assert (request["method"], request["path"]) == ("POST", "/v1/subscriptions/sub_1Pgc6rB7WZ01zgkWNy0Cn5nw")
-    assert request["form"] == {"cancel_at_period_end": "true"}
+    request = fake_stripe.requests()[-1]
+    assert (request.method, request.path) == ("POST", "/v1/subscriptions/sub_1Pgc6rB7WZ01zgkWNy0Cn5nw")
+    assert request.form == {"cancel_at_period_end": "true"}
     assert "will end" in message
