@@ -47,6 +47,15 @@ class Action(StrEnum):
     STAFF_INVITE = "staff-invite"
     STAFF_UPDATE = "staff-update"
     CAMPAIGN_SEND = "campaign-send"
+    # Beyond the contract's list (issue 13 review): the rest of the merchant's configuration.
+    TEMPLATE_CREATE = "template-create"
+    CUSTOM_FIELD_UPDATE = "custom-field-update"  # detail "change": added / renamed / moved / removed
+    SEGMENT_UPDATE = "segment-update"  # detail "change": created / updated / renamed / duplicated / deleted
+
+
+def secret_hint(value: str) -> str:
+    """What the trail may say about a secret: its last four characters, never more."""
+    return f"…{value[-4:]}" if len(value) > 8 else "…"
 
 
 @dataclass(frozen=True)

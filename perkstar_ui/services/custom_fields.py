@@ -1,4 +1,5 @@
-"""The merchant's custom customer fields: list, add, rename, reorder, remove."""
+"""The merchant's custom customer fields: list, add, rename, reorder, remove. Every change
+is audited as ``custom-field-update`` (detail ``change``: added, renamed, moved, removed)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from perkstar_ui.db.models import (
 )
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain import contacts
+from perkstar_ui.services import audit
 from perkstar_ui.services.refusals import RecordError
 
 
@@ -40,7 +42,13 @@ def list_custom_fields(merchant_id: int) -> list[CustomFieldView]:
         return list_custom_fields_in(session)
 
 
-def add_custom_field(merchant_id: int, label: str, field_type: str, choices: list[str] | None = None) -> int:
+def _audit(session, merchant_id: int, staff_user_id: int | None, change: str, key: str, **detail) -> None:  # noqa: ANN001, ANN003
+    audit.record(merchant_id, audit.Action.CUSTOM_FIELD_UPDATE, staff_user_id=staff_user_id, session=session,
+                 detail={"change": change, "field": key, **detail})
+
+
+def add_custom_field(merchant_id: int, label: str, field_type: str, choices: list[str] | None = None, *,
+                     staff_user_id: int | None = None) -> int:
     label = " ".join(label.split())
     if not label:
         raise RecordError("The field needs a name.")
@@ -62,11 +70,12 @@ def add_custom_field(merchant_id: int, label: str, field_type: str, choices: lis
             position=max((f.position for f in existing), default=-1) + 1,
         )
         session.add(definition)
+        _audit(session, merchant_id, staff_user_id, "added", key, label=label, type=field_type)
         session.commit()
         return definition.id
 
 
-def rename_custom_field(merchant_id: int, field_id: int, label: str) -> None:
+def rename_custom_field(merchant_id: int, field_id: int, label: str, *, staff_user_id: int | None = None) -> None:
     """Only the display name changes; the key (test ids, CSV column) stays stable."""
     label = " ".join(label.split())
     if not label:
@@ -82,12 +91,14 @@ def rename_custom_field(merchant_id: int, field_id: int, label: str) -> None:
         ).first()
         if clash:
             raise RecordError(f"A field named “{label}” already exists.")
-        definition.label = label
+        before, definition.label = definition.label, label
         session.add(definition)
+        if before != label:
+            _audit(session, merchant_id, staff_user_id, "renamed", definition.key, **{"from": before, "to": label})
         session.commit()
 
 
-def move_custom_field(merchant_id: int, field_id: int, offset: int) -> None:
+def move_custom_field(merchant_id: int, field_id: int, offset: int, *, staff_user_id: int | None = None) -> None:
     with tenant_session(merchant_id) as session:
         definitions = session.exec(
             select(CustomFieldDefinition).order_by(CustomFieldDefinition.position, CustomFieldDefinition.id)
@@ -96,15 +107,23 @@ def move_custom_field(merchant_id: int, field_id: int, offset: int) -> None:
         if index is None:
             raise RecordError("That field no longer exists.")
         target = min(max(index + offset, 0), len(definitions) - 1)
-        definitions.insert(target, definitions.pop(index))
+        moved = definitions.pop(index)
+        definitions.insert(target, moved)
         for position, definition in enumerate(definitions):
             definition.position = position
             session.add(definition)
+        if target != index:
+            _audit(session, merchant_id, staff_user_id, "moved", moved.key, position=target + 1)
         session.commit()
 
 
-def remove_custom_field(merchant_id: int, field_id: int) -> None:
+def remove_custom_field(merchant_id: int, field_id: int, *, staff_user_id: int | None = None) -> None:
     with tenant_session(merchant_id) as session:
+        definition = session.get(CustomFieldDefinition, field_id)
+        if definition is None:
+            return
+        key, label = definition.key, definition.label
         session.execute(sa.delete(CustomFieldValue).where(CustomFieldValue.field_id == field_id))
         session.execute(sa.delete(CustomFieldDefinition).where(CustomFieldDefinition.id == field_id))
+        _audit(session, merchant_id, staff_user_id, "removed", key, label=label)
         session.commit()

@@ -4,6 +4,7 @@ Segments are dynamic: only the filter is stored (``domain.filters`` JSON) and it
 evaluated whenever the segment is used, so the list's counts, the grid and (later)
 campaigns always see today's customers. A stored filter may stop applying (its custom
 field was removed): listing says so instead of failing, using it raises ``FilterError``.
+Creating, changing, duplicating and deleting one are audited as ``segment-update``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlmodel import Session, select
 from perkstar_ui.db.models import Customer, Merchant, Segment, utcnow
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain import filters
-from perkstar_ui.services import customer_filters
+from perkstar_ui.services import audit, customer_filters
 from perkstar_ui.services.refusals import RecordError
 
 MAX_NAME = 120
@@ -81,6 +82,12 @@ def _names_taken(session: Session, merchant_id: int, except_id: int | None = Non
 def _refuse_taken(name: str, taken: set[str]) -> None:
     if name.casefold() in taken:
         raise RecordError(f"A segment named “{name}” already exists.", {NAME_FIELD: "Already used"})
+
+
+def _audit(session: Session, merchant_id: int, staff_user_id: int | None, change: str, name: str,
+           segment_id: int | None = None) -> None:
+    detail = {"change": change, "name": name} | ({"segment": segment_id} if segment_id is not None else {})
+    audit.record(merchant_id, audit.Action.SEGMENT_UPDATE, staff_user_id=staff_user_id, session=session, detail=detail)
 
 
 def _commit(session: Session, name: str) -> None:
@@ -154,7 +161,8 @@ def segment_filter(merchant_id: int, segment_id: int) -> filters.Filter:
 # --- changing ----------------------------------------------------------------------------
 
 
-def save_segment(merchant_id: int, name: str, filter_json: str | dict, segment_id: int | None = None) -> int:
+def save_segment(merchant_id: int, name: str, filter_json: str | dict, segment_id: int | None = None, *,
+                 staff_user_id: int | None = None) -> int:
     """Create a segment, or overwrite name and filter of ``segment_id``; its id."""
     cleaned = _clean_name(name)
     spec = _checked_filter(merchant_id, filter_json)
@@ -166,17 +174,20 @@ def save_segment(merchant_id: int, name: str, filter_json: str | dict, segment_i
             segment.name, segment.criteria, segment.updated_at = cleaned, spec.to_json(), utcnow()
         _refuse_taken(cleaned, _names_taken(session, merchant_id, except_id=segment.id))
         session.add(segment)
+        _audit(session, merchant_id, staff_user_id, "created" if segment_id is None else "updated", cleaned,
+               segment.id)
         _commit(session, cleaned)
         return segment.id
 
 
-def rename_segment(merchant_id: int, segment_id: int, name: str) -> None:
+def rename_segment(merchant_id: int, segment_id: int, name: str, *, staff_user_id: int | None = None) -> None:
     cleaned = _clean_name(name)
     with tenant_session(merchant_id) as session:
         segment = _find(session, merchant_id, segment_id)
         _refuse_taken(cleaned, _names_taken(session, merchant_id, except_id=segment.id))
         segment.name, segment.updated_at = cleaned, utcnow()
         session.add(segment)
+        _audit(session, merchant_id, staff_user_id, "renamed", cleaned, segment.id)
         _commit(session, cleaned)
 
 
@@ -193,18 +204,21 @@ def copy_name(name: str, taken: set[str]) -> str:
         number += 1
 
 
-def duplicate_segment(merchant_id: int, segment_id: int) -> int:
+def duplicate_segment(merchant_id: int, segment_id: int, *, staff_user_id: int | None = None) -> int:
     """A copy with the same stored filter (copied as is, even if it no longer applies)."""
     with tenant_session(merchant_id) as session:
         source = _find(session, merchant_id, segment_id)
         name = copy_name(source.name, _names_taken(session, merchant_id))
         copy = Segment(merchant_id=merchant_id, name=name, criteria=dict(source.criteria))
         session.add(copy)
+        _audit(session, merchant_id, staff_user_id, "duplicated", name, source.id)
         _commit(session, name)
         return copy.id
 
 
-def delete_segment(merchant_id: int, segment_id: int) -> None:
+def delete_segment(merchant_id: int, segment_id: int, *, staff_user_id: int | None = None) -> None:
     with tenant_session(merchant_id) as session:
-        session.delete(_find(session, merchant_id, segment_id))
+        segment = _find(session, merchant_id, segment_id)
+        _audit(session, merchant_id, staff_user_id, "deleted", segment.name, segment.id)
+        session.delete(segment)
         session.commit()

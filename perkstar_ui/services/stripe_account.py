@@ -5,6 +5,8 @@ never handed back whole: views carry a masked hint (``sk_test_…1234``). A merc
 without keys of its own uses the installation's ``STRIPE_API_KEY`` /
 ``STRIPE_WEBHOOK_SECRET``. Every outgoing call goes through the ``stripe`` library with
 the key passed per call (tests point ``stripe.api_base`` at a local server).
+Saving or removing keys is audited as ``settings-update`` naming the keys and their last
+four characters only; a tier's price mapping as ``template-update``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from perkstar_ui.domain.card_types import BalanceUnit, CardType, MembershipSetti
 from perkstar_ui.domain.formatting import format_units
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.domain.stripe_rules import STRIPE_INTERVALS
-from perkstar_ui.services import secrets_box
+from perkstar_ui.services import audit, secrets_box
 
 WEBHOOK_PATH = "/api/stripe/webhook"  # the contract path: the installation's signing secret
 SECRET_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]{8,}$")
@@ -143,26 +145,42 @@ def check_webhook_secret(value: str) -> str:
     return value
 
 
-def save_keys(merchant_id: int, secret_key: str = "", webhook_secret: str = "") -> StripeKeys:
+SECRET_KEY_FIELD = "stripe_secret_key"
+WEBHOOK_SECRET_FIELD = "stripe_webhook_secret"
+
+
+def save_keys(merchant_id: int, secret_key: str = "", webhook_secret: str = "", *,
+              staff_user_id: int | None = None) -> StripeKeys:
     """Store the keys typed (blank: keep the saved one); both checked before either is stored."""
     key = check_secret_key(secret_key) if secret_key.strip() else None
     webhook = check_webhook_secret(webhook_secret) if webhook_secret.strip() else None
+    detail: dict[str, str] = {}
     with tenant_session(merchant_id) as session:
         merchant = _merchant(session, merchant_id)
         if key is not None:
             merchant.stripe_secret_key_enc = encrypt(key)
+            detail[SECRET_KEY_FIELD] = audit.secret_hint(key)
         if webhook is not None:
             merchant.stripe_webhook_secret_enc = encrypt(webhook)
+            detail[WEBHOOK_SECRET_FIELD] = audit.secret_hint(webhook)
         session.add(merchant)
+        if detail:
+            audit.record(merchant_id, audit.Action.SETTINGS_UPDATE, staff_user_id=staff_user_id, session=session,
+                         detail={"changed": ", ".join(detail), **detail})
         session.commit()
     return get_keys(merchant_id)
 
 
-def remove_keys(merchant_id: int) -> StripeKeys:
+def remove_keys(merchant_id: int, *, staff_user_id: int | None = None) -> StripeKeys:
     with tenant_session(merchant_id) as session:
         merchant = _merchant(session, merchant_id)
+        removed = [name for name, stored in ((SECRET_KEY_FIELD, merchant.stripe_secret_key_enc),
+                                             (WEBHOOK_SECRET_FIELD, merchant.stripe_webhook_secret_enc)) if stored]
         merchant.stripe_secret_key_enc = merchant.stripe_webhook_secret_enc = None
         session.add(merchant)
+        if removed:
+            audit.record(merchant_id, audit.Action.SETTINGS_UPDATE, staff_user_id=staff_user_id, session=session,
+                         detail={"changed": ", ".join(removed), "removed": True})
         session.commit()
     return get_keys(merchant_id)
 
@@ -304,7 +322,7 @@ def tier_prices(merchant_id: int) -> list[TierPrice]:
     return rows
 
 
-def _store_mapping(merchant_id: int, template_id: int, tier: str, price_id: str) -> None:
+def _store_mapping(merchant_id: int, template_id: int, tier: str, price_id: str, staff_user_id: int | None) -> None:
     with tenant_session(merchant_id) as session:
         session.exec(select(CardTemplate.id).where(CardTemplate.id == template_id).with_for_update()).first()
         template, s = _stripe_template(session, template_id)
@@ -314,10 +332,14 @@ def _store_mapping(merchant_id: int, template_id: int, tier: str, price_id: str)
             k: v for k, v in s.stripe_prices.items() if k != tier}
         template.settings = s.model_copy(update={"stripe_prices": prices}).model_dump(mode="json")
         session.add(template)
+        audit.record(merchant_id, audit.Action.TEMPLATE_UPDATE, staff_user_id=staff_user_id, session=session,
+                     detail={"template": template.id, "name": template.name, "change": "stripe-price", "tier": tier,
+                             "price": price_id})
         session.commit()
 
 
-def map_tier_price(merchant_id: int, template_id: int, tier: str, price_id: str) -> TierPrice:
+def map_tier_price(merchant_id: int, template_id: int, tier: str, price_id: str, *,
+                   staff_user_id: int | None = None) -> TierPrice:
     """Map a tier to one of the account's recurring prices ("" removes the mapping)."""
     price_id = price_id.strip()
     if price_id:
@@ -328,11 +350,11 @@ def map_tier_price(merchant_id: int, template_id: int, tier: str, price_id: str)
             raise StripeSetupError(explain(error)) from None
         if not price.get("recurring"):
             raise StripeSetupError(f"Price {price_id} is not recurring; a membership needs a recurring price.")
-    _store_mapping(merchant_id, template_id, tier, price_id)
+    _store_mapping(merchant_id, template_id, tier, price_id, staff_user_id)
     return next(r for r in tier_prices(merchant_id) if r.template_id == template_id and r.tier == tier)
 
 
-def create_tier_price(merchant_id: int, template_id: int, tier: str) -> TierPrice:
+def create_tier_price(merchant_id: int, template_id: int, tier: str, *, staff_user_id: int | None = None) -> TierPrice:
     """Create a recurring Stripe price from the tier's own price and period, and map it."""
     with tenant_session(merchant_id) as session:
         template, s = _stripe_template(session, template_id)
@@ -353,5 +375,5 @@ def create_tier_price(merchant_id: int, template_id: int, tier: str) -> TierPric
         )
     except stripe.StripeError as error:
         raise StripeSetupError(explain(error)) from None
-    _store_mapping(merchant_id, template_id, tier, price.id)
+    _store_mapping(merchant_id, template_id, tier, price.id, staff_user_id)
     return next(r for r in tier_prices(merchant_id) if r.template_id == template_id and r.tier == tier)

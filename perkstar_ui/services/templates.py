@@ -147,8 +147,10 @@ def _validated(session, card_type: CardType, raw: dict, template_id: int | None)
     return settings
 
 
-def create_template(merchant_id: int, name: str, card_type: str, settings: dict | None = None) -> int:
-    """A new, not yet activated template; the type's defaults when no settings are given."""
+def create_template(merchant_id: int, name: str, card_type: str, settings: dict | None = None, *,
+                    staff_user_id: int | None = None) -> int:
+    """A new, not yet activated template; the type's defaults when no settings are given.
+    Audited as ``template-create``."""
     name = _clean_name(name)
     kind = _card_type(card_type)
     raw = default_settings(kind).model_dump(mode="json") if settings is None else settings
@@ -157,6 +159,9 @@ def create_template(merchant_id: int, name: str, card_type: str, settings: dict 
         template = CardTemplate(merchant_id=merchant_id, name=name, card_type=kind.value, settings=stored,
                                 active=True, activated_at=None)
         session.add(template)
+        session.flush()
+        audit.record(merchant_id, audit.Action.TEMPLATE_CREATE, staff_user_id=staff_user_id, session=session,
+                     detail={"template": template.id, "name": name, "type": kind.value})
         session.commit()
         return template.id
 

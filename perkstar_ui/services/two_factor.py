@@ -6,7 +6,9 @@ from the app, turns it on and returns the recovery codes (shown once; only their
 hashes are stored, each usable once). Logins then need a code (``accounts.log_in``), which
 ``check_code`` verifies inside the login's transaction. An owner can require it for
 managers (``Merchant.require_2fa_for_managers``); a manager without it is then refused at
-login until an owner lifts the requirement while they set it up.
+login until an owner lifts the requirement while they set it up. Turning it on or off is
+audited as ``staff-update`` (change ``two-factor-on`` / ``two-factor-off``), the
+requirement as ``settings-update``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlmodel import select
 from perkstar_ui.db.models import Merchant, StaffUser
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain import security
-from perkstar_ui.services import secrets_box
+from perkstar_ui.services import audit, secrets_box
 
 ISSUER = "Perkstar"
 RECOVERY_CODE_COUNT = 10
@@ -107,6 +109,8 @@ def confirm_setup(merchant_id: int, staff_user_id: int, code: str) -> list[str]:
         codes = new_recovery_codes()
         user.totp_enabled = True
         user.recovery_code_hashes = [security.token_hash(normalise_code(c)) for c in codes]
+        audit.record(merchant_id, audit.Action.STAFF_UPDATE, staff_user_id=staff_user_id, session=session,
+                     detail={"email": user.email, "change": "two-factor-on"})
         session.commit()
         return codes
 
@@ -135,6 +139,8 @@ def disable(merchant_id: int, staff_user_id: int, code: str) -> None:
         user.totp_enabled = False
         user.totp_secret_enc = None
         user.recovery_code_hashes = []
+        audit.record(merchant_id, audit.Action.STAFF_UPDATE, staff_user_id=staff_user_id, session=session,
+                     detail={"email": user.email, "change": "two-factor-off"})
         session.commit()
 
 
@@ -154,5 +160,8 @@ def set_required_for_managers(merchant_id: int, staff_user_id: int, on: bool) ->
         if _user(session, merchant_id, staff_user_id).role != OWNER_ROLE:
             raise TwoFactorError("Only an owner can change this.")
         merchant = session.get(Merchant, merchant_id)
+        if bool(merchant.require_2fa_for_managers) != bool(on):
+            audit.record(merchant_id, audit.Action.SETTINGS_UPDATE, staff_user_id=staff_user_id, session=session,
+                         detail={"changed": "require_2fa_for_managers", "to": bool(on)})
         merchant.require_2fa_for_managers = on
         session.commit()

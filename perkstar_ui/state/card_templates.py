@@ -151,7 +151,8 @@ class CardTemplatesState(AuthState):
         merchant_id = current_login().merchant_id
         try:
             template_id = await asyncio.to_thread(
-                svc.create_template, merchant_id, str(form_data.get("name", "")), self.create_type
+                svc.create_template, merchant_id, str(form_data.get("name", "")), self.create_type,
+                staff_user_id=current_login().staff_user_id,
             )
         except svc.TemplateError as refusal:
             self.create_error = str(refusal)

@@ -35,7 +35,7 @@ class CustomFieldsState(AuthState):
         """Run a change for the logged-in merchant, then show the fresh list or the refusal."""
         merchant_id = current_login().merchant_id
         try:
-            await asyncio.to_thread(action, merchant_id, *args)
+            await asyncio.to_thread(action, merchant_id, *args, staff_user_id=current_login().staff_user_id)
             self.form_error = ""
         except refusals.RecordError as refusal:
             self.form_error = str(refusal)

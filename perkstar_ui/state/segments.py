@@ -106,7 +106,8 @@ class SegmentsState(AuthState):
         self.save_name = name
         editing = self.editing_id or None
         try:
-            await asyncio.to_thread(segments.save_segment, merchant_id, name, grid.filter_json, editing)
+            await asyncio.to_thread(segments.save_segment, merchant_id, name, grid.filter_json, editing,
+                                    staff_user_id=current_login().staff_user_id)
         except RecordError as refusal:
             self.form_error = str(refusal)
             return
@@ -205,7 +206,8 @@ class SegmentsState(AuthState):
     async def duplicate(self, segment_id: int):
         merchant_id = current_login().merchant_id
         try:
-            copy_id = await asyncio.to_thread(segments.duplicate_segment, merchant_id, int(segment_id))
+            copy_id = await asyncio.to_thread(segments.duplicate_segment, merchant_id, int(segment_id),
+                                            staff_user_id=current_login().staff_user_id)
         except RecordError as refusal:
             await self._reload(merchant_id)
             return rx.toast.error(str(refusal))
@@ -233,7 +235,8 @@ class SegmentsState(AuthState):
         merchant_id = current_login().merchant_id
         self.delete_open = False
         try:
-            await asyncio.to_thread(segments.delete_segment, merchant_id, self.delete_id)
+            await asyncio.to_thread(segments.delete_segment, merchant_id, self.delete_id,
+                                    staff_user_id=current_login().staff_user_id)
         except RecordError as refusal:
             await self._reload(merchant_id)
             return rx.toast.error(str(refusal))

@@ -155,7 +155,8 @@ class StripeSettingsState(AuthState):
         self.saving, self.form_error = True, ""
         yield
         try:
-            keys = await asyncio.to_thread(stripe_account.save_keys, merchant_id, secret_key, webhook_secret)
+            keys = await asyncio.to_thread(stripe_account.save_keys, merchant_id, secret_key, webhook_secret,
+                                            staff_user_id=current_login().staff_user_id)
         except StripeSetupError as error:
             self.form_error, self.saving = str(error), False
             return
@@ -171,7 +172,8 @@ class StripeSettingsState(AuthState):
     async def remove_keys(self):
         merchant_id = current_login().merchant_id
         try:
-            self._show_keys(await asyncio.to_thread(stripe_account.remove_keys, merchant_id))
+            self._show_keys(await asyncio.to_thread(stripe_account.remove_keys, merchant_id,
+                                                   staff_user_id=current_login().staff_user_id))
         except StripeSetupError as error:
             self.form_error = str(error)
             return None
@@ -202,10 +204,12 @@ class StripeSettingsState(AuthState):
         yield
         try:
             if choice == CREATE_PRICE:
-                await asyncio.to_thread(stripe_account.create_tier_price, merchant_id, row.template_id, row.tier)
+                await asyncio.to_thread(stripe_account.create_tier_price, merchant_id, row.template_id, row.tier,
+                                        staff_user_id=current_login().staff_user_id)
                 message = f"Created a Stripe price for {row.tier}."
             else:
-                await asyncio.to_thread(stripe_account.map_tier_price, merchant_id, row.template_id, row.tier, choice)
+                await asyncio.to_thread(stripe_account.map_tier_price, merchant_id, row.template_id, row.tier, choice,
+                                        staff_user_id=current_login().staff_user_id)
                 message = f"{row.tier} mapped." if choice else f"{row.tier} unmapped."
         except StripeSetupError as error:
             self.prices_error = str(error)
