@@ -503,6 +503,7 @@ class IssueOptions:
     tier: str | None = None
     period: str | None = None
     expires_on: dt.date | None = None  # overrides the template's expiration for these cards
+    welcome_bonus: bool = True  # False: held until the holder confirms their contact (issue 14)
 
 
 def opening_entries(card_type: CardType, settings: CardSettings, options: IssueOptions, now: dt.datetime) -> list[Entry]:
@@ -512,9 +513,9 @@ def opening_entries(card_type: CardType, settings: CardSettings, options: IssueO
         welcome = settings.welcome_stamps if options.welcome_stamps is None else options.welcome_stamps
         if welcome >= settings.stamp_count:
             raise Refused(f"Welcome stamps must be fewer than the stamp count ({settings.stamp_count}).")
-        if welcome:
+        if welcome and options.welcome_bonus:
             entries.append(Entry(L.WELCOME_BONUS, now, value_delta=welcome))
-    elif card_type in (CardType.CASHBACK, CardType.REWARD) and settings.welcome_centipoints:
+    elif card_type in (CardType.CASHBACK, CardType.REWARD) and settings.welcome_centipoints and options.welcome_bonus:
         entries.append(Entry(L.WELCOME_BONUS, now, value_delta=settings.welcome_centipoints,
                              lot_expires_on=_lot_expiry(getattr(settings, "points_life_days", None), now)))
     elif card_type == CardType.MEMBERSHIP:
@@ -658,6 +659,19 @@ def referral_entries(card_type: CardType, settings: CardSettings, state: CardSta
     if card_type == CardType.STAMP:
         entries.extend(_stamp_rewards(settings, state.balance, value, now))
     return entries
+
+
+def held_welcome_entries(card_type: CardType, settings: CardSettings, state: CardState, now: dt.datetime) -> list[Entry]:
+    """The template's welcome bonus paid later (a card issued with ``welcome_bonus=False``),
+    with the stamp rewards it completes."""
+    card_type = CardType(card_type)
+    if card_type == CardType.STAMP and settings.welcome_stamps:
+        return [Entry(L.WELCOME_BONUS, now, value_delta=settings.welcome_stamps),
+                *_stamp_rewards(settings, state.balance, settings.welcome_stamps, now)]
+    if card_type in (CardType.CASHBACK, CardType.REWARD) and settings.welcome_centipoints:
+        return [Entry(L.WELCOME_BONUS, now, value_delta=settings.welcome_centipoints,
+                      lot_expires_on=_lot_expiry(getattr(settings, "points_life_days", None), now))]
+    return []
 
 
 EARNING_KINDS = {L.STAMPS_ADDED, L.PURCHASE_ADDED, L.POINTS_ADDED, L.VISITS_ADDED, L.VISITS_REDEEMED,

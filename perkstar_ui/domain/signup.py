@@ -102,20 +102,14 @@ class IssuingForm(BaseModel):
             raise ValueError("a form field is listed twice")
         if not IDENTIFYING & set(keys):
             raise ValueError("the issuing form needs the phone or the email")
+        for name in (StandardField.FIRST_NAME, StandardField.LAST_NAME):
+            spec = self.field(name)
+            if spec is None or not spec.required:  # a customer record always has both names
+                raise ValueError(f"the issuing form must require the {STANDARD_LABELS[name].lower()}")
         return self
 
     def field(self, key: str) -> FormField | None:
         return next((f for f in self.fields if f.key == key), None)
-
-
-def missing_required(form: IssuingForm, values: dict[str, str], labels: dict[str, str]) -> list[str]:
-    """Labels of the required fields left empty, in form order."""
-    return [labels.get(f.key, f.key) for f in form.fields if f.required and not (values.get(f.key) or "").strip()]
-
-
-def identifier_missing(form: IssuingForm, values: dict[str, str]) -> bool:
-    """True when neither an asked phone nor an asked email was given."""
-    return not any((values.get(f.key) or "").strip() for f in form.fields if f.key in IDENTIFYING)
 
 
 def new_code() -> str:

@@ -47,6 +47,9 @@ class Outcome:
     message: str
     balance: str
     new_card_id: int | None = None  # the loyalty card a redeemed coupon became
+    # The first visit of a referred card: the caller pays the referral rewards
+    # (services.card_desk; the engine knows nothing of the referral program).
+    referral_due: bool = False
 
 
 # --- loading and locking ------------------------------------------------------------------
@@ -256,8 +259,8 @@ def perform_action(
                 if due:  # expiries found on the way are true whatever the action
                     session.commit()
                 raise
-            first_visit = bool(card.referred_by_card_id) and not card.state.count("total_visits") and (
-                card_rules.is_first_action(entries))
+            first_visit = bool(card.referred_by_card_id) and source != "system" and (
+                not card.state.count("total_visits")) and card_rules.is_first_action(entries)
             extra = {"expires_on": action.date} if action.verb == "change-expiration" else {}
             _write(session, card, entries, source=source, staff_user_id=staff_user_id, comment=comment,
                    idempotency_key=idempotency_key, action_key=idempotency_key or secrets.token_hex(16), **extra)
@@ -271,15 +274,11 @@ def perform_action(
                 if _already_applied(session, merchant_id, idempotency_key):
                     return Outcome(False, "Already applied.", "")
                 raise
-            if first_visit:
-                from perkstar_ui.services import referrals  # referrals builds on this module
-
-                referrals.on_first_visit(merchant_id, card_id)
             message = f"{card_rules.VERB_LABELS[action.verb]}: done."
             if converted is not None:
                 message += f" The coupon became a {CARD_TYPE_LABELS[CardType(converted.card_type)]} card."
             return Outcome(True, message, card_metrics.view(card.card_type, card.settings, card.state).balance,
-                           new_card_id=converted.id if converted is not None else None)
+                           new_card_id=converted.id if converted is not None else None, referral_due=first_visit)
 
     return _with_retries(work)
 
@@ -561,12 +560,6 @@ def load_panel(merchant_id: int, card_id: int, today: dt.date | None = None) -> 
         card = _lock(session, merchant_id, card_id, lock=False)
     if card is None:
         return None
-    if card.referred_by_card_id and card.state.count("total_visits"):
-        # A first-visit referral bonus is paid right after the visit commits; should that
-        # have failed, it is paid now (idempotent keys: never twice).
-        from perkstar_ui.services import referrals  # referrals builds on this module
-
-        referrals.on_first_visit(merchant_id, card_id)
     today = today or dt.date.today()
     view = card_metrics.view(
         card.card_type, card.settings, card.state, today=today, expires_on=card.expires_on,
@@ -595,6 +588,20 @@ def verify_cache(merchant_id: int, card_id: int) -> tuple[CardState, CardState]:
 
 def grant_referral_bonus(merchant_id: int, card_id: int, amount: int, *, key: str, comment: str) -> bool:
     """A referral reward on one card, at most once per ``key``; False if already granted."""
+    return _grant(merchant_id, card_id, key, comment, "referral",
+                  lambda card, now: card_rules.referral_entries(card.card_type, card.settings, card.state, amount, now))
+
+
+def grant_held_welcome(merchant_id: int, card_id: int) -> bool:
+    """The template's welcome bonus of a card issued without it (held until its holder
+    confirmed their contact), at most once; False if already granted or none is due."""
+    return _grant(merchant_id, card_id, f"welcome-{card_id}", "Welcome bonus (contact confirmed)", "system",
+                  lambda card, now: card_rules.held_welcome_entries(card.card_type, card.settings, card.state, now))
+
+
+def _grant(merchant_id: int, card_id: int, key: str, comment: str, source: str, build) -> bool:  # noqa: ANN001
+    """Bonus entries on one card, at most once per idempotency ``key`` (its unique
+    constraint settles two workers or tablets racing)."""
 
     def work() -> bool:
         with tenant_session(merchant_id) as session:
@@ -607,11 +614,11 @@ def grant_referral_bonus(merchant_id: int, card_id: int, amount: int, *, key: st
             due = card_rules.settle(card.card_type, card.settings, card.state, now)  # old stamps burn first
             if due:
                 _write(session, card, due, source="system")
-            entries = card_rules.referral_entries(card.card_type, card.settings, card.state, amount, now)
+            entries = build(card, now)
             if not entries:
                 session.commit()
                 return False
-            _write(session, card, entries, source="referral", comment=comment, idempotency_key=key, action_key=key)
+            _write(session, card, entries, source=source, comment=comment, idempotency_key=key, action_key=key)
             try:
                 session.commit()
             except IntegrityError:

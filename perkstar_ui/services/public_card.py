@@ -30,7 +30,6 @@ from perkstar_ui.domain.card_types import (
 from perkstar_ui.domain.formatting import card_status_label, device_label, format_units
 from perkstar_ui.domain.ledger import spend_tier
 from perkstar_ui.domain.messages import Channel, MessageStatus
-from perkstar_ui.services import referrals
 
 # Tokens are drawn from serials.ALPHABET; accept any URL-safe token up to the column size
 # and answer "not found" to anything else without asking the database.
@@ -189,7 +188,8 @@ def install_card(token: str, device: str = "pwa") -> bool:
     Idempotent: installing again on the same device changes nothing; on another device
     (a platform switch) only the device changes. ``installed_at`` is set once, by the
     first install ever. Returns whether this was that first install. A Deleted card is
-    refused with ``CardRefused``; an unknown token too.
+    refused with ``CardRefused``; an unknown token too. A program that pays referral
+    rewards on installation is the caller's (``services.referrals.install_card``).
     """
     if device not in DEVICES:
         raise ValueError(f"unknown device {device!r}")
@@ -218,8 +218,6 @@ def install_card(token: str, device: str = "pwa") -> bool:
                 raise CardRefused(DELETED_MESSAGE)  # deleted between the read and the update
             return False
         session.commit()
-    if first:
-        referrals.on_card_installed(merchant_id, card_id)  # a program that pays on installation
     return first
 
 

@@ -1,9 +1,13 @@
-"""The referral program (customers.md §15): sign-up by a card's referral link and the
-rewards for both sides, on install or on the new card's first visit (spec Q27).
+"""The referral program's rewards (customers.md §15, spec Q27, issue 14).
 
-Rewards are granted at most once per referred card: each bonus carries an idempotency
-key derived from the new card, so a repeated install or a second first-visit cannot pay
-twice. Nobody is rewarded for inviting someone the business already knows.
+Who invites (``invitation``) and when both sides are paid: on the referred card's first
+real visit (an earning action by staff through the card engine), or on its installation
+when the merchant chose that. Nothing is paid while the new card's bonuses are held for
+a contact confirmation (``Card.bonus_hold``). The callers pay: the card engine reports a
+referred card's first visit (``Outcome.referral_due``) and ``services.card_desk`` pays;
+``install_card`` here wraps the card page's install. Each bonus carries an idempotency
+key derived from the new card, unique per merchant, so two tablets, a repeated install or
+a retried payment pay once. Sign-up itself is ``services.signup``.
 """
 
 from __future__ import annotations
@@ -12,14 +16,13 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from perkstar_ui.db.models import Card, CardTemplate, Customer, Merchant
+from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer, Merchant
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import contacts
 from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardType, validate_settings
-from perkstar_ui.domain.ledger import Refused
-from perkstar_ui.services import cards
-from perkstar_ui.services.customer_records import CustomerInput, save_customer
-from perkstar_ui.services.refusals import RecordError
+from perkstar_ui.services import cards, public_card
+
+REFERRAL_CODE_MAX = 16
 
 
 @dataclass(frozen=True)
@@ -28,11 +31,15 @@ class Invitation:
     card_name: str
     card_type_label: str
     referrer_first_name: str
+    merchant_id: int
+    template_id: int
+    referrer_card_id: int
 
 
-def _referrer_card(code: str) -> Card | None:
+def referrer_card(code: str) -> Card | None:
+    """The live card whose referral code this is, across merchants."""
     code = (code or "").strip()
-    if not code or len(code) > 16:
+    if not code or len(code) > REFERRAL_CODE_MAX:
         return None
     with system_session() as session:  # the code is all we have: look it up across merchants
         card = session.exec(select(Card).where(Card.referral_code == code)).first()
@@ -46,7 +53,7 @@ def _program_on(session, card: Card) -> bool:  # noqa: ANN001
 
 def invitation(code: str) -> Invitation | None:
     """What the sign-up page shows; None for an unknown code or a program that is off."""
-    card = _referrer_card(code)
+    card = referrer_card(code)
     if card is None:
         return None
     with tenant_session(card.merchant_id) as session:
@@ -55,87 +62,46 @@ def invitation(code: str) -> Invitation | None:
         template = session.get(CardTemplate, card.template_id)
         referrer = session.get(Customer, card.customer_id)
         merchant = session.get(Merchant, card.merchant_id)
-        return Invitation(merchant.name, template.name, CARD_TYPE_LABELS[CardType(card.card_type)], referrer.first_name)
+        return Invitation(merchant.name, template.name, CARD_TYPE_LABELS[CardType(card.card_type)],
+                          referrer.first_name, card.merchant_id, template.id, card.id)
 
 
-def _existing_customer(session, region: str, phone: str, email: str) -> Customer | None:  # noqa: ANN001
-    for column, normalise, raw in ((Customer.phone, lambda v: contacts.normalise_phone(v, region), phone),
-                                   (Customer.email, contacts.normalise_email, email)):
-        try:
-            value = normalise(raw)
-        except ValueError:
-            continue
-        if value:
-            found = session.exec(select(Customer).where(column == value)).first()
-            if found is not None:
-                return found
-    return None
-
-
-def sign_up(code: str, first_name: str, last_name: str, phone: str, email: str, *, device: str = "pwa") -> str:
-    """A new customer referred by the code's card holder, with the same card issued and
-    installed; returns the new card's install token. ``Refused`` with a message."""
-    referrer_card = _referrer_card(code)
-    if referrer_card is None:
-        raise Refused("This referral link is not valid any more.")
-    if not (phone or "").strip() and not (email or "").strip():
-        raise Refused("Enter a phone number or an email.")
-    merchant_id = referrer_card.merchant_id
-    with tenant_session(merchant_id) as session:
-        if not _program_on(session, referrer_card):
-            raise Refused("This referral link is not valid any more.")
-        merchant = session.get(Merchant, merchant_id)
-        region, business = merchant.default_country, merchant.name
-        existing = _existing_customer(session, region, phone, email)
-    if existing is not None:
-        # §15: no referral reward for someone the business already knows — and a stranger
-        # typing a known phone or email must not be handed that customer's card.
-        raise Refused(f"You are already a customer of {business}. Ask them to send your card link.")
-    try:
-        customer_id = save_customer(merchant_id, CustomerInput(first_name, last_name, phone, email))
-    except RecordError as error:
-        raise Refused(str(error)) from None
-    with tenant_session(merchant_id) as session:
-        customer = session.get(Customer, customer_id)
-        customer.utm = "referral"
-        session.add(customer)
-        card = cards.issue_card(session, customer_id, session.get(CardTemplate, referrer_card.template_id),
-                                utm="referral", referred_by_card_id=referrer_card.id, source="referral")
-        session.commit()
-        token = card.install_token
-    # The install is what may pay the rewards of a program that pays on installation.
-    from perkstar_ui.services import (
-        public_card,  # public_card calls back into this module
-    )
-
-    public_card.install_card(token, device)
-    return token
-
-
-def _program(merchant_id: int, card_id: int):  # noqa: ANN202
+def _due(merchant_id: int, card_id: int):  # noqa: ANN202
+    """(card, referrer, program, new name, old name) when the card's rewards are due now."""
     with tenant_session(merchant_id) as session:
         card = session.get(Card, card_id)
-        if card is None or card.referred_by_card_id is None:
+        if card is None or card.referred_by_card_id is None or card.bonus_hold or card.status == "deleted":
             return None
         template = session.get(CardTemplate, card.template_id)
-        settings = validate_settings(card.card_type, template.settings)
+        referral = validate_settings(card.card_type, template.settings).referral
         referrer = session.get(Card, card.referred_by_card_id)
-        if referrer is None or not settings.referral.enabled:
+        if referrer is None or not referral.enabled:
+            return None
+        keys = {f"referral-{card.id}-new": referral.new_customer_reward, f"referral-{card.id}-referrer": referral.referrer_reward}
+        paid = set(session.exec(select(CardTransaction.idempotency_key)
+                                .where(CardTransaction.idempotency_key.in_(list(keys)))).all())
+        if all(key in paid for key, amount in keys.items() if amount):
+            return None  # the common case once paid: no lock taken
+        if referral.trigger == "install":
+            happened = card.installed_at is not None
+        else:
+            locked = cards.lock_card(session, merchant_id, card_id, lock=False)
+            happened = locked is not None and locked.state.count("total_visits") > 0
+        if not happened:
             return None
         new_customer = session.get(Customer, card.customer_id)
         old_customer = session.get(Customer, referrer.customer_id)
-        return (card, referrer, settings.referral,
-                contacts.full_name(new_customer.first_name, new_customer.last_name),
+        return (card, referrer, referral, contacts.full_name(new_customer.first_name, new_customer.last_name),
                 contacts.full_name(old_customer.first_name, old_customer.last_name))
 
 
-def _reward(merchant_id: int, card_id: int, trigger: str) -> int:
-    program = _program(merchant_id, card_id)
-    if program is None:
+def pay_if_due(merchant_id: int, card_id: int) -> int:
+    """Pay the referral rewards of this (referred) card if its trigger has happened and
+    they are not held; the number of bonuses granted now (0 when paid before)."""
+    due = _due(merchant_id, card_id)
+    if due is None:
         return 0
-    card, referrer, referral, new_name, old_name = program
-    if referral.trigger != trigger:
-        return 0
+    card, referrer, referral, new_name, old_name = due
     granted = 0
     if referral.new_customer_reward:
         granted += cards.grant_referral_bonus(merchant_id, card.id, referral.new_customer_reward,
@@ -148,9 +114,19 @@ def _reward(merchant_id: int, card_id: int, trigger: str) -> int:
 
 def on_card_installed(merchant_id: int, card_id: int) -> int:
     """Rewards of a program that pays on installation; the number of bonuses granted."""
-    return _reward(merchant_id, card_id, "install")
+    return pay_if_due(merchant_id, card_id)
 
 
 def on_first_visit(merchant_id: int, card_id: int) -> int:
     """Rewards of a program that pays on the new card's first visit (spec Q27)."""
-    return _reward(merchant_id, card_id, "first_visit")
+    return pay_if_due(merchant_id, card_id)
+
+
+def install_card(token: str, device: str = "pwa") -> bool:
+    """The card page's install (``public_card.install_card``), then the rewards of a
+    program that pays on installation; whether this was the card's first install."""
+    first = public_card.install_card(token, device)
+    found = public_card.locate_card(token)
+    if found is not None:
+        pay_if_due(found[1], found[0])  # also retries a payment an earlier install missed
+    return first

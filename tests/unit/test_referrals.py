@@ -1,6 +1,10 @@
-"""Referral sign-up and rewards (customers.md §15, spec Q27)."""
+"""Referral rewards (customers.md §15, spec Q27, issue 14): paid on the referred card's first
+real visit (or its installation when the merchant chose that), once, by the caller."""
 
 from __future__ import annotations
+
+import datetime as dt
+import threading
 
 import pytest
 from sqlmodel import select
@@ -9,8 +13,13 @@ from perkstar_ui.db.models import Card, CardTransaction, Customer
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.card_rules import Action
 from perkstar_ui.domain.ledger import Refused
-from perkstar_ui.services import cards, referrals
+from perkstar_ui.services import card_desk, cards, referrals, signup, signup_limits
 from tests.helpers import add_customer, issue, referral_program, set_template
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    signup_limits.reset_local()
 
 
 def _referrer(merchant_id: int, trigger: str, referrer_reward: int = 2, new_reward: int = 1) -> Card:
@@ -18,6 +27,15 @@ def _referrer(merchant_id: int, trigger: str, referrer_reward: int = 2, new_rewa
     customer = add_customer(merchant_id, "Rita", "Referrer", email="rita@example.com")
     with tenant_session(merchant_id) as session:
         return session.get(Card, issue(merchant_id, customer, "stamp"))
+
+
+_phones = iter(range(100, 999))
+
+
+def _join(code: str, first: str, phone: str | None = None, email: str = "", client: str = "") -> signup.Outcome:
+    phone = f"+447400123{next(_phones):03d}" if phone is None else phone
+    return signup.sign_up({"first_name": first, "last_name": "New", "phone": phone, "email": email},
+                          referral_code=code, client=client or f"10.0.0.{abs(hash(first)) % 250}")
 
 
 def _card(merchant_id: int, token: str) -> Card:
@@ -30,31 +48,76 @@ def _balance(merchant_id: int, card_id: int) -> int:
         return session.get(Card, card_id).balance
 
 
-def test_sign_up_rewards_both_on_install(merchant):
+def test_the_default_program_pays_on_the_first_visit_not_on_sign_up_or_install(merchant):
+    set_template(merchant, "stamp", referral={"enabled": True, "referrer_reward": 3, "new_customer_reward": 1})
+    customer = add_customer(merchant, "Rita", "Referrer", email="rita@example.com")
+    referrer_id = issue(merchant, customer, "stamp")
+    with tenant_session(merchant) as session:
+        code = session.get(Card, referrer_id).referral_code
+    outcome = _join(code, "Finn", phone="+447400555123")
+    assert outcome.answer == signup.Answer.CARD
+    card = _card(merchant, outcome.token)
+    assert (card.status, card.referred_by_card_id, card.balance) == ("uninstalled", referrer_id, 0)
+    assert referrals.install_card(outcome.token) is True  # installing pays nothing
+    assert _balance(merchant, referrer_id) == 0
+    first = card_desk.perform_action(merchant, card.id, Action("add-stamps", 1))
+    assert first.referral_due
+    assert (_balance(merchant, referrer_id), _balance(merchant, card.id)) == (3, 2)
+    second = card_desk.perform_action(merchant, card.id, Action("add-stamps", 1))
+    assert not second.referral_due
+    card_desk.load_panel(merchant, card.id)
+    assert (_balance(merchant, referrer_id), _balance(merchant, card.id)) == (3, 3)
+
+
+def test_an_explicit_install_program_pays_on_install_once(merchant):
     referrer = _referrer(merchant, "install")
-    token = referrals.sign_up(referrer.referral_code, "Nia", "New", "", "nia@example.com")
-    card = _card(merchant, token)
-    assert card.status == "installed" and card.referred_by_card_id == referrer.id and card.balance == 1
-    assert _balance(merchant, referrer.id) == 2
-    panel = cards.load_panel(merchant, referrer.id)
-    assert {m.key: m.value for m in panel.metrics}["stamps-earned-by-referral-program"] == "2"
+    outcome = _join(referrer.referral_code, "Nia", email="nia@example.com")
+    card = _card(merchant, outcome.token)
+    assert _balance(merchant, referrer.id) == 0  # sign-up alone pays nothing
+    assert referrals.install_card(outcome.token) is True
+    assert (_balance(merchant, referrer.id), _balance(merchant, card.id)) == (2, 1)
     with tenant_session(merchant) as session:
         comments = session.exec(select(CardTransaction.comment).where(CardTransaction.kind == "referral_bonus")
-                                 .order_by(CardTransaction.id)).all()
+                                .order_by(CardTransaction.id)).all()
         assert session.exec(select(Customer.utm).where(Customer.id == card.customer_id)).one() == "referral"
     assert comments == ["Referral bonus: invited by Rita Referrer", "Referral bonus: invited Nia New"]
-    # Installing again (another phone) pays nothing more.
-    assert referrals.on_card_installed(merchant, card.id) == 0
+    assert referrals.install_card(outcome.token, "google_wallet") is False  # another phone: nothing more
     assert _balance(merchant, referrer.id) == 2
 
 
-def test_a_known_customer_gets_no_reward_and_no_card_handed_out(merchant):
-    referrer = _referrer(merchant, "install")
+def test_the_engine_reports_the_first_visit_and_pays_nothing_itself(merchant):
+    referrer = _referrer(merchant, "first_visit", referrer_reward=3, new_reward=0)
+    card = _card(merchant, _join(referrer.referral_code, "Ed", email="ed@example.com").token)
+    outcome = cards.perform_action(merchant, card.id, Action("add-stamps", 1))
+    assert outcome.referral_due and _balance(merchant, referrer.id) == 0
+    # The caller pays; a panel load catches up a payment that failed after the visit.
+    card_desk.load_panel(merchant, card.id)
+    assert _balance(merchant, referrer.id) == 3
+
+
+def test_two_tablets_at_the_first_visit_pay_once(merchant):
+    referrer = _referrer(merchant, "first_visit", referrer_reward=2, new_reward=0)
+    card = _card(merchant, _join(referrer.referral_code, "Tess", email="tess@example.com").token)
+    cards.perform_action(merchant, card.id, Action("add-stamps", 1))
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(referrals.on_first_visit(merchant, card.id)))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(results) == 1
+    assert _balance(merchant, referrer.id) == 2
+
+
+def test_a_known_customer_gets_the_neutral_answer_no_reward_and_no_card(merchant):
+    referrer = _referrer(merchant, "first_visit")
     known = add_customer(merchant, "Kim", "Known", email="kim@example.com")
     known_card = issue(merchant, known, "stamp")
-    # Typing a known email must not hand that customer's card to whoever types it.
-    with pytest.raises(Refused, match="already a customer"):
-        referrals.sign_up(referrer.referral_code, "Kim", "Known", "", "KIM@example.com ")
+    outcome = signup.sign_up({"first_name": "Kim", "last_name": "Known", "phone": "+447400555999",
+                              "email": "KIM@example.com "},
+                             referral_code=referrer.referral_code, client="10.1.1.1")
+    assert outcome == signup.Outcome(signup.Answer.DONE)
     assert _balance(merchant, referrer.id) == 0
     with tenant_session(merchant) as session:
         assert session.get(Card, known_card).status == "uninstalled"
@@ -62,44 +125,32 @@ def test_a_known_customer_gets_no_reward_and_no_card_handed_out(merchant):
 
 
 def test_a_program_that_is_off_has_no_sign_up(merchant):
-    referrer = _referrer(merchant, "install")
+    referrer = _referrer(merchant, "first_visit")
     set_template(merchant, "stamp", referral={"enabled": False})
     assert referrals.invitation(referrer.referral_code) is None
     with pytest.raises(Refused, match="not valid"):
-        referrals.sign_up(referrer.referral_code, "Off", "Program", "", "off@example.com")
+        _join(referrer.referral_code, "Off", email="off@example.com")
 
 
-def test_no_bonus_on_an_expired_card_and_overdue_stamps_burn_first(merchant):
-    import datetime as dt
-
+def test_no_bonus_on_an_expired_card(merchant):
     referrer = _referrer(merchant, "install", referrer_reward=1)
     with tenant_session(merchant) as session:
         card = session.get(Card, referrer.id)
         card.expires_on = dt.date(2020, 1, 1)
         session.add(card)
         session.commit()
-    referrals.sign_up(referrer.referral_code, "Late", "Comer", "", "late@example.com")
+    referrals.install_card(_join(referrer.referral_code, "Late", email="late@example.com").token)
     assert _balance(merchant, referrer.id) == 0
-
-
-def test_first_visit_trigger_pays_once_on_the_first_earning_action(merchant):
-    referrer = _referrer(merchant, "first_visit", referrer_reward=3, new_reward=0)
-    card = _card(merchant, referrals.sign_up(referrer.referral_code, "Finn", "First", "", "finn@example.com"))
-    assert _balance(merchant, referrer.id) == 0
-    cards.perform_action(merchant, card.id, Action("add-stamps", 1))
-    assert _balance(merchant, referrer.id) == 3
-    cards.perform_action(merchant, card.id, Action("add-stamps", 1))
-    assert _balance(merchant, referrer.id) == 3
 
 
 def test_invalid_or_deleted_codes_are_refused(merchant):
     with pytest.raises(Refused, match="not valid"):
-        referrals.sign_up("NOPE1234", "A", "B", "", "a@example.com")
-    referrer = _referrer(merchant, "install")
-    with pytest.raises(Refused, match="phone number or an email"):
-        referrals.sign_up(referrer.referral_code, "A", "B", "", "")
+        _join("NOPE1234", "A", email="a@example.com")
+    referrer = _referrer(merchant, "first_visit")
+    with pytest.raises(Refused, match="fill in: Phone"):
+        _join(referrer.referral_code, "A", phone="")
     with pytest.raises(Refused, match="not a valid"):
-        referrals.sign_up(referrer.referral_code, "A", "B", "", "not-an-email")
+        _join(referrer.referral_code, "A", phone="+447400555888", email="not-an-email")
     with tenant_session(merchant) as session:
         card = session.get(Card, referrer.id)
         card.status = "deleted"
