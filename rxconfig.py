@@ -13,6 +13,8 @@ config = rx.Config(
     redis_url=_settings.redis_url or None,  # set for several backend workers
     # The websocket accepts only our own pages, not any site a merchant visits.
     cors_allowed_origins=_settings.public_urls,
+    # router.session.client_ip by the same rule as ours (api/client_address.py)
+    trusted_proxy_hops=_settings.trusted_proxy_hops,
     telemetry_enabled=False,
     show_built_with_reflex=False,
     plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="violet", radius="medium"))],

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # Origins the websocket accepts, comma-separated; default: this machine on PORT.
     public_url: str = Field(default="", validation_alias="PERKSTAR_PUBLIC_URL")
     session_hours: float = Field(default=12, validation_alias="PERKSTAR_SESSION_HOURS")
+    # Reverse proxies in front of the app that append to X-Forwarded-For (0: none, the
+    # header is never trusted); the client is that many entries from the right
+    # (domain/client_address.py). Also given to Reflex (rxconfig.py, trusted_proxy_hops).
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10, validation_alias="PERKSTAR_TRUSTED_PROXY_HOPS")
     # Cookies are Secure except on localhost / 127.0.0.1; true or false here forces it.
     secure_cookies: bool | None = Field(default=None, validation_alias="PERKSTAR_SECURE_COOKIES")
     upload_dir: str = Field(default=str(PROJECT_ROOT / ".imports"), validation_alias="PERKSTAR_UPLOAD_DIR")

@@ -33,6 +33,7 @@ from perkstar_ui.api import public_card as public_card_routes
 from perkstar_ui.api import push as push_routes
 from perkstar_ui.api import stripe_webhook as stripe_routes
 from perkstar_ui.api import audit_csv as audit_routes
+from perkstar_ui.api.client_address import request_ip
 from perkstar_ui.api.guard import SESSION_COOKIE, login_of, public_route, route_requires
 from perkstar_ui.api.csv_stream import csv_lines
 from perkstar_ui.domain import filters
@@ -67,7 +68,7 @@ async def start_session(request: Request) -> Response:
 async def end_session(request: Request) -> Response:
     """``POST /api/logout``: delete the server session and the cookie."""
     await asyncio.to_thread(functools.partial(accounts.log_out, request.cookies.get(SESSION_COOKIE),
-                                              ip=request.client.host if request.client else None))
+                                              ip=request_ip(request) or None))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
                            secure=login_cookies.secure_for(request.url.hostname or ""))
@@ -120,7 +121,7 @@ async def export_customers_csv(request: Request) -> Response:
         header, rows = await asyncio.to_thread(
             functools.partial(exporting.export_rows, merchant_id, search, spec,
                               staff_user_id=login_of(request).staff_user_id,
-                              ip=request.client.host if request.client else None))
+                              ip=request_ip(request) or None))
     except filters.FilterError as error:
         return PlainTextResponse(str(error), status_code=400)
     return _csv_response(header, rows, "perkstar-customers.csv", neutralised=True)

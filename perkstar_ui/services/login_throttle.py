@@ -19,6 +19,7 @@ from perkstar_ui.db.engine import is_sqlite
 from perkstar_ui.db.models import LoginAttempt, LoginSession, as_utc, utcnow
 from perkstar_ui.db.tenancy import system_session
 from perkstar_ui.domain import security
+from perkstar_ui.domain.client_address import limit_key
 
 
 class Throttled(Exception):
@@ -62,8 +63,11 @@ def _ip_failures(session, ip: str, since: dt.datetime) -> list[dt.datetime]:  # 
 
 
 def reserve(email: str, ip: str | None, *, known_device: bool, now: dt.datetime | None = None) -> int:
-    """Count an attempt before its password check; its id, or ``Throttled``."""
+    """Count an attempt before its password check; its id, or ``Throttled``. The attempt
+    is kept under the client's ``limit_key`` (an IPv6 client's /64 network), which is what
+    the per-IP delays count by."""
     now = now or utcnow()
+    ip = limit_key(ip) or None
     with system_session() as session:
         _lock(session, [f"login-email:{email}"] + ([f"login-ip:{ip}"] if ip else []))
         waits = []

@@ -10,6 +10,7 @@ import json
 
 import reflex as rx
 
+from perkstar_ui.api.client_address import router_ip
 from perkstar_ui.api.login_cookies import BROWSER_COOKIE, DEVICE_COOKIE, cookie_from_header
 from perkstar_ui.services import accounts
 from perkstar_ui.state.auth import HOME_ROUTE, AuthState
@@ -49,7 +50,7 @@ class LoginState(AuthState):
         yield
         attempt = functools.partial(
             accounts.log_in, email, password, code=code, browser=browser,
-            ip=self.router.session.client_ip or None, device=cookie_from_header(cookies, DEVICE_COOKIE),
+            ip=router_ip(self.router) or None, device=cookie_from_header(cookies, DEVICE_COOKIE),
         )
         try:
             ticket = await asyncio.to_thread(attempt)
