@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,8 @@ from starlette.routing import Route
 from perkstar_ui.api.guard import public_route
 from perkstar_ui.config import settings
 from perkstar_ui.services import metrics, readiness
+
+log = logging.getLogger("perkstar.ops")
 
 # Set by ``bind_connections`` once the app exists: how many websockets this process holds.
 _connection_count: list[Callable[[], int]] = []
@@ -44,11 +47,16 @@ async def health(_request: Request) -> Response:
 
 @public_route
 async def ready(_request: Request) -> Response:
+    """Public, so it names only each check's outcome (``ok`` / ``failed``): a failure's
+    detail (host names, driver errors, revisions) goes to the log, never to the caller."""
     checks = await asyncio.to_thread(readiness.readiness, settings())
     ok = all(check.ok for check in checks)
+    for check in checks:
+        if not check.ok:
+            log.warning("not ready: %s failed: %s", check.name, check.detail, extra={"check": check.name})
     body = {
         "status": "ready" if ok else "not ready",
-        "checks": {check.name: {"ok": check.ok, "detail": check.detail} for check in checks},
+        "checks": {check.name: "ok" if check.ok else "failed" for check in checks},
     }
     return JSONResponse(body, status_code=200 if ok else 503)
 

@@ -8,12 +8,13 @@ the same way (stop the app first). PostgreSQL: ``pg_dump --format=custom`` of th
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 PAGES_PER_STEP = 1024
 
@@ -31,9 +32,22 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def _libpq_url(url: str) -> str:
-    """``postgresql+psycopg://…`` → ``postgresql://…`` (what pg_dump understands)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+def pg_connection(url: str) -> tuple[str, dict[str, str]]:
+    """(the ``--dbname`` for pg_dump/pg_restore, their environment): ``postgresql://…``
+    without the password, which goes in ``PGPASSWORD`` instead, so it never shows in the
+    process list (``ps``, ``/proc/<pid>/cmdline``) or in an error message."""
+    parsed = make_url(url).set(drivername="postgresql")
+    query = dict(parsed.query)
+    password = parsed.password or query.pop("password", None)
+    if isinstance(password, tuple):  # a repeated query parameter
+        password = password[-1]
+    without = URL.create("postgresql", parsed.username, None, parsed.host, parsed.port, parsed.database, query)
+    dbname = without.render_as_string(hide_password=False)
+    env = dict(os.environ)
+    env.pop("PGPASSWORD", None)  # only the URL's password, not one left in the environment
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return dbname, env
 
 
 def _copy_sqlite(source: Path, target: Path) -> None:
@@ -65,9 +79,10 @@ def backup(url: str, target: Path) -> Path:
         raise BackupError("pg_dump is not installed (apt install postgresql-client).")
     target.unlink(missing_ok=True)
     target.touch(mode=0o600)  # customers' data and password hashes: owner-readable only
+    dbname, env = pg_connection(url)
     result = subprocess.run(
-        ["pg_dump", "--format=custom", "--no-owner", f"--file={target}", f"--dbname={_libpq_url(url)}"],
-        capture_output=True, text=True, check=False,
+        ["pg_dump", "--format=custom", "--no-owner", f"--file={target}", f"--dbname={dbname}"],
+        capture_output=True, text=True, check=False, env=env,
     )
     if result.returncode != 0:
         raise BackupError(f"pg_dump failed: {result.stderr.strip()[:500]}")
@@ -85,9 +100,10 @@ def restore(url: str, source: Path) -> None:
         return
     if shutil.which("pg_restore") is None:
         raise BackupError("pg_restore is not installed (apt install postgresql-client).")
+    dbname, env = pg_connection(url)
     result = subprocess.run(
-        ["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={_libpq_url(url)}", str(source)],
-        capture_output=True, text=True, check=False,
+        ["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={dbname}", str(source)],
+        capture_output=True, text=True, check=False, env=env,
     )
     if result.returncode != 0:
         raise BackupError(f"pg_restore failed: {result.stderr.strip()[:500]}")

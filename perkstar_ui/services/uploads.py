@@ -7,6 +7,8 @@ Each merchant may keep a few pending uploads (previewed, not yet applied or canc
 ``PERKSTAR_MAX_PENDING_UPLOADS`` files and ``PERKSTAR_MAX_PENDING_UPLOAD_MB`` in all. A
 new upload past the count is refused (``TooManyUploads``, HTTP 429); one that would pass
 the bytes (or ``MAX_UPLOAD_BYTES`` for one file) is cut off (``UploadTooLarge``, 413).
+Both are decided under a per-merchant database lock (advisory on PostgreSQL), chunk by
+chunk, so parallel uploads on any number of workers stay within the caps together.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from perkstar_ui.config import settings
+from perkstar_ui.db.locks import exclusive
 from perkstar_ui.services.refusals import ImportRefused
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -66,41 +69,54 @@ def pending_uploads(merchant_id: int) -> tuple[int, int]:
 
 
 class _Upload:
-    """One upload being written: opened with its caps checked, fed chunks, then kept
+    """One upload being written: opened with the count checked, fed chunks, then kept
     (``finish``) or removed (``abort``). A file counts as pending from the moment it is
-    created, so two uploads racing for the last place cannot both get it."""
+    created, and every chunk is checked against the merchant's byte cap and written under
+    the merchant's lock (``db.locks.exclusive``: across workers and machines), so parallel
+    uploads can never hold more than the cap together, nor take more places than allowed."""
 
     def __init__(self, merchant_id: int, limit: int) -> None:
-        folder = upload_dir() / str(merchant_id)
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _purge_stale(folder)
-        self.token = secrets.token_urlsafe(24)
-        self.path = folder / f"{self.token}{UPLOAD_SUFFIX}"
-        self.out: BinaryIO = self.path.open("xb")
+        self.folder = upload_dir() / str(merchant_id)
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.lock_name = f"perkstar-uploads:{merchant_id}"
+        self.limit = limit
         self.size = 0
         config = settings()
-        others = _pending(folder, exclude=self.path)
-        if len(others) >= config.max_pending_uploads:
-            self.abort()
-            raise TooManyUploads(
-                f"{len(others)} imports are already waiting to be applied (at most {config.max_pending_uploads}); "
-                "apply or cancel one, or wait a day for them to expire."
-            )
-        pending_cap = config.max_pending_upload_mb * MB
-        self.room = min(limit, pending_cap - sum(_size(p) for p in others))
-        self.limit_message = (
-            f"The file is larger than {limit // MB} MB; split it into smaller files."
-            if self.room == limit
-            else f"Waiting imports already hold most of the {config.max_pending_upload_mb} MB allowed; "
-            "apply or cancel one first."
-        )
+        self.pending_cap = config.max_pending_upload_mb * MB
+        self.token = secrets.token_urlsafe(24)
+        self.path = self.folder / f"{self.token}{UPLOAD_SUFFIX}"
+        with exclusive(self.lock_name):
+            _purge_stale(self.folder)
+            others = _pending(self.folder)
+            if len(others) >= config.max_pending_uploads:
+                raise TooManyUploads(
+                    f"{len(others)} imports are already waiting to be applied (at most {config.max_pending_uploads}); "
+                    "apply or cancel one, or wait a day for them to expire."
+                )
+            self.out: BinaryIO = self.path.open("xb")
+
+    def check_file_size(self, size: int) -> None:
+        """Refuse a file that grows past its own limit (no lock needed)."""
+        if size > self.limit:
+            raise UploadTooLarge(f"The file is larger than {self.limit // MB} MB; split it into smaller files.")
 
     def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.room:
+        try:
+            self.check_file_size(self.size + len(chunk))
+            with exclusive(self.lock_name):
+                held = sum(_size(p) for p in _pending(self.folder, exclude=self.path))
+                if held + self.size + len(chunk) > self.pending_cap:
+                    cap_mb = self.pending_cap // MB
+                    raise UploadTooLarge(
+                        f"Waiting imports already hold most of the {cap_mb} MB allowed; apply or cancel one first."
+                        if held else f"The file is larger than {cap_mb} MB; split it into smaller files."
+                    )
+                self.out.write(chunk)
+                self.out.flush()  # on disk before the lock goes: the next check counts it
+        except BaseException:
             self.abort()
-            raise UploadTooLarge(self.limit_message)
-        self.out.write(chunk)
+            raise
+        self.size += len(chunk)
 
     def finish(self) -> str:
         self.out.close()
@@ -132,8 +148,7 @@ async def receive_upload(merchant_id: int, chunks: AsyncIterator[bytes], limit: 
     try:
         async for chunk in chunks:
             buffer.extend(chunk)
-            if upload.size + len(buffer) > upload.room:
-                raise UploadTooLarge(upload.limit_message)
+            upload.check_file_size(upload.size + len(buffer))
             if len(buffer) >= WRITE_BUFFER_BYTES:
                 await asyncio.to_thread(upload.write, bytes(buffer))
                 buffer.clear()

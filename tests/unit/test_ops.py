@@ -7,9 +7,11 @@ import asyncio
 import json
 import logging
 import io
+import os
 import sqlite3
 import subprocess
 import sys
+import threading
 
 import pytest
 from pydantic import ValidationError
@@ -36,10 +38,25 @@ def test_ready_checks_database_redis_and_migrations_at_head():
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ready"
-    assert body["checks"]["database"]["ok"] and body["checks"]["migrations"]["ok"]
-    assert body["checks"]["redis"] == {"ok": True, "detail": "not configured"}
+    assert body["checks"] == {"database": "ok", "redis": "ok", "migrations": "ok"}
     current, heads = readiness.migration_heads()
     assert current == heads and heads
+
+
+def test_ready_says_failed_publicly_and_logs_the_detail(monkeypatch, caplog):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens on port 1
+    config.settings.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="perkstar.ops"):
+            response = TestClient(api).get("/api/ready")
+    finally:
+        config.settings.cache_clear()
+    assert response.status_code == 503
+    assert response.json() == {"status": "not ready", "checks": {"database": "ok", "redis": "failed", "migrations": "ok"}}
+    for internal in ("127.0.0.1", "onnect", "rror", ":1"):  # no host, port or driver text leaves
+        assert internal not in response.text
+    logged = [r.getMessage() for r in caplog.records if r.name == "perkstar.ops"]
+    assert any(line.startswith("not ready: redis failed: ") and "127.0.0.1" in line for line in logged), logged
 
 
 def test_ready_refuses_an_unreachable_redis():
@@ -164,6 +181,41 @@ def test_the_backup_cli_writes_a_file_of_the_app_database(tmp_path):
             assert connection.execute("SELECT count(*) FROM merchant").fetchone()[0] >= 0
 
 
+def test_pg_dump_gets_the_password_in_its_environment_not_its_arguments():
+    dbname, env = backup.pg_connection("postgresql+psycopg://shop:s3cr%40t@db.example:5433/perkstar?sslmode=require")
+    assert dbname == "postgresql://shop@db.example:5433/perkstar?sslmode=require"
+    assert env["PGPASSWORD"] == "s3cr@t"
+    dbname, env = backup.pg_connection("postgresql://shop@db.example/perkstar?password=hunter22&sslmode=require")
+    assert "hunter22" not in dbname and env["PGPASSWORD"] == "hunter22" and "sslmode=require" in dbname
+    _, env = backup.pg_connection("postgresql://shop@db.example/perkstar")  # none: libpq's own ways (.pgpass)
+    assert "PGPASSWORD" not in env
+
+
+FAKE_PG_TOOL = """#!/bin/sh
+# Stands in for pg_dump / pg_restore: records what it was started with, then succeeds.
+printf '%s\n' "$0" "$@" > "$RECORD_DIR/$(basename "$0").argv"
+printf '%s' "$PGPASSWORD" > "$RECORD_DIR/$(basename "$0").password"
+for arg in "$@"; do case "$arg" in --file=*) printf 'PGDMP' > "${arg#--file=}";; esac; done
+"""
+
+
+def test_backup_and_restore_never_put_the_password_on_the_command_line(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("pg_dump", "pg_restore"):
+        (bin_dir / tool).write_text(FAKE_PG_TOOL)
+        (bin_dir / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("RECORD_DIR", str(tmp_path))
+    url = "postgresql+psycopg://perkstar:Very-Secret-42@127.0.0.1:5432/perkstar"
+    target = backup.backup(url, tmp_path / "x.backup")
+    backup.restore(url, target)
+    for tool in ("pg_dump", "pg_restore"):
+        argv = (tmp_path / f"{tool}.argv").read_text()
+        assert "Very-Secret-42" not in argv and "--dbname=postgresql://perkstar@127.0.0.1:5432/perkstar" in argv
+        assert (tmp_path / f"{tool}.password").read_text() == "Very-Secret-42"
+
+
 def test_a_missing_backup_file_is_refused(tmp_path):
     with pytest.raises(backup.BackupError, match="No backup file"):
         backup.restore(f"sqlite:///{tmp_path / 'x.db'}", tmp_path / "missing")
@@ -252,3 +304,39 @@ def test_the_import_route_cuts_off_a_chunked_body_past_10_mb(merchant, unique):
     answer = client.post("/api/imports", content=iter([b"q" * 1024 * 1024] * 11))  # no Content-Length
     assert answer.status_code == 413 and "larger than 10 MB" in answer.json()["error"]
     assert uploads.pending_uploads(merchant) == (0, 0)
+
+
+def test_parallel_uploads_never_hold_more_than_the_byte_cap_together(merchant, monkeypatch):
+    monkeypatch.setenv("PERKSTAR_MAX_PENDING_UPLOAD_MB", "1")
+    monkeypatch.setenv("PERKSTAR_MAX_PENDING_UPLOADS", "20")
+    config.settings.cache_clear()
+    uploaders = 6
+    start = threading.Barrier(uploaders)
+    kept: list[str] = []
+    refused: list[str] = []
+
+    def body():
+        start.wait(timeout=30)  # every upload is open (and was under the cap) before any byte
+        for _ in range(8):
+            yield b"p" * 50_000  # 400 kB each: 2 fit under 1 MB, 6 would be 2.4 MB
+
+    def upload() -> None:
+        try:
+            kept.append(uploads.store_upload(merchant, body()))
+        except uploads.UploadTooLarge as error:
+            refused.append(str(error))
+        except Exception as error:  # noqa: BLE001 - shown by the assertion below
+            refused.append(repr(error))
+
+    try:
+        threads = [threading.Thread(target=upload) for _ in range(uploaders)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        config.settings.cache_clear()
+    files, size = uploads.pending_uploads(merchant)
+    assert size <= uploads.MB and files == len(kept) == 2, (files, size, kept, refused)
+    assert len(refused) == uploaders - 2 and all("Waiting imports already hold" in r for r in refused)
+    assert size == 2 * 400_000
