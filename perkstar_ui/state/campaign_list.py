@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 
 import reflex as rx
 
@@ -62,6 +63,23 @@ def _moving(rows: list[CampaignView]) -> bool:
     return any(r.status in (CampaignStatus.QUEUING.value, CampaignStatus.SENDING.value) for r in rows)
 
 
+async def follow_while(state: "CampaignListState | CampaignDetailState", step: Callable[[], Awaitable[bool]]) -> None:
+    """Runs ``step`` every few seconds (at most FOLLOW_ROUNDS times) until it answers that
+    nothing moves any more; one follower per tab and state (``_following``)."""
+    async with state:
+        if state._following:
+            return
+        state._following = True
+    try:
+        for _ in range(FOLLOW_ROUNDS):
+            await asyncio.sleep(FOLLOW_SECONDS)
+            if not await step():
+                return
+    finally:
+        async with state:
+            state._following = False
+
+
 class CampaignListState(AuthState):
     rows: list[CampaignView] = []
     recent: list[CampaignView] = []
@@ -99,29 +117,21 @@ class CampaignListState(AuthState):
     @rx.event(background=True)
     @requires(Permission.MANAGE_CAMPAIGNS)
     async def follow(self):
+        await follow_while(self, self._follow_step)
+
+    async def _follow_step(self) -> bool:
         async with self:
-            if self._following:
-                return
-            self._following = True
-        try:
-            for _ in range(FOLLOW_ROUNDS):
-                await asyncio.sleep(FOLLOW_SECONDS)
-                async with self:
-                    shown_rows, shown_recent = bool(self.rows), bool(self.recent)
-                rows = await self._fetch(50) if shown_rows else []
-                recent = await self._fetch(RECENT) if shown_recent else []
-                if rows is None or recent is None:
-                    return
-                async with self:
-                    if shown_rows:
-                        self.rows = rows
-                    if shown_recent:
-                        self.recent = recent
-                if not _moving(rows) and not _moving(recent):
-                    return
-        finally:
-            async with self:
-                self._following = False
+            shown_rows, shown_recent = bool(self.rows), bool(self.recent)
+        rows = await self._fetch(50) if shown_rows else []
+        recent = await self._fetch(RECENT) if shown_recent else []
+        if rows is None or recent is None:
+            return False
+        async with self:
+            if shown_rows:
+                self.rows = rows
+            if shown_recent:
+                self.recent = recent
+        return _moving(rows) or _moving(recent)
 
 
 class CampaignDetailState(AuthState):
@@ -179,19 +189,11 @@ class CampaignDetailState(AuthState):
     async def follow(self):
         """Re-read the counts and this page of recipients while the campaign sends (a
         page of 50 rows: read under the lock, a few milliseconds)."""
+        await follow_while(self, self._follow_step)
+
+    async def _follow_step(self) -> bool:
         async with self:
-            if self._following:
-                return
-            self._following = True
-        try:
-            for _ in range(FOLLOW_ROUNDS):
-                await asyncio.sleep(FOLLOW_SECONDS)
-                async with self:
-                    if not await self._read() or not _moving([self.campaign]):
-                        return
-        finally:
-            async with self:
-                self._following = False
+            return await self._read() and _moving([self.campaign])
 
     @rx.event
     @requires(Permission.MANAGE_CAMPAIGNS)
