@@ -18,8 +18,9 @@ from perkstar_ui.pages.profile import profile_page
 from perkstar_ui.pages.public_card import META as CARD_META
 from perkstar_ui.pages.public_card import ROUTE as CARD_ROUTE
 from perkstar_ui.pages.public_card import public_card_page
-from perkstar_ui.pages.referral import ROUTE as REFERRAL_ROUTE
-from perkstar_ui.pages.referral import referral_page
+from perkstar_ui.components.join_links import POSTER_ROUTE, poster_page
+from perkstar_ui.pages.join import REFERRAL_ROUTE, join_page, referral_page
+from perkstar_ui.pages.join import ROUTE as JOIN_ROUTE
 from perkstar_ui.pages.sections import SECTIONS, section_page
 from perkstar_ui.pages.segments import ROUTE as SEGMENTS_ROUTE
 from perkstar_ui.pages.segments import segments_page
@@ -40,7 +41,8 @@ from perkstar_ui.state.invite import InviteState
 from perkstar_ui.state.login import LoginState
 from perkstar_ui.state.profile import ProfileState
 from perkstar_ui.state.public_card import PublicCardState
-from perkstar_ui.state.referral import ReferralState
+from perkstar_ui.state.join import JoinState
+from perkstar_ui.state.join_links import JoinLinksState, PosterState
 from perkstar_ui.state.segments import SegmentsState
 from perkstar_ui.state.tiles import TilesState
 from perkstar_ui.state.two_factor import TwoFactorState
@@ -79,10 +81,14 @@ app.add_page(
     profile_page, route="/customers/[customer_id]", title="Customer · Perkstar",
     on_load=[AuthState.require_login, ProfileState.load],
 )
-app.add_page(cards_page, route="/cards", title="Cards · Perkstar", on_load=[AuthState.require_login, CardTemplatesState.load])
+app.add_page(cards_page, route="/cards", title="Cards · Perkstar",
+             on_load=[AuthState.require_login, CardTemplatesState.load, JoinLinksState.load])
+app.add_page(poster_page, route=POSTER_ROUTE, title="Poster · Perkstar", on_load=[AuthState.require_login, PosterState.load])
 # Public (no login): a card's own page, opened from its install link or the home screen.
 app.add_page(public_card_page, route=CARD_ROUTE, title="Your card", meta=CARD_META, on_load=PublicCardState.load)
-app.add_page(referral_page, route=REFERRAL_ROUTE, title="Join · Perkstar", on_load=ReferralState.load)
+app.add_page(referral_page, route=REFERRAL_ROUTE, title="Join · Perkstar", on_load=JoinState.load)
+# Public (no login): a card template's join link and poster QR, and "Lost your card?".
+app.add_page(join_page, route=JOIN_ROUTE, title="Join · Perkstar", on_load=JoinState.load)
 app.add_page(segments_page, route=SEGMENTS_ROUTE, title="Segments · Perkstar",
              on_load=[AuthState.require_login, SegmentsState.load])
 app.add_page(settings_page, route="/settings", title="Settings · Perkstar", on_load=[AuthState.require_login, CustomFieldsState.load])

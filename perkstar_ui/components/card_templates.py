@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from perkstar_ui.components.join_links import join_cell
 from perkstar_ui.domain import template_form as tf
 from perkstar_ui.state.card_templates import (
     TYPE_OPTIONS,
@@ -463,6 +464,7 @@ def _template_row(row: TemplateRow) -> rx.Component:
                 data_testid="template-status",
             )
         ),
+        rx.table.cell(join_cell(row.id)),
         rx.table.cell(
             rx.button(rx.icon("pencil", size=14), "Edit", variant="soft", size="2",
                       on_click=S.open_edit(row.id), data_testid="template-edit")
@@ -478,7 +480,7 @@ def template_list() -> rx.Component:
     return rx.box(
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                           ["Name", "Type", "Issued cards", "Status", ""]])),
+                                           ["Name", "Type", "Issued cards", "Status", "Join link", ""]])),
             rx.table.body(rx.foreach(S.templates, _template_row)),
             width="100%",
             data_testid="template-list",

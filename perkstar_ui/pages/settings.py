@@ -5,6 +5,7 @@ import reflex as rx
 
 from perkstar_ui.components.merchant_settings import merchant_settings_card
 from perkstar_ui.components.shell import shell
+from perkstar_ui.components.signup_settings import signup_settings_card
 from perkstar_ui.components.staff_settings import staff_settings_card
 from perkstar_ui.components.stripe_settings import stripe_settings_card
 from perkstar_ui.state.auth import AuthState
@@ -122,6 +123,7 @@ def settings_page() -> rx.Component:
         # Owners only (the handlers refuse anyone else on the server; the cards are absent for them).
         rx.cond(AuthState.owner_tools, merchant_settings_card()),
         rx.cond(AuthState.owner_tools, staff_settings_card()),
+        rx.cond(AuthState.owner_tools, signup_settings_card()),
         rx.card(
             rx.heading("Custom fields", size="4", as_="h2", margin_bottom="4px"),
             rx.text("Extra facts about your customers. Each field becomes a grid column, a form input and a profile value.",

@@ -94,11 +94,11 @@ def queue_code(session, merchant_id: int, customer: Customer, purpose: CodePurpo
     return True
 
 
-def request_restore(join_code: str, contact: str, *, client: str = "") -> None:
-    """Send a restore code if the contact is a customer's; the same for every contact."""
+def request_restore(found: tuple[int, int] | None, contact: str, *, client: str = "") -> None:
+    """Send a restore code for the template ``found`` = (template id, merchant id) if the
+    contact is a customer's; the same for every contact."""
     started = time.monotonic()
     try:
-        found = join_template(join_code)
         if found is None:
             raise Refused("This link is not valid any more.")
         template_id, merchant_id = found
@@ -139,10 +139,10 @@ def _use_code(session, merchant_id: int, customer_id: int, purpose: CodePurpose,
     return row
 
 
-def confirm_restore(join_code: str, contact: str, code: str, *, now: dt.datetime | None = None) -> str:
-    """The install token of the customer's card of this template, for the right code."""
+def confirm_restore(found: tuple[int, int] | None, contact: str, code: str, *, now: dt.datetime | None = None) -> str:
+    """The install token of the customer's card of the template ``found`` = (template id,
+    merchant id), for the right code."""
     now = now or utcnow()
-    found = join_template(join_code)
     if found is None:
         raise Refused("This link is not valid any more.")
     template_id, merchant_id = found

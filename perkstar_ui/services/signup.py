@@ -102,6 +102,12 @@ def _fields(session, template: CardTemplate) -> tuple[FieldView, ...]:  # noqa: 
     return tuple(views)  # a removed custom field is simply not asked any more
 
 
+def template_of(join_code: str = "", referral_code: str = "") -> tuple[int, int] | None:
+    """(template id, merchant id) of a join or referral link, for restore codes."""
+    target = _target(join_code, referral_code)
+    return (target.template_id, target.merchant_id) if target is not None else None
+
+
 def join_page(join_code: str = "", referral_code: str = "") -> JoinPage | None:
     """What the page shows; None for an unknown link (or a referral program that is off)."""
     target = _target(join_code, referral_code)

@@ -14,7 +14,7 @@ import json
 import reflex as rx
 
 from perkstar_ui.services import public_card as cards
-from perkstar_ui.services import push_keys
+from perkstar_ui.services import push_keys, referrals
 from perkstar_ui.state.guard import public
 
 # Captured as early as the page script runs; prompting needs the user's tap.
@@ -195,7 +195,8 @@ class PublicCardState(rx.State):
         self.install_busy, self.install_error = True, ""
         yield
         try:
-            await asyncio.to_thread(cards.install_card, self._card_token(), "pwa")
+            # The referral program's caller: a program that pays on installation pays now.
+            await asyncio.to_thread(referrals.install_card, self._card_token(), "pwa")
         except cards.CardRefused as refusal:
             self.install_error = str(refusal)
         finally:
