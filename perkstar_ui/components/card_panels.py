@@ -1,7 +1,8 @@
-"""The card-type panels of the profile: balance, tier, metrics, actions and their dialog.
+"""The card panel of the profile and the counter: balance, tier, metrics, actions and
+their dialog, for every card type from the one ``CardPanelState``.
 
-``panel(State, extras)`` is the shape every type shares; each ``<type>_panel`` binds it
-to that type's own state and adds the dialog inputs only that type needs.
+``panel(State, prefix, extras)`` is the shape; ``type_panel()`` binds it to the state and
+adds the dialog inputs that only some verbs need (Reward, Tier, Period).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from perkstar_ui.components.controls import TOUCH_HEIGHT as TOUCH
 from perkstar_ui.components.membership_panel import subscription_block
 from perkstar_ui.components.values import labelled_value
 from perkstar_ui.domain.card_rules import PERIODS
-from perkstar_ui.state import card_panels as states
+from perkstar_ui.state.card_panels import CardPanelState as S
 from perkstar_ui.state.card_panels import MetricView, VerbButton
 
 
@@ -60,7 +61,7 @@ def _dialog(state, prefix: str, extras: list[rx.Component]) -> rx.Component:  # 
                     rx.cond(
                         state.needs_value,
                         _text_input("Value", f"{prefix}-value", state.value, state.set_value, state.value_hint,
-                                    input_mode="decimal", auto_focus=True),
+                                    input_mode=state.value_keypad, auto_focus=True),
                     ),
                 ),
                 rx.cond(
@@ -129,37 +130,15 @@ def panel(state, prefix: str, extras: list[rx.Component] | None = None) -> rx.Co
     )
 
 
-def stamp_panel() -> rx.Component:
-    return panel(states.StampPanelState, "stamp")
-
-
-def multipass_panel() -> rx.Component:
-    return panel(states.MultipassPanelState, "multipass")
-
-
-def cashback_panel() -> rx.Component:
-    return panel(states.CashbackPanelState, "cashback")
-
-
-def gift_panel() -> rx.Component:
-    return panel(states.GiftPanelState, "gift")
-
-
-def reward_panel() -> rx.Component:
-    s = states.RewardPanelState
-    return panel(s, "reward", [rx.cond(s.verb == "redeem-reward", _select("Reward", "reward-level", s.choice, s.rewards, s.set_choice))])
-
-
-def coupon_panel() -> rx.Component:
-    return panel(states.CouponPanelState, "coupon")
-
-
-def membership_panel() -> rx.Component:
-    s = states.MembershipPanelState
+def type_panel() -> rx.Component:
+    """The selected card's panel, whatever its type (one state, one component: profile and counter)."""
+    s = S
     return rx.vstack(
-        panel(s, "membership", [
-            rx.cond(s.verb == "change-tier", _select("Tier", "membership-tier", s.choice, s.tiers, s.set_choice)),
-            rx.cond(s.verb == "change-period", _select("Period", "membership-period", s.choice, list(PERIODS), s.set_choice)),
+        panel(s, "card-action", [
+            rx.cond(s.verb == "redeem-reward", _select("Reward", "card-action-reward", s.choice, s.rewards, s.set_choice)),
+            rx.cond(s.verb == "change-tier", _select("Tier", "card-action-tier", s.choice, s.tiers, s.set_choice)),
+            rx.cond(s.verb == "change-period",
+                    _select("Period", "card-action-period", s.choice, list(PERIODS), s.set_choice)),
         ]),
         subscription_block(),
         spacing="3",
@@ -167,20 +146,47 @@ def membership_panel() -> rx.Component:
     )
 
 
-def discount_panel() -> rx.Component:
-    return panel(states.DiscountPanelState, "discount")
+def _serial_block() -> rx.Component:
+    return rx.vstack(
+        rx.text("Card serial number", size="1", color_scheme="gray"),
+        rx.hstack(
+            rx.text(S.serial, data_testid="card-serial", size="3", font_family="monospace"),
+            rx.icon_button(rx.icon("copy", size=14), variant="ghost", aria_label="Copy serial number",
+                           on_click=[rx.set_clipboard(S.serial), rx.toast.success("Serial copied.")]),
+            align="center",
+        ),
+        spacing="0",
+    )
 
 
-def type_panel(card_type: rx.Var) -> rx.Component:
-    return rx.match(
-        card_type,
-        ("stamp", stamp_panel()),
-        ("multipass", multipass_panel()),
-        ("cashback", cashback_panel()),
-        ("gift", gift_panel()),
-        ("reward", reward_panel()),
-        ("coupon", coupon_panel()),
-        ("membership", membership_panel()),
-        ("discount", discount_panel()),
-        rx.fragment(),
+STATUS_COLOURS = (("Installed", "green"), ("Deleted", "red"), ("Expired", "orange"))
+
+
+def card_panel(*, header: list[rx.Component] | None = None, details: list[rx.Component] | None = None,
+               footer: list[rx.Component] | None = None, top: list[rx.Component] | None = None) -> rx.Component:
+    """``card-panel`` of the selected card (contract): type, status, the type's panel, serial,
+    expiration; the host adds its own ``header`` buttons, ``details`` values, ``footer``
+    blocks and ``top`` (above the balance: the counter's one-tap buttons)."""
+    return rx.card(
+        rx.flex(
+            rx.heading(S.type_label, size="4", as_="h2"),
+            rx.badge(S.status, data_testid="card-status", size="2",
+                     color_scheme=rx.match(S.status, *STATUS_COLOURS, "gray")),
+            rx.spacer(),
+            *(header or []),
+            gap="8px", align="center", wrap="wrap",
+        ),
+        *(top or []),
+        rx.box(type_panel(), margin_top="12px", width="100%"),
+        rx.flex(
+            _serial_block(),
+            labelled_value("Card expiration date", S.expiration, "card-expiration"),
+            *(details or []),
+            gap="16px", wrap="wrap", margin_y="12px",
+        ),
+        *(footer or []),
+        data_testid="card-panel",
+        data_card_type=S.card_type,
+        data_serial=S.serial,
+        width="100%",
     )

@@ -10,9 +10,7 @@ import reflex as rx
 
 from perkstar_ui.components.controls import TOUCH_HEIGHT as TOUCH
 from perkstar_ui.components.values import labelled_value
-from perkstar_ui.state.card_panels import MembershipPanelState
-
-S = MembershipPanelState
+from perkstar_ui.state.card_panels import CardPanelState as S
 
 STATUS_COLOURS = (("Valid", "green"), ("Active", "green"), ("Pending payment", "amber"), ("Past due", "orange"),
                   ("Cancelled", "red"), ("Inactive", "red"))

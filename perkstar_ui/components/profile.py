@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import reflex as rx
 
-from perkstar_ui.components.card_panels import type_panel
+from perkstar_ui.components.card_panels import card_panel as shared_card_panel
 from perkstar_ui.components.confirm import confirm_dialog
 from perkstar_ui.components.values import labelled_value
 from perkstar_ui.domain.rfm import NO_SEGMENT_LABEL
 from perkstar_ui.state.auth import AuthState
+from perkstar_ui.state.card_panels import CardPanelState
 from perkstar_ui.state.profile import CardView, CustomValue, HistoryView, ProfileState
 from perkstar_ui.state.customer_form import CustomerFormState
 
@@ -71,49 +72,41 @@ def _link_row(label: str, path: rx.Var, key: str) -> rx.Component:
     )
 
 
-def card_panel(card: CardView) -> rx.Component:
-    return rx.card(
-        rx.flex(
-            rx.heading(card.type_label, size="4", as_="h2"),
-            rx.badge(card.status, data_testid="card-status", size="2",
-                     color_scheme=rx.match(card.status, ("Installed", "green"), ("Deleted", "red"), ("Expired", "orange"), "gray")),
-            rx.spacer(),
-            rx.cond(AuthState.manager_tools,
-                    rx.button(rx.icon("trash-2", size=16), "Delete card", variant="soft", color_scheme="red", size="3",
-                              style=TOUCH, data_testid="card-action-delete-card", disabled=card.status == "Deleted",
-                              on_click=ProfileState.set_delete_card_open(True))),
-            gap="8px", align="center", wrap="wrap",
-        ),
-        rx.box(type_panel(card.card_type), margin_top="12px", width="100%"),
-        rx.flex(
-            rx.vstack(
-                rx.text("Card serial number", size="1", color_scheme="gray"),
-                rx.hstack(
-                    rx.text(card.serial, data_testid="card-serial", size="3", font_family="monospace"),
-                    rx.icon_button(rx.icon("copy", size=14), variant="ghost", aria_label="Copy serial number",
-                                   on_click=[rx.set_clipboard(card.serial), rx.toast.success("Serial copied.")]),
-                    align="center",
-                ),
-                spacing="0",
-            ),
-            labelled_value("Installed on device", card.device, "card-device"),
-            labelled_value("Card issue date", card.issued, "card-issued"),
-            labelled_value("Card expiration date", card.expiration, "card-expiration"),
-            labelled_value("Segments", ProfileState.rfm_segment, "card-rfm-segment", empty=NO_SEGMENT_LABEL,
-                           empty_hint="No RFM segment"),
-            labelled_value("Feedback rating", card.rating, "card-rating"),
-            labelled_value("UTM", card.utm, "card-utm"),
-            gap="16px", wrap="wrap", margin_y="12px",
-        ),
-        rx.vstack(
-            _link_row("Installation link", card.install_path, "install"),
-            _link_row("Referral link", card.referral_path, "referral"),
-            spacing="2",
-        ),
-        data_testid="card-panel",
-        data_card_type=card.card_type,
-        data_serial=card.serial,
-        width="100%",
+def _card_details(card: CardView) -> rx.Component:
+    return rx.fragment(
+        labelled_value("Installed on device", card.device, "card-device"),
+        labelled_value("Card issue date", card.issued, "card-issued"),
+        labelled_value("Segments", ProfileState.rfm_segment, "card-rfm-segment", empty=NO_SEGMENT_LABEL,
+                       empty_hint="No RFM segment"),
+        labelled_value("Feedback rating", card.rating, "card-rating"),
+        labelled_value("UTM", card.utm, "card-utm"),
+    )
+
+
+def _card_links(card: CardView) -> rx.Component:
+    return rx.vstack(
+        _link_row("Installation link", card.install_path, "install"),
+        _link_row("Referral link", card.referral_path, "referral"),
+        spacing="2",
+    )
+
+
+def _selected(render) -> rx.Component:  # noqa: ANN001
+    """``render(card)`` for the selected card only."""
+    return rx.foreach(ProfileState.cards,
+                      lambda card: rx.cond(card.id == ProfileState.selected_card_id, render(card), rx.fragment()))
+
+
+def card_panel() -> rx.Component:
+    """The shared card panel with what the profile adds: delete, device, dates, links."""
+    return shared_card_panel(
+        header=[rx.cond(AuthState.manager_tools,
+                        rx.button(rx.icon("trash-2", size=16), "Delete card", variant="soft", color_scheme="red",
+                                  size="3", style=TOUCH, data_testid="card-action-delete-card",
+                                  disabled=CardPanelState.status == "Deleted",
+                                  on_click=ProfileState.set_delete_card_open(True)))],
+        details=[_selected(_card_details)],
+        footer=[_selected(_card_links)],
     )
 
 

@@ -29,10 +29,7 @@ def _cards() -> rx.Component:
             rx.flex(rx.foreach(ProfileState.cards, card_tab), gap="8px", wrap="wrap", role="group",
                     aria_label="Cards"),
             # Only the selected card's panel is in the page.
-            rx.foreach(
-                ProfileState.cards,
-                lambda card: rx.cond(card.id == ProfileState.selected_card_id, card_panel(card), rx.fragment()),
-            ),
+            rx.cond(ProfileState.selected_card_id != 0, card_panel()),
             history_block(),
             width="100%",
             spacing="3",

@@ -1,9 +1,10 @@
-"""One Reflex state per card type for the profile's card panel (cards.md §x.2–x.3).
+"""The one card panel state, shared by the profile and the counter (cards.md §x.2–x.3).
 
-``CardPanel`` is a mixin with what every panel does: show the metrics of one card,
-open the action dialog of a verb (§0.5) and apply it through ``services.cards``. Each
-card type is its own state (``StampPanelState`` …) so a panel holds only its card and a
-type can grow its own fields (reward levels, membership tiers) without the others.
+``CardPanelState`` shows the metrics of one card of any type, opens the action dialog of
+a verb (§0.5) and applies it through ``services.cards``; ``StripeMembershipPanel`` adds
+what a membership shows (it reads nothing for other types). A host page (the profile,
+the counter) fills it with ``_show()`` from its own handler and learns of an applied
+action through the event it registered with ``on_action`` (the panel imports no host).
 
 Every dialog opening draws a fresh idempotency key: a double click on Apply, or an
 event the websocket sends again, reaches the service with the same key and applies once.
@@ -14,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import enum
 import uuid
+from collections.abc import Callable
 
 import reflex as rx
 
 from perkstar_ui.domain.card_rules import Action, Unit, parse_amount
-from perkstar_ui.domain.card_types import CardType
+from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardType
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import cards as engine
@@ -28,6 +31,24 @@ from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.membership_panel import StripeMembershipPanel
 
 UNIT_HINTS = {Unit.COUNT: "a whole number", Unit.MONEY: "an amount, e.g. 12.50", Unit.POINTS: "points, e.g. 10 or 2.50"}
+NO_PURCHASE_VERBS = ("change-tier", "change-period", "change-expiration", "send-push", "remove-stamps", "remove-visits",
+                     "add-reward")
+
+
+class PanelHost(enum.StrEnum):
+    """Which page shows the panel: it decides what happens after an applied action."""
+
+    PROFILE = "profile"
+    COUNTER = "counter"
+
+
+# host → the event to fire after an applied action, given the card to show next (a
+# redeemed coupon becomes another card, spec Q20) or 0. Registered by the host states.
+_AFTER_ACTION: dict[PanelHost, Callable[[int], object]] = {}
+
+
+def on_action(host: PanelHost, make_event: Callable[[int], object]) -> None:
+    _AFTER_ACTION[host] = make_event
 
 
 @dataclasses.dataclass
@@ -45,6 +66,8 @@ class VerbButton:
 
 class CardPanel(rx.State, mixin=True):
     card_id: int = 0
+    card_type: str = ""
+    type_label: str = ""
     serial: str = ""
     status: str = ""
     expiration: str = ""
@@ -68,6 +91,7 @@ class CardPanel(rx.State, mixin=True):
     form_error: str = ""
     _action_key: str = ""
     _units: dict[str, str] = {}
+    _host: str = ""
 
     @rx.var
     def value_hint(self) -> str:
@@ -79,28 +103,31 @@ class CardPanel(rx.State, mixin=True):
 
     @rx.var
     def needs_purchase(self) -> bool:
-        return self.verb not in ("change-tier", "change-period", "change-expiration", "send-push", "remove-stamps",
-                                 "remove-visits", "add-reward")
+        return self.verb not in NO_PURCHASE_VERBS
+
+    @rx.var
+    def value_keypad(self) -> str:
+        """The phone keypad for Value: digits only for counts, digits and a separator otherwise."""
+        return "numeric" if self.unit == Unit.COUNT else "decimal"
 
     async def _refresh(self, merchant_id: int, card_id: int) -> None:
-        panel = await asyncio.to_thread(engine.load_panel, merchant_id, card_id)
+        panel = await asyncio.to_thread(engine.load_panel, merchant_id, card_id) if card_id else None
         if panel is None:
-            self.card_id = 0
+            self.card_id, self.card_type, self.verbs, self.metrics = 0, "", [], []
             return
-        self.card_id, self.serial, self.status, self.expiration = panel.card_id, panel.serial, panel.status, panel.expiration
+        self.card_id, self.card_type, self.serial = panel.card_id, panel.card_type, panel.serial
+        self.type_label = CARD_TYPE_LABELS[CardType(panel.card_type)]
+        self.status, self.expiration = panel.status, panel.expiration
         self.balance, self.tier = panel.balance, panel.tier
         self.metrics = [MetricView(m.key, m.label, m.value) for m in panel.metrics]
         self.verbs = [VerbButton(v.verb, v.label) for v in panel.verbs if v.verb != "delete-card"]
         self._units = {v.verb: v.unit for v in panel.verbs}
         self.rewards, self.tiers = panel.rewards, panel.tiers
 
-    @rx.event
-    @requires(Permission.VIEW_CUSTOMERS)
-    async def load_card(self, card_id: int):
-        merchant_id = current_login().merchant_id
-        self.dialog_open = False
+    async def _show(self, merchant_id: int, card_id: int, host: PanelHost) -> None:
+        """Called by the host's guarded handler (the merchant it resolved): show this card."""
+        self.dialog_open, self._host = False, host.value
         await self._refresh(merchant_id, card_id)
-        return None
 
     @rx.event
     @requires(Permission.CARD_ACTIONS)
@@ -169,6 +196,7 @@ class CardPanel(rx.State, mixin=True):
         if not self.dialog_open:  # a second click after the first closed the dialog
             return
         context = current_login()
+        new_card_id = 0
         try:
             if self.verb == "send-push":
                 await asyncio.to_thread(engine.send_push, context.merchant_id, self.card_id, self.value)
@@ -178,59 +206,17 @@ class CardPanel(rx.State, mixin=True):
                     engine.perform_action, context.merchant_id, self.card_id, self._action(),
                     staff_user_id=context.staff_user_id, idempotency_key=self._action_key, comment=self.comment,
                 )
-                message = outcome.message
+                message, new_card_id = outcome.message, outcome.new_card_id or 0
         except Refused as refusal:
             self.form_error = str(refusal)
             return
         self.dialog_open = False
+        await self._refresh(context.merchant_id, self.card_id)
         yield rx.toast.success(message)
-        from perkstar_ui.state.profile import ProfileState  # the profile reloads this panel
-
-        if self.verb != "send-push" and outcome.new_card_id:  # spec Q20: show the card the coupon became
-            profile = await self.get_state(ProfileState)
-            profile.selected_card_id = outcome.new_card_id
-        yield ProfileState.load
+        after = _AFTER_ACTION.get(PanelHost(self._host)) if self._host else None
+        if after is not None:
+            yield after(new_card_id)
 
 
-class StampPanelState(CardPanel, AuthState):
-    pass
-
-
-class MultipassPanelState(CardPanel, AuthState):
-    pass
-
-
-class CashbackPanelState(CardPanel, AuthState):
-    pass
-
-
-class GiftPanelState(CardPanel, AuthState):
-    pass
-
-
-class RewardPanelState(CardPanel, AuthState):
-    pass
-
-
-class CouponPanelState(CardPanel, AuthState):
-    pass
-
-
-class MembershipPanelState(StripeMembershipPanel, CardPanel, AuthState):
-    pass
-
-
-class DiscountPanelState(CardPanel, AuthState):
-    pass
-
-
-PANEL_STATES: dict[str, type[CardPanel]] = {
-    CardType.STAMP.value: StampPanelState,
-    CardType.MULTIPASS.value: MultipassPanelState,
-    CardType.CASHBACK.value: CashbackPanelState,
-    CardType.GIFT.value: GiftPanelState,
-    CardType.REWARD.value: RewardPanelState,
-    CardType.COUPON.value: CouponPanelState,
-    CardType.MEMBERSHIP.value: MembershipPanelState,
-    CardType.DISCOUNT.value: DiscountPanelState,
-}
+class CardPanelState(StripeMembershipPanel, CardPanel, AuthState):
+    """The panel of the selected card, whatever its type."""

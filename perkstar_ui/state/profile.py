@@ -15,7 +15,7 @@ from perkstar_ui.services import cards as engine
 from perkstar_ui.services import customer_profile, customer_records, refusals, rfm
 from perkstar_ui.state.auth import HOME_ROUTE, AuthState
 from perkstar_ui.state.guard import current_login, local, requires
-from perkstar_ui.state.card_panels import PANEL_STATES
+from perkstar_ui.state.card_panels import CardPanelState, PanelHost, on_action
 from perkstar_ui.state.tiles import TilesState
 
 HISTORY_PAGE_SIZE = 20
@@ -118,7 +118,17 @@ class ProfileState(AuthState):
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def load(self):
-        merchant_id = current_login().merchant_id
+        await self._load(current_login().merchant_id)
+
+    @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
+    async def after_card_action(self, new_card_id: int):
+        """The panel applied an action: reload, on the card a redeemed coupon became (spec Q20)."""
+        if new_card_id:
+            self.selected_card_id = new_card_id  # _load keeps it only if it is this customer's
+        await self._load(current_login().merchant_id)
+
+    async def _load(self, merchant_id: int) -> None:
         raw_id = str(self.router.page.params.get("customer_id", ""))
         customer_id = int(raw_id) if raw_id.isdigit() else 0
         profile = await asyncio.to_thread(customer_profile.load_profile, merchant_id, customer_id) if customer_id else None
@@ -128,7 +138,7 @@ class ProfileState(AuthState):
         self.origin = self.router.headers.origin or ""
         if profile is None:
             self.customer_id, self.name, self.cards, self.custom, self.history = 0, "", [], [], []
-            return None
+            return
         self.customer_id = profile.id
         self.name, self.phone, self.email = profile.name, profile.phone, profile.email
         self.birthdate, self.created = profile.birthdate, profile.created
@@ -149,11 +159,11 @@ class ProfileState(AuthState):
             self.selected_card_id = _default_card(self.cards)
         self.history_page = 1
         await self._load_history(merchant_id)
-        return self._panel_event()
+        await self._show_panel(merchant_id)
 
-    def _panel_event(self):  # noqa: ANN202
-        card = next((c for c in self.cards if c.id == self.selected_card_id), None)
-        return PANEL_STATES[card.card_type].load_card(card.id) if card else None
+    async def _show_panel(self, merchant_id: int) -> None:
+        panel = await self.get_state(CardPanelState)
+        await panel._show(merchant_id, self.selected_card_id, PanelHost.PROFILE)
 
     async def _load_history(self, merchant_id: int) -> None:
         if not self.selected_card_id:
@@ -173,8 +183,7 @@ class ProfileState(AuthState):
             self.selected_card_id = card_id
             self.history_page = 1
             await self._load_history(merchant_id)
-            return self._panel_event()
-        return None
+            await self._show_panel(merchant_id)
 
     @rx.event
     @requires(Permission.CARD_ACTIONS)
@@ -277,3 +286,6 @@ class ProfileState(AuthState):
         self.delete_card_open = False
         yield rx.toast.success("The card was deleted. It no longer works on the customer's phone.")
         yield ProfileState.load
+
+
+on_action(PanelHost.PROFILE, ProfileState.after_card_action)

@@ -27,7 +27,7 @@ from perkstar_ui.domain import security
 from perkstar_ui.domain.permissions import TABLE, Permission, Role, declared
 from perkstar_ui.services.metrics import REGISTRY
 from perkstar_ui.state.campaigns import CampaignComposeState
-from perkstar_ui.state.card_panels import PANEL_STATES
+from perkstar_ui.state.card_panels import CardPanelState
 from perkstar_ui.state.card_templates import CardTemplatesState
 from perkstar_ui.state.custom_fields import CustomFieldsState
 from perkstar_ui.state.customer_form import CustomerFormState
@@ -148,12 +148,11 @@ def test_api_routes_answer_401_and_403(logins):
 
 
 def _expected() -> dict:
-    panel = next(iter(PANEL_STATES.values()))
     return {
         GridState.load: Permission.VIEW_CUSTOMERS,
         ProfileState.load: Permission.VIEW_CUSTOMERS,
         CustomerFormState.save: Permission.EDIT_CUSTOMERS,
-        panel.apply: Permission.CARD_ACTIONS,
+        CardPanelState.apply: Permission.CARD_ACTIONS,
         ProfileState.apply_correction: Permission.CARD_ACTIONS,
         ProfileState.delete_customer: Permission.DELETE_CUSTOMERS,
         GridState.delete_selected: Permission.DELETE_CUSTOMERS,
