@@ -58,6 +58,8 @@ class Merchant(SQLModel, table=True):
     # RFM (rfm.md): the analysis window and how long an unscored customer counts as new.
     rfm_window_days: int = Field(default=365, sa_column_kwargs={"server_default": "365"})
     rfm_new_customer_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
+    # When the last RFM run stored the merchant's customer_rfm rows (None: never).
+    rfm_computed_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
     # IANA zone for schedules and dates shown to the merchant.
     timezone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
     # True when the merchant's sign-up forms collect marketing consent (new customers then
@@ -434,7 +436,10 @@ class Segment(SQLModel, TenantScoped, table=True):
 
 
 class CustomerRfm(SQLModel, TenantScoped, table=True):
-    """A customer's RFM scores and segment from the last run (rfm.md); rebuilt per merchant.
+    """A customer's RFM inputs, scores and segment from the last run (rfm.md); a run writes
+    only the rows that changed. The last visit is kept as a day (recency is derived from it:
+    ``domain.rfm.recency_days``), so rows do not change just because a day passed; when they
+    were computed is the merchant's ``rfm_computed_at``.
 
     Unscored customers have no R/F/M (their segment may still be New or Lost); customers
     without any segment have no row."""
@@ -443,7 +448,7 @@ class CustomerRfm(SQLModel, TenantScoped, table=True):
     __table_args__ = (sa.Index("ix_customer_rfm_merchant_segment", "merchant_id", "segment", "customer_id"),)
     customer_id: int = Field(foreign_key="customer.id", primary_key=True, ondelete="CASCADE")
     merchant_id: int = Field(foreign_key="merchant.id")
-    recency_days: Optional[int] = None
+    last_visit_on: Optional[dt.date] = None  # UTC day of the last visit ever (None: never visited)
     frequency: int = 0
     monetary_cents: int = 0
     r: Optional[int] = None
@@ -451,7 +456,6 @@ class CustomerRfm(SQLModel, TenantScoped, table=True):
     m: Optional[int] = None
     fm: Optional[int] = None
     segment: Optional[str] = Field(default=None, max_length=30)
-    computed_at: dt.datetime = _ts()
 
 
 class Campaign(SQLModel, TenantScoped, table=True):

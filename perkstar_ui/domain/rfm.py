@@ -20,12 +20,18 @@ Reading of rfm.md where it leaves room, pinned by ``tests/unit/test_rfm.py``:
 - Unscored customers (no visit in the window): New Customers when created within the
   last ``new_customer_days`` days (today counts as day 0), else Lost Customers when they
   ever visited, else no segment (``None``).
+
+What a run stores per customer (``STORED``) holds the day of the last visit, not the
+recency in days: recency grows by one every day for everyone, the day does not, so a run
+on the next day rewrites only the customers whose scores, segment or visits changed
+(``changes``). Recency is derived from the day where it is needed (``recency_days``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -46,6 +52,11 @@ MONETARY_CENTS = "monetary_cents"
 EVER_VISITED = "ever_visited"
 # Output columns.
 R, F, M, FM, SEGMENT = "r", "f", "m", "fm", "segment"
+# Stored per customer (besides CUSTOMER_ID): the day of the last visit ever as a day number
+# (``day_number``; NaN when none), visits and monetary in the window, the scores, the segment.
+LAST_VISIT_DAY = "last_visit_day"
+STORED = (LAST_VISIT_DAY, FREQUENCY, MONETARY_CENTS, R, F, M, FM, SEGMENT)
+_EPOCH = dt.date(1970, 1, 1)
 
 
 class Segment(str, enum.Enum):
@@ -137,3 +148,79 @@ def score(frame: pd.DataFrame, today: dt.date, new_customer_days: int) -> pd.Dat
     out.loc[unscored.index[is_new.to_numpy()], SEGMENT] = Segment.NEW.value
     out.loc[unscored.index[(~is_new & visited).to_numpy()], SEGMENT] = Segment.LOST.value
     return out
+
+
+# --- what a run stores, and what it has to change -----------------------------------------
+
+
+def day_number(day: dt.date) -> int:
+    """Days since 1970-01-01: a calendar day as an integer that pandas compares cheaply."""
+    return (day - _EPOCH).days
+
+
+def day_of(number: int) -> dt.date:
+    return _EPOCH + dt.timedelta(days=int(number))
+
+
+def recency_days(last_visit_on: dt.date | None, today: dt.date) -> int | None:
+    """rfm.md's Recency of a stored last visit day: whole days from it to ``today``."""
+    return None if last_visit_on is None else (today - last_visit_on).days
+
+
+def stored_rows(inputs: pd.DataFrame, scored: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """What a run stores: CUSTOMER_ID + ``STORED`` of the customers that have a segment
+    (the others get no row). ``inputs`` is ``score``'s input and may carry LAST_VISIT_DAY
+    (the last visit ever, also outside the window); without it the day comes from
+    RECENCY_DAYS."""
+    keep = scored[SEGMENT].notna().to_numpy()
+    if LAST_VISIT_DAY in inputs:
+        last_visit = inputs[LAST_VISIT_DAY].astype("float64")
+    else:
+        last_visit = day_number(today) - inputs[RECENCY_DAYS].astype("float64")
+    return pd.DataFrame({
+        CUSTOMER_ID: inputs[CUSTOMER_ID].astype("int64"),
+        LAST_VISIT_DAY: last_visit,
+        FREQUENCY: inputs[FREQUENCY].astype("int64"),
+        MONETARY_CENTS: inputs[MONETARY_CENTS].astype("int64"),
+        **{column: scored[column].astype("float64") for column in (R, F, M, FM)},
+        SEGMENT: scored[SEGMENT],
+    })[keep].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What turns the stored rows into a run's rows: rows to add and rows to rewrite (both
+    CUSTOMER_ID + ``STORED``), and the customer ids whose row goes."""
+
+    inserts: pd.DataFrame
+    updates: pd.DataFrame
+    deletes: list[int]
+
+    @property
+    def count(self) -> int:
+        return len(self.inserts) + len(self.updates) + len(self.deletes)
+
+
+def _same(new: pd.Series, old: pd.Series) -> np.ndarray:
+    """Element-wise equality where two missing values are equal (numbers as float64)."""
+    if not (pd.api.types.is_numeric_dtype(new) and pd.api.types.is_numeric_dtype(old)):  # the segment
+        return new.fillna("").to_numpy(dtype=object) == old.fillna("").to_numpy(dtype=object)
+    a, b = new.to_numpy(dtype="float64"), old.to_numpy(dtype="float64")
+    return (a == b) | (np.isnan(a) & np.isnan(b))
+
+
+def changes(new: pd.DataFrame, stored: pd.DataFrame) -> Changes:
+    """Compare a run's rows with the stored ones (both CUSTOMER_ID + ``STORED``, numbers
+    as floats with NaN or nullable integers, any order)."""
+    new = new.set_index(CUSTOMER_ID)
+    old = stored.set_index(CUSTOMER_ID)
+    both = new.index.intersection(old.index)
+    a, b = new.loc[both], old.loc[both]
+    same = np.ones(len(both), dtype=bool)
+    for column in STORED:
+        same &= _same(a[column], b[column])
+    return Changes(
+        inserts=new.loc[new.index.difference(old.index)].reset_index(),
+        updates=a[~same].reset_index(),
+        deletes=[int(i) for i in old.index.difference(new.index)],
+    )

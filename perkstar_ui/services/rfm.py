@@ -2,10 +2,14 @@
 tab's summary, a customer's segment and the merchant's RFM settings. No Reflex.
 
 One run = one aggregate query (a ``GROUP BY`` customer over the merchant's ledger, left
-joined to all the merchant's customers), ``domain.rfm.score`` in pandas, then the
-merchant's rows replaced in one transaction (delete + bulk insert). Running it again
-with the same data writes the same rows, so the nightly job, the Recalculate button and
-the import hook may all run it whenever they like.
+joined to all the merchant's customers), ``domain.rfm.score`` in pandas, then only the
+differences written: the stored rows are read in the writing transaction, compared with
+the run's (``domain.rfm.changes``) and the new, changed and gone rows inserted, updated
+and deleted. Rows hold the day of the last visit, not the recency in days, so a second
+run on unchanged data writes no row and the nightly run only the customers whose scores,
+visits or segment moved. When the merchant's rows were last computed is one column of
+the merchant (``rfm_computed_at``). Running it again is harmless, so the nightly job, the
+Recalculate button and the import hook may all run it whenever they like.
 
 What the query counts (rfm.md "Inputs"):
 - a *visit* is an entry of ``ledger.ACTIVITY_KINDS``; one action that writes several such
@@ -31,6 +35,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from perkstar_ui.db.bulk import bulk_insert
+from perkstar_ui.db.engine import is_sqlite
 from perkstar_ui.db.models import (
     CardTransaction,
     Customer,
@@ -51,8 +56,15 @@ _LEDGER = CardTransaction.__table__
 _CUSTOMER = Customer.__table__
 _RFM = CustomerRfm.__table__
 _MERCHANT = Merchant.__table__
-_RFM_COLUMNS = ["customer_id", "merchant_id", "recency_days", "frequency", "monetary_cents", "r", "f", "m", "fm",
-                "segment", "computed_at"]
+# customer_rfm's columns in the order of ``domain.rfm.STORED``.
+_VALUE_COLUMNS = ["last_visit_on", "frequency", "monetary_cents", "r", "f", "m", "fm", "segment"]
+_UPDATE = (
+    sa.update(_RFM)
+    .where(_RFM.c.customer_id == sa.bindparam("b_customer_id"), _RFM.c.merchant_id == sa.bindparam("b_merchant_id"))
+    .values(**{name: sa.bindparam(f"b_{name}") for name in _VALUE_COLUMNS})
+)
+_DELETE = sa.delete(_RFM).where(_RFM.c.customer_id == sa.bindparam("b_customer_id"),
+                                _RFM.c.merchant_id == sa.bindparam("b_merchant_id"))
 
 Progress = Callable[[float], None]
 
@@ -74,6 +86,8 @@ class RfmRun:
     customers: int  # all the merchant's customers, with or without a segment
     computed_at: dt.datetime
     duration_s: float
+    written: int = 0  # customer_rfm rows inserted, updated or deleted (0: nothing changed)
+    stored: bool = True  # False: a run that read the ledger later had stored its figures
 
 
 @dataclass(frozen=True)
@@ -201,8 +215,9 @@ def aggregate_statement(merchant_id: int, today: dt.date, window_days: int, dial
     )
 
 
-def inputs_frame(rows: list, window_days: int) -> pd.DataFrame:
-    """The aggregate rows as ``domain.rfm.score``'s input."""
+def inputs_frame(rows: list, window_days: int, today: dt.date) -> pd.DataFrame:
+    """The aggregate rows as ``domain.rfm.score``'s input, with the day of the last visit
+    ever (``LAST_VISIT_DAY``, what is stored)."""
     # Column by column: building a frame from 100k row objects costs several times more.
     ids, created_days, since_last, visits, monetary = (list(column) for column in zip(*rows)) if rows else ([],) * 5
 
@@ -217,49 +232,82 @@ def inputs_frame(rows: list, window_days: int) -> pd.DataFrame:
         rule.FREQUENCY: numbers(visits).fillna(0).astype("int64"),
         rule.MONETARY_CENTS: numbers(monetary).fillna(0).clip(lower=0).astype("int64"),
         rule.EVER_VISITED: since.notna(),
+        rule.LAST_VISIT_DAY: rule.day_number(today) - since,
     })
 
 
-def _nullable(series: pd.Series) -> list:
-    return series.astype(object).where(series.notna(), None).tolist()
+def _nullable_ints(series: pd.Series) -> list:
+    """Float/nullable numbers as Python ints, missing ones as None."""
+    return [None if value != value else int(value) for value in series.astype("float64").tolist()]  # NaN != NaN
 
 
-def _rows(merchant_id: int, inputs: pd.DataFrame, scored: pd.DataFrame, computed_at: dt.datetime) -> list[tuple]:
-    """customer_rfm rows of the customers that have a segment (the others get none)."""
-    keep = scored[rule.SEGMENT].notna()
-    inputs, scored = inputs[keep], scored[keep]
-    columns = [
-        inputs[rule.CUSTOMER_ID].tolist(),
-        [merchant_id] * len(inputs),
-        _nullable(inputs[rule.RECENCY_DAYS].astype("Int64")),
-        inputs[rule.FREQUENCY].tolist(),
-        inputs[rule.MONETARY_CENTS].tolist(),
-        *(_nullable(scored[name]) for name in (rule.R, rule.F, rule.M, rule.FM)),
-        scored[rule.SEGMENT].tolist(),
-        [computed_at] * len(inputs),
-    ]
-    return list(zip(*columns))
+def _values(merchant_id: int, frame: pd.DataFrame) -> list[dict]:
+    """Rows of ``domain.rfm.changes`` as parameters of ``_UPDATE`` / ``bulk_insert``."""
+    columns = {
+        "customer_id": frame[rule.CUSTOMER_ID].astype("int64").tolist(),
+        "last_visit_on": [None if day is None else rule.day_of(day) for day in _nullable_ints(frame[rule.LAST_VISIT_DAY])],
+        "frequency": frame[rule.FREQUENCY].astype("int64").tolist(),
+        "monetary_cents": frame[rule.MONETARY_CENTS].astype("int64").tolist(),
+        **{name: _nullable_ints(frame[name]) for name in (rule.R, rule.F, rule.M, rule.FM)},
+        "segment": frame[rule.SEGMENT].tolist(),
+    }
+    names = list(columns)
+    return [{**dict(zip(names, values)), "merchant_id": merchant_id} for values in zip(*columns.values())]
 
 
-def _replace_rows(merchant_id: int, rows: list[tuple], computed_at: dt.datetime) -> bool:
-    """Store the run's rows unless a run that read the ledger later has stored its own."""
+def _stored(connection, merchant_id: int) -> pd.DataFrame:  # noqa: ANN001
+    """The merchant's customer_rfm rows as ``domain.rfm.changes`` compares them."""
+    r = _RFM
+    rows = connection.execute(
+        sa.select(r.c.customer_id, r.c.last_visit_on, r.c.frequency, r.c.monetary_cents, r.c.r, r.c.f, r.c.m, r.c.fm,
+                  r.c.segment).where(r.c.merchant_id == merchant_id)
+    ).all()
+    ids, last_visit, frequency, monetary, *scores, segment = (list(c) for c in zip(*rows)) if rows else ([],) * 9
+    return pd.DataFrame({
+        rule.CUSTOMER_ID: pd.Series(ids, dtype="int64"),
+        rule.LAST_VISIT_DAY: pd.Series([None if day is None else rule.day_number(day) for day in last_visit],
+                                       dtype="float64"),
+        rule.FREQUENCY: pd.Series(frequency, dtype="int64"),
+        rule.MONETARY_CENTS: pd.Series(monetary, dtype="int64"),
+        **{name: pd.Series(values, dtype="float64") for name, values in zip((rule.R, rule.F, rule.M, rule.FM), scores)},
+        rule.SEGMENT: pd.Series(segment, dtype=object),
+    })
+
+
+def _store(merchant_id: int, rows: pd.DataFrame, computed_at: dt.datetime) -> int | None:
+    """Write the differences between the stored rows and the run's ``rows`` and note when
+    they were computed; the number of rows written, or None when a run that read the ledger
+    later has stored its own (the slower, older run loses: newer figures stay)."""
     with tenant_session(merchant_id) as session:
         connection = session.connection()
-        # Two runs at once (button and nightly job) must not interleave delete and insert:
-        # the merchant's row lock queues them on PostgreSQL; SQLite has one writer anyway.
-        connection.execute(sa.select(_MERCHANT.c.id).where(_MERCHANT.c.id == merchant_id).with_for_update())
-        stored = connection.execute(sa.select(sa.func.max(_RFM.c.computed_at)).where(_RFM.c.merchant_id == merchant_id)
-                                    ).scalar_one()
-        if stored is not None and as_utc(stored) > computed_at:
-            return False  # the slower, older run loses: newer figures stay
-        connection.execute(sa.delete(_RFM).where(_RFM.c.merchant_id == merchant_id))
-        bulk_insert(session, _RFM, _RFM_COLUMNS, rows)
+        # Two runs at once (button and nightly job) must not both apply their differences
+        # to the same stored rows: the first read takes the write lock on SQLite, the
+        # merchant's row lock queues them on PostgreSQL.
+        merchant = sa.select(_MERCHANT.c.rfm_computed_at).where(_MERCHANT.c.id == merchant_id)
+        if is_sqlite(session.get_bind()):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            merchant = merchant.with_for_update()
+        stored_at = connection.execute(merchant).scalar_one()
+        if stored_at is not None and as_utc(stored_at) > computed_at:
+            return None
+        diff = rule.changes(rows, _stored(connection, merchant_id))
+        if diff.deletes:
+            connection.execute(_DELETE, [{"b_customer_id": i, "b_merchant_id": merchant_id} for i in diff.deletes])
+        if len(diff.updates):
+            connection.execute(_UPDATE, [{f"b_{name}": value for name, value in row.items()}
+                                         for row in _values(merchant_id, diff.updates)])
+        if len(diff.inserts):
+            inserts = _values(merchant_id, diff.inserts)
+            names = list(inserts[0])
+            bulk_insert(session, _RFM, names, [tuple(row.values()) for row in inserts])
+        connection.execute(sa.update(_MERCHANT).where(_MERCHANT.c.id == merchant_id).values(rfm_computed_at=computed_at))
         session.commit()
-        return True
+        return diff.count
 
 
 def recompute(merchant_id: int, progress: Progress | None = None, *, now: dt.datetime | None = None) -> RfmRun:
-    """Rebuild the merchant's ``customer_rfm`` rows from the ledger (idempotent)."""
+    """Bring the merchant's ``customer_rfm`` rows up to date with the ledger (idempotent)."""
     started = time.perf_counter()
     report = progress or (lambda _fraction: None)
     now = now or utcnow()
@@ -271,14 +319,15 @@ def recompute(merchant_id: int, progress: Progress | None = None, *, now: dt.dat
             aggregate_statement(merchant_id, today, settings.window_days, connection.dialect.name)
         ).all()
     report(0.5)
-    inputs = inputs_frame(rows, settings.window_days)
+    inputs = inputs_frame(rows, settings.window_days, today)
     scored = rule.score(inputs, today, settings.new_customer_days)
     report(0.7)
-    _replace_rows(merchant_id, _rows(merchant_id, inputs, scored, now), now)
+    written = _store(merchant_id, rule.stored_rows(inputs, scored, today), now)
     report(1.0)
     found = scored[rule.SEGMENT].value_counts()
     counts = {segment.value: int(found.get(segment.value, 0)) for segment in rule.Segment}
-    return RfmRun(merchant_id, counts, len(inputs), now, time.perf_counter() - started)
+    return RfmRun(merchant_id, counts, len(inputs), now, time.perf_counter() - started,
+                  written=written or 0, stored=written is not None)
 
 
 def recompute_all(now: dt.datetime | None = None) -> list[RfmRun]:
@@ -297,7 +346,7 @@ def _share(count: int, total: int) -> str:
 
 def summary(merchant_id: int) -> RfmSummary:
     """Per segment count and share of *all* the merchant's customers, the R × FM cell counts
-    and when the last run stored its rows (``None``: no rows yet)."""
+    and when the last run stored its rows (``None``: never run)."""
     r = _RFM
     mine = r.c.merchant_id == merchant_id
     with tenant_session(merchant_id) as session:
@@ -311,10 +360,11 @@ def summary(merchant_id: int) -> RfmSummary:
         cells = {(row.r, row.fm): row.n for row in connection.execute(
             sa.select(r.c.r, r.c.fm, sa.func.count().label("n")).where(mine, r.c.r.is_not(None)).group_by(r.c.r, r.c.fm)
         )}
-        computed_at = connection.execute(sa.select(sa.func.max(r.c.computed_at)).where(mine)).scalar_one()
+        computed_at = connection.execute(
+            sa.select(_MERCHANT.c.rfm_computed_at).where(_MERCHANT.c.id == merchant_id)).scalar_one()
     segments = [SegmentShare(s.value, by_segment.get(s.value, 0), _share(by_segment.get(s.value, 0), customers))
                 for s in rule.Segment]
-    return RfmSummary(segments, customers, cells, computed_at)
+    return RfmSummary(segments, customers, cells, None if computed_at is None else as_utc(computed_at))
 
 
 def segment_of(merchant_id: int, customer_id: int) -> str:

@@ -153,3 +153,59 @@ def test_a_recently_created_scored_customer_is_scored_not_new():
 def test_no_customers():
     out = rfm.score(_frame([]), TODAY, 30)
     assert out.empty and list(out.columns) == [rfm.CUSTOMER_ID, rfm.R, rfm.F, rfm.M, rfm.FM, rfm.SEGMENT]
+
+
+def _stored(rows) -> pd.DataFrame:  # noqa: ANN001  (customer_id, last visit day, F, M, R, F, M, FM, segment)
+    columns = [rfm.CUSTOMER_ID, rfm.LAST_VISIT_DAY, rfm.FREQUENCY, rfm.MONETARY_CENTS, rfm.R, rfm.F, rfm.M, rfm.FM,
+               rfm.SEGMENT]
+    frame = pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame({c: [] for c in columns})
+    return frame.astype({rfm.CUSTOMER_ID: "int64", rfm.FREQUENCY: "int64", rfm.MONETARY_CENTS: "int64",
+                         **{c: "float64" for c in (rfm.LAST_VISIT_DAY, rfm.R, rfm.F, rfm.M, rfm.FM)}})
+
+
+def test_stored_rows_keep_the_last_visit_day_not_the_recency():
+    frame = _frame([1.0, 2.0, NAN, NAN], created_days=[400, 400, 0, 400], ever=[True, True, False, False])
+    out = rfm.score(frame, TODAY, 30)
+    rows = rfm.stored_rows(frame, out, TODAY)
+    today = rfm.day_number(TODAY)
+    # The customer without any segment (4: not new, never visited) gets no row.
+    assert rows[rfm.CUSTOMER_ID].tolist() == [1, 2, 3]
+    assert rows[rfm.LAST_VISIT_DAY].tolist()[:2] == [today - 1, today - 2] and math.isnan(rows[rfm.LAST_VISIT_DAY][2])
+    assert rows[rfm.SEGMENT].tolist() == ["Champions", "Champions", "New Customers"]
+    # The stored day gives the recency back on any later day.
+    assert rfm.recency_days(rfm.day_of(today - 1), TODAY + dt.timedelta(days=5)) == 6
+    assert rfm.recency_days(None, TODAY) is None
+    assert rfm.day_of(rfm.day_number(TODAY)) == TODAY
+
+
+def test_changes_lists_only_the_rows_that_differ():
+    stored = _stored([
+        (1, 100.0, 3, 500, 5.0, 4.0, 4.0, 4.0, "Champions"),  # unchanged
+        (2, 90.0, 1, 100, 1.0, 1.0, 1.0, 1.0, "Lost Customers"),  # F and M move
+        (3, NAN, 0, 0, NAN, NAN, NAN, NAN, "New Customers"),  # unchanged, all missing
+        (4, 80.0, 0, 0, NAN, NAN, NAN, NAN, "Lost Customers"),  # loses its segment: deleted
+        (6, 70.0, 0, 0, NAN, NAN, NAN, NAN, "Lost Customers"),  # gets scores
+    ])
+    new = _stored([
+        (6, 70.0, 1, 200, 2.0, 2.0, 2.0, 2.0, "Lost Customers"),
+        (5, 101.0, 1, 100, 5.0, 1.0, 1.0, 1.0, "New Customers"),  # new row
+        (3, NAN, 0, 0, NAN, NAN, NAN, NAN, "New Customers"),
+        (2, 90.0, 2, 300, 1.0, 2.0, 3.0, 3.0, "Lost Customers"),
+        (1, 100.0, 3, 500, 5.0, 4.0, 4.0, 4.0, "Champions"),
+    ])
+    # The run's scores arrive as nullable integers: equal values still compare equal.
+    for column in (rfm.R, rfm.F, rfm.M, rfm.FM):
+        new[column] = new[column].astype("Int64")
+    diff = rfm.changes(new, stored)
+    assert diff.inserts[rfm.CUSTOMER_ID].tolist() == [5]
+    assert sorted(diff.updates[rfm.CUSTOMER_ID].tolist()) == [2, 6]
+    assert diff.deletes == [4] and diff.count == 4
+    assert diff.updates.set_index(rfm.CUSTOMER_ID).loc[2, rfm.MONETARY_CENTS] == 300
+    assert rfm.changes(stored, stored).count == 0
+    # Only the last visit day moved (a new visit that changed no score): still rewritten.
+    moved = stored.copy()
+    moved.loc[0, rfm.LAST_VISIT_DAY] = 101.0
+    assert rfm.changes(moved, stored).updates[rfm.CUSTOMER_ID].tolist() == [1]
+    # Nothing stored yet: every row is inserted; nothing new: every row deleted.
+    assert len(rfm.changes(new, _stored([])).inserts) == 5
+    assert sorted(rfm.changes(_stored([]), stored).deletes) == [1, 2, 3, 4, 6]

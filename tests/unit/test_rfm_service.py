@@ -29,8 +29,13 @@ def _row(merchant_id: int, customer_id: int) -> CustomerRfm | None:
 def _rows(merchant_id: int) -> list[tuple]:
     with tenant_session(merchant_id) as session:
         found = session.exec(select(CustomerRfm).order_by(CustomerRfm.customer_id)).all()
-        return [(r.customer_id, r.recency_days, r.frequency, r.monetary_cents, r.r, r.f, r.m, r.fm, r.segment)
+        return [(r.customer_id, r.last_visit_on, r.frequency, r.monetary_cents, r.r, r.f, r.m, r.fm, r.segment)
                 for r in found]
+
+
+def _recency(row: CustomerRfm, now: dt.datetime) -> int | None:
+    """rfm.md's recency of a stored row on the day of ``now`` (UTC)."""
+    return rfm.rule.recency_days(row.last_visit_on, now.astimezone(dt.timezone.utc).date())
 
 
 def _cashback(merchant_id: int, name: str) -> tuple[int, int]:
@@ -66,7 +71,8 @@ def test_refunds_subtract_and_monetary_never_goes_below_zero(merchant):
     rfm.recompute(merchant, now=start + dt.timedelta(days=400))
     row = _row(merchant, early)
     # 1,000 − 4,000 in the window; the refund is no visit.
-    assert (row.monetary_cents, row.frequency, row.recency_days) == (0, 1, 300)
+    assert (row.monetary_cents, row.frequency, _recency(row, start + dt.timedelta(days=400))) == (0, 1, 300)
+    assert row.last_visit_on == (start + dt.timedelta(days=100)).date()
 
 
 def test_corrections_and_what_they_reversed_never_count(merchant):
@@ -104,7 +110,7 @@ def test_one_action_with_several_visit_entries_is_one_visit(merchant):
     rfm.recompute(merchant)
     row = _row(merchant, customer)
     # action-1 once, action-2 once, two keyless entries; reward_earned is no visit.
-    assert (row.frequency, row.recency_days, row.monetary_cents) == (4, 3, 600)
+    assert (row.frequency, _recency(row, _now()), row.monetary_cents) == (4, 3, 600)
 
 
 def test_the_window_is_respected_and_configurable(merchant):
@@ -112,23 +118,76 @@ def test_the_window_is_respected_and_configurable(merchant):
     _act(merchant, card, "add-amount", 1_500)
     day = _now()
     rfm.recompute(merchant, now=day + dt.timedelta(days=364))
-    assert (_row(merchant, customer).recency_days, _row(merchant, customer).frequency) == (364, 1)
+    assert (_recency(_row(merchant, customer), day + dt.timedelta(days=364)), _row(merchant, customer).frequency) == (364, 1)
     rfm.recompute(merchant, now=day + dt.timedelta(days=365))
     row = _row(merchant, customer)
-    assert (row.recency_days, row.frequency, row.monetary_cents, row.r) == (None, 0, 0, None)
+    # Out of the window: unscored, Lost; the stored last visit is still that day.
+    assert (row.last_visit_on, row.frequency, row.monetary_cents, row.r) == (day.date(), 0, 0, None)
     assert row.segment == "Lost Customers"
     rfm.save_settings(merchant, "400", "30")
     rfm.recompute(merchant, now=day + dt.timedelta(days=365))
-    assert _row(merchant, customer).recency_days == 365 and _row(merchant, customer).segment == "Champions"
+    row = _row(merchant, customer)
+    assert _recency(row, day + dt.timedelta(days=365)) == 365 and row.segment == "Champions"
 
 
 def test_a_slower_older_run_never_overwrites_a_newer_one(merchant):
     customer, card = _cashback(merchant, "Order")
     _act(merchant, card, "add-amount", 1_500)
     day = _now()
-    rfm.recompute(merchant, now=day + dt.timedelta(days=10))  # the run that read the ledger last
-    rfm.recompute(merchant, now=day + dt.timedelta(days=5))  # started earlier, finished later
-    assert _row(merchant, customer).recency_days == 10
+    assert rfm.recompute(merchant, now=day + dt.timedelta(days=10)).stored  # the run that read the ledger last
+    late = rfm.recompute(merchant, now=day + dt.timedelta(days=5))  # started earlier, finished later
+    assert (late.stored, late.written) == (False, 0)
+    assert rfm.summary(merchant).computed_at == day + dt.timedelta(days=10)
+
+
+def _from_scratch(merchant_id: int, now: dt.datetime) -> list[tuple]:
+    """The rows a first run on ``now`` stores (no rows before it)."""
+    with system_session() as session:
+        session.execute(sa.text("DELETE FROM customer_rfm WHERE merchant_id = :m"), {"m": merchant_id})
+        session.execute(sa.text("UPDATE merchant SET rfm_computed_at = NULL WHERE id = :m"), {"m": merchant_id})
+        session.commit()
+    rfm.recompute(merchant_id, now=now)
+    return _rows(merchant_id)
+
+
+def test_a_run_the_next_day_rewrites_only_what_changed_and_scores_like_a_first_run(merchant):
+    now = _now()
+    ids = []
+    for days_ago in range(10):  # recency 0..9 today, 1..10 tomorrow
+        customer, card = _cashback(merchant, f"Daily{days_ago}")
+        _act(merchant, card, "add-amount", 1_000, now=now - dt.timedelta(days=days_ago))
+        ids.append(customer)
+    leaving, leaving_card = _cashback(merchant, "Leaving")  # the window's last day today, out tomorrow
+    _act(merchant, leaving_card, "add-amount", 1_000, now=now - dt.timedelta(days=364))
+    _age(merchant, leaving, 400)  # not a new customer once unscored
+    first = rfm.recompute(merchant, now=now)
+    assert first.written == 11 and _row(merchant, leaving).r is not None
+    before = {row[0]: row for row in _rows(merchant)}
+
+    tomorrow = now + dt.timedelta(days=1)
+    run = rfm.recompute(merchant, now=tomorrow)
+    rows = {row[0]: row for row in _rows(merchant)}
+    # rfm.md's example: recency days 1..10 → R = 5,5,4,4,3,3,2,2,1,1; the stored day did not move.
+    assert [_recency(_row(merchant, c), tomorrow) for c in ids] == list(range(1, 11))
+    assert [rows[c][4] for c in ids] == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+    assert all(rows[c][1] == before[c][1] for c in ids)
+    assert rows[leaving][1:] == ((now - dt.timedelta(days=364)).date(), 0, 0, None, None, None, None, "Lost Customers")
+    # Only the rows whose values differ were written: the leaver and the R moves of the others.
+    assert run.written == sum(rows[c] != before[c] for c in rows) < len(rows)
+    assert rfm.recompute(merchant, now=tomorrow).written == 0
+    # A day with new visits and a new customer, then a correction: always what a first run stores.
+    _act(merchant, _card_of(merchant, ids[9]), "add-amount", 50_000, now=tomorrow)
+    fresh = add_customer(merchant, "Fresh", "Daily", email="fresh-daily@example.com")
+    later = tomorrow + dt.timedelta(days=40)
+    rfm.recompute(merchant, now=later)
+    assert _row(merchant, fresh) is None  # created 41 days before "later": not new, never visited
+    incremental = _rows(merchant)
+    assert incremental == _from_scratch(merchant, later)
+
+
+def _card_of(merchant_id: int, customer_id: int) -> int:
+    with tenant_session(merchant_id) as session:
+        return session.exec(select(CardTransaction.card_id).where(CardTransaction.customer_id == customer_id)).first()
 
 
 def test_new_customers_without_visits(merchant):
@@ -173,6 +232,7 @@ def test_rerun_is_idempotent_and_summary_matches_sql(merchant):
     rows = _rows(merchant)
     second = rfm.recompute(merchant, now=now)
     assert _rows(merchant) == rows and first.counts == second.counts
+    assert (first.written, second.written) == (len(rows), 0)  # the second run writes nothing
     summary = rfm.summary(merchant)
     with system_session() as session:
         direct = dict(session.execute(sa.text(
@@ -192,9 +252,11 @@ def test_rerun_is_idempotent_and_summary_matches_sql(merchant):
 
 
 def test_no_customers_no_rows(merchant):
+    assert rfm.summary(merchant).computed_at is None  # never run
     run = rfm.recompute(merchant)
-    assert run.customers == 0 and set(run.counts.values()) == {0}
-    assert rfm.summary(merchant).computed_at is None and rfm.summary(merchant).segments[0].share == "0.0%"
+    assert run.customers == 0 and set(run.counts.values()) == {0} and run.written == 0
+    summary = rfm.summary(merchant)
+    assert summary.computed_at is not None and summary.segments[0].share == "0.0%" and summary.cells == {}
 
 
 @pytest.mark.parametrize(("window", "new_days", "message"), [
