@@ -83,11 +83,13 @@ def _csv_response(header: list[str], rows, filename: str, *, neutralised: bool =
     )
 
 
-@route_requires(Permission.VIEW_CUSTOMERS)
+@route_requires(Permission.EXPORT)  # a download is an export: not for staff (the counter role)
 async def card_history_csv(request: Request) -> Response:
-    """``GET /api/cards/{card_id}/history.csv``: one card's whole history, streamed."""
-    merchant_id = login_of(request).merchant_id
-    found = await asyncio.to_thread(customer_profile.iter_card_history, merchant_id, request.path_params["card_id"])
+    """``GET /api/cards/{card_id}/history.csv``: one card's whole history, streamed (audited)."""
+    login = login_of(request)
+    found = await asyncio.to_thread(functools.partial(
+        customer_profile.iter_card_history, login.merchant_id, request.path_params["card_id"],
+        staff_user_id=login.staff_user_id, ip=request_ip(request) or None))
     if found is None:  # no such card, or another merchant's
         return PlainTextResponse("No such card.", status_code=404)
     serial, rows = found

@@ -136,10 +136,12 @@ def history_block() -> rx.Component:
         rx.flex(
             rx.heading("Transaction history", size="4", as_="h2"),
             rx.spacer(),
-            # A real download, not a SPA link: React Router would swallow an <a href>.
-            rx.button(rx.icon("download", size=16), "Download CSV", variant="soft", size="3", style=TOUCH,
-                      data_testid="download-history", on_click=ProfileState.download_history,
-                      disabled=ProfileState.selected_card_id == 0),
+            # A real download, not a SPA link: React Router would swallow an <a href>. An export:
+            # absent for staff (the counter role), whom the handler and the route refuse anyway.
+            rx.cond(AuthState.manager_tools,
+                    rx.button(rx.icon("download", size=16), "Download CSV", variant="soft", size="3", style=TOUCH,
+                              data_testid="download-history", on_click=ProfileState.download_history,
+                              disabled=ProfileState.selected_card_id == 0)),
             align="center", gap="8px",
         ),
         rx.box(

@@ -33,6 +33,7 @@ from perkstar_ui.domain.formatting import (
     mean_rating,
     rating_text,
 )
+from perkstar_ui.services import audit
 from perkstar_ui.services.custom_fields import list_custom_fields_in
 
 
@@ -238,8 +239,11 @@ def card_history(merchant_id: int, card_id: int, page: int = 1, page_size: int =
         return [_history_row(t, email, unit, corrected) for t, email in rows], total
 
 
-def iter_card_history(merchant_id: int, card_id: int) -> tuple[str, Iterator[HistoryRow]] | None:
-    """The card's serial and its whole history, streamed in chunks; None if not ours."""
+def iter_card_history(merchant_id: int, card_id: int, *, staff_user_id: int | None = None,
+                      ip: str | None = None) -> tuple[str, Iterator[HistoryRow]] | None:
+    """The card's serial and its whole history, streamed in chunks; None if not ours. An
+    export: when the stream ends (or is abandoned) an ``export`` audit entry records the
+    card and the rows sent."""
     with tenant_session(merchant_id) as session:
         card = session.get(Card, card_id)
         if card is None:
@@ -247,9 +251,16 @@ def iter_card_history(merchant_id: int, card_id: int) -> tuple[str, Iterator[His
         serial, unit = card.serial, BALANCE_UNITS[CardType(card.card_type)]
 
     def rows() -> Iterator[HistoryRow]:
-        with tenant_session(merchant_id) as session:
-            result = session.exec(_history_statement(card_id).execution_options(yield_per=1000))
-            for transaction, email in result:
-                yield _history_row(transaction, email, unit)
+        sent, complete = 0, False
+        try:
+            with tenant_session(merchant_id) as session:
+                result = session.exec(_history_statement(card_id).execution_options(yield_per=1000))
+                for transaction, email in result:
+                    sent += 1
+                    yield _history_row(transaction, email, unit)
+            complete = True
+        finally:
+            audit.record(merchant_id, audit.Action.EXPORT, staff_user_id=staff_user_id, ip=ip,
+                         detail={"card_history": serial, "rows": sent, "complete": complete})
 
     return serial, rows()

@@ -242,7 +242,7 @@ class ProfileState(AuthState):
             await self._load_history(merchant_id)
 
     @rx.event
-    @requires(Permission.VIEW_CUSTOMERS)
+    @requires(Permission.EXPORT)
     def download_history(self):
         card = next((c for c in self.cards if c.id == self.selected_card_id), None)
         if card is None:

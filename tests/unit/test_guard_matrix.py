@@ -20,11 +20,14 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from perkstar_ui.api import routes
 from perkstar_ui.api.guard import SESSION_COOKIE, login_of, route_requires
 from perkstar_ui.db.models import LoginSession, StaffUser
 from perkstar_ui.db.tenancy import system_session
 from perkstar_ui.domain import security
 from perkstar_ui.domain.permissions import TABLE, Permission, Role, declared
+from perkstar_ui.services import audit
+from perkstar_ui.services.audit import AuditFilter
 from perkstar_ui.services.metrics import REGISTRY
 from perkstar_ui.state.campaigns import CampaignComposeState
 from perkstar_ui.state.card_panels import CardPanelState
@@ -38,6 +41,7 @@ from perkstar_ui.state.issue_cards import IssueCardsState
 from perkstar_ui.state.profile import ProfileState
 from perkstar_ui.state.segments import SegmentsState
 from perkstar_ui.state.stripe_settings import StripeSettingsState
+from tests.helpers import add_customer, give_card
 
 PASSWORD = "correct-horse"
 
@@ -158,6 +162,7 @@ def _expected() -> dict:
         GridState.delete_selected: Permission.DELETE_CUSTOMERS,
         IssueCardsState.confirm: Permission.BULK_ACTIONS,
         ExportState.export: Permission.EXPORT,
+        ProfileState.download_history: Permission.EXPORT,  # a card's history CSV is an export
         ImportState.confirm: Permission.IMPORT,
         SegmentsState.save_current: Permission.MANAGE_SEGMENTS,
         CardTemplatesState.save: Permission.MANAGE_TEMPLATES,
@@ -170,6 +175,19 @@ def _expected() -> dict:
 def test_the_apps_handlers_are_wrapped_with_the_tables_permission():
     for handler, permission in _expected().items():
         assert declared(handler.fn) is permission, handler.fn.__qualname__
+
+
+def test_a_cards_history_csv_is_an_export_staff_cannot_download(logins, merchant):
+    """Contract: staff (the counter role) may not export. The route refuses them; the
+    others get the CSV, audited as an export naming the card and the rows sent."""
+    assert declared(routes.card_history_csv) is Permission.EXPORT
+    card_id, serial = give_card(merchant, add_customer(merchant, "Ada", "Lovelace"), transactions=2)
+    client = TestClient(routes.api, base_url="http://localhost")
+    url = f"/api/cards/{card_id}/history.csv"
+    answers = {who: client.get(url, cookies={SESSION_COOKIE: token}).status_code for who, (_, token) in logins.items()}
+    assert answers == {"owner": 200, "manager": 200, "staff": 403, "other-merchant-owner": 404}
+    exports = audit.list_entries(merchant, AuditFilter(action="export"))[0]
+    assert [(e.detail["card_history"], e.detail["rows"], e.detail["complete"]) for e in exports] == [(serial, 2, True)] * 2
 
 
 def test_each_guarded_call_is_timed_for_the_metrics(logins):
