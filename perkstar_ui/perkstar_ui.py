@@ -11,7 +11,11 @@ from perkstar_ui.config import settings
 from perkstar_ui.pages.campaigns import DETAIL_ROUTE as CAMPAIGN_ROUTE
 from perkstar_ui.pages.campaigns import ROUTE as CAMPAIGNS_ROUTE
 from perkstar_ui.pages.campaigns import campaign_page, campaigns_page
+from perkstar_ui.pages.bench_ping import ROUTE as BENCH_PING_ROUTE
+from perkstar_ui.pages.bench_ping import bench_ping_page
 from perkstar_ui.pages.cards import cards_page
+from perkstar_ui.pages.counter import ROUTE as COUNTER_ROUTE
+from perkstar_ui.pages.counter import counter_page
 from perkstar_ui.pages.customers import customers_page
 from perkstar_ui.pages.login import login_page
 from perkstar_ui.pages.profile import profile_page
@@ -33,6 +37,7 @@ from perkstar_ui.services.worker import embedded_worker
 from perkstar_ui.state.audit_log import AuditLogState
 from perkstar_ui.state.auth import AuthState
 from perkstar_ui.state.campaign_list import CampaignDetailState, CampaignListState
+from perkstar_ui.state.counter import CounterState
 from perkstar_ui.state.card_templates import CardTemplatesState
 from perkstar_ui.state.custom_fields import CustomFieldsState
 from perkstar_ui.state.customer_filters import FilterState
@@ -81,6 +86,11 @@ app.add_page(
     profile_page, route="/customers/[customer_id]", title="Customer · Perkstar",
     on_load=[AuthState.require_login, ProfileState.load],
 )
+# Hidden, no login, nothing of any merchant: the benches' trivial click → render baseline.
+app.add_page(bench_ping_page, route=BENCH_PING_ROUTE, title="Ping")
+# The counter (issue 14): every role, staff included (view customers + card actions).
+app.add_page(counter_page, route=COUNTER_ROUTE, title="Counter · Perkstar",
+             on_load=[AuthState.require_login, CounterState.load])
 app.add_page(cards_page, route="/cards", title="Cards · Perkstar",
              on_load=[AuthState.require_login, CardTemplatesState.load, JoinLinksState.load])
 app.add_page(poster_page, route=POSTER_ROUTE, title="Poster · Perkstar", on_load=[AuthState.require_login, PosterState.load])

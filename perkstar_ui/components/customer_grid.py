@@ -18,11 +18,13 @@ from perkstar_ui.state.issue_cards import IssueCardsState
 
 
 def _search() -> rx.Component:
-    return rx.box(
+    # Enter submits at once; typing waits for a pause (the same text is not searched twice).
+    return rx.form(
         rx.el.label("Search customers", html_for="customer-search", class_name="rt-r-size-2", style={"display": "block", "margin_bottom": "4px"}),
         rx.input(
             rx.input.slot(rx.icon("search", size=16)),
             id="customer-search",
+            name="search",
             data_testid="customer-search",
             placeholder="Name, email, phone or card serial",
             default_value=GridState.search,
@@ -31,6 +33,9 @@ def _search() -> rx.Component:
             size="3",
             width="100%",
         ),
+        on_submit=GridState.submit_search,
+        reset_on_submit=False,
+        role="search",
         flex="1",
         min_width="200px",
     )

@@ -14,6 +14,7 @@ from perkstar_ui.state.auth import AuthState
 
 NAV_ITEMS = [
     ("customers", "Customers", "users", "/customers"),
+    ("counter", "Counter", "scan-line", "/counter"),
     ("segments", "Segments", "layers", "/segments"),
     ("account", "Your sign-in", "shield-check", "/account"),  # two-factor sign-in, every role
 ]

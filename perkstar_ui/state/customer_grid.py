@@ -152,6 +152,20 @@ class GridState(AuthState):
     @rx.event(supersedes=True)
     @requires(Permission.VIEW_CUSTOMERS)
     async def set_search(self, value: str):
+        """Typing, debounced; the same text again (the echo of an Enter) reloads nothing."""
+        if str(value)[:100] == self.search:
+            return
+        async for update in self._search_for(str(value)):
+            yield update
+
+    @rx.event
+    @requires(Permission.VIEW_CUSTOMERS)
+    async def submit_search(self, form: dict):
+        """Enter in the search field: at once, without waiting for the debounce."""
+        async for update in self._search_for(str(form.get("search", ""))):
+            yield update
+
+    async def _search_for(self, value: str):  # noqa: ANN202
         self.search = value[:100]
         self.page, self.all_matching = 1, False
         async for update in self._reload():

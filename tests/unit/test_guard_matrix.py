@@ -32,6 +32,7 @@ from perkstar_ui.services.metrics import REGISTRY
 from perkstar_ui.state.campaigns import CampaignComposeState
 from perkstar_ui.state.card_panels import CardPanelState
 from perkstar_ui.state.card_templates import CardTemplatesState
+from perkstar_ui.state.counter import CounterState
 from perkstar_ui.state.custom_fields import CustomFieldsState
 from perkstar_ui.state.customer_form import CustomerFormState
 from perkstar_ui.state.customer_grid import GridState
@@ -158,6 +159,10 @@ def _expected() -> dict:
         CustomerFormState.save: Permission.EDIT_CUSTOMERS,
         CardPanelState.apply: Permission.CARD_ACTIONS,
         ProfileState.apply_correction: Permission.CARD_ACTIONS,
+        CounterState.load: Permission.VIEW_CUSTOMERS,
+        CounterState.submit: Permission.VIEW_CUSTOMERS,
+        CounterState.tap: Permission.CARD_ACTIONS,
+        CounterState.undo: Permission.CARD_ACTIONS,
         ProfileState.delete_customer: Permission.DELETE_CUSTOMERS,
         GridState.delete_selected: Permission.DELETE_CUSTOMERS,
         IssueCardsState.confirm: Permission.BULK_ACTIONS,
