@@ -87,3 +87,22 @@ def session_token(email: str, password: str = "correct-horse") -> str:
     """A session token for the user (the cookie /api/session would set)."""
     ticket = accounts.log_in(email, password, browser=TEST_BROWSER)
     return accounts.redeem_ticket(ticket, browser=TEST_BROWSER).token
+
+
+def deliver_emails_to(inbox, address: str) -> list:  # noqa: ANN001
+    """Run the real outbox with an SMTP provider pointed at ``inbox`` (tests.messaging_servers.
+    SmtpInbox) until a mail to ``address`` arrived or nothing is left to claim; its mails."""
+    from perkstar_ui.config import Settings
+    from perkstar_ui.domain.messages import Channel
+    from perkstar_ui.services import outbox
+    from perkstar_ui.services.providers.smtp import SmtpProvider
+
+    config = Settings(SMTP_HOST=inbox.host, SMTP_PORT=inbox.port, SMTP_TLS="none", SMTP_FROM="team@perkstar.test")
+    provider = SmtpProvider(config)
+    try:
+        for _ in range(100):
+            if inbox.to(address) or outbox.deliver_once({Channel.EMAIL: provider}, "test-mailer", config=config).claimed == 0:
+                break
+    finally:
+        provider.close()
+    return inbox.to(address)

@@ -1,11 +1,13 @@
 """Settings → Staff: labels `Email` and `Role`, button `staff-invite`; one `staff-row`
-(attribute `data-email`) per login with the select `staff-role` and button `staff-deactivate`."""
+(attribute `data-email`) per login with the select `staff-role` and button `staff-deactivate`;
+one `staff-invite-row` (attribute `data-email`) per pending invitation with its role, when it
+was sent and when it expires, and button `staff-invite-revoke`."""
 
 from __future__ import annotations
 
 import reflex as rx
 
-from perkstar_ui.state.staff_settings import ROLE_CHOICES, StaffRowView, StaffSettingsState
+from perkstar_ui.state.staff_settings import ROLE_CHOICES, InviteRowView, StaffRowView, StaffSettingsState
 
 ROLE_LABELS = {"owner": "Owner", "manager": "Manager", "staff": "Staff"}
 
@@ -55,14 +57,51 @@ def _row(row: StaffRowView) -> rx.Component:
     )
 
 
+def _invite_row(row: InviteRowView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.email),
+        rx.table.cell(row.role),
+        rx.table.cell(row.sent),
+        rx.table.cell(row.expires),
+        rx.table.cell(
+            rx.button("Revoke", variant="soft", color_scheme="red", size="2", min_height="40px",
+                      aria_label="Revoke the invitation of " + row.email,
+                      on_click=StaffSettingsState.revoke_invite(row.id), data_testid="staff-invite-revoke"),
+        ),
+        data_testid="staff-invite-row",
+        data_email=row.email,
+    )
+
+
+def _pending_invites() -> rx.Component:
+    return rx.cond(
+        StaffSettingsState.invites.length() > 0,
+        rx.box(
+            rx.heading("Pending invitations", size="3", as_="h3", margin_y="8px"),
+            rx.box(
+                rx.table.root(
+                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
+                                                   ["Email", "Role", "Sent", "Expires", ""]])),
+                    rx.table.body(rx.foreach(StaffSettingsState.invites, _invite_row)),
+                    width="100%",
+                ),
+                overflow_x="auto",
+            ),
+            margin_bottom="12px",
+        ),
+    )
+
+
 def staff_settings_card() -> rx.Component:
     return rx.card(
         rx.heading("Staff", size="4", as_="h2", margin_bottom="4px"),
-        rx.text("Invite people by email: the link lets them set a password within 48 hours.", color_scheme="gray", size="2"),
+        rx.text("Invite people by email: the link lets them set a password within 48 hours. Inviting the same "
+                "email again replaces the earlier link.", color_scheme="gray", size="2"),
         rx.cond(StaffSettingsState.invite_error != "",
                 rx.callout(StaffSettingsState.invite_error, icon="triangle-alert", color_scheme="red",
                            data_testid="form-error", role="alert", margin_y="8px")),
         rx.box(_invite_form(), margin_y="12px"),
+        _pending_invites(),
         rx.box(
             rx.table.root(
                 rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in ["Email", "Role", "Status", ""]])),

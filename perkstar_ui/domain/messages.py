@@ -35,3 +35,4 @@ class SkipReason(str, enum.Enum):
     NO_EMAIL = "no email address"
     NOT_INSTALLED = "card not installed"
     NO_PROVIDER = "not sent: no provider"
+    INVITE_CLOSED = "invitation no longer valid"  # revoked, replaced, accepted or expired before sending

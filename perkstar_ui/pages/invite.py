@@ -42,8 +42,9 @@ def _form() -> rx.Component:
 
 def _invalid() -> rx.Component:
     return rx.vstack(
-        rx.heading("This link has expired", size="5", as_="h1"),
-        rx.text("The invitation was used already or is older than 48 hours. Ask the owner for a new one.",
+        rx.heading("This invitation is no longer valid", size="5", as_="h1"),
+        rx.text("This invitation is no longer valid: it was used already, withdrawn, replaced by a newer one, "
+                "or is older than 48 hours. Ask the owner for a new one.",
                 data_testid="invite-invalid"),
         spacing="3",
     )

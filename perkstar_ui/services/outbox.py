@@ -16,7 +16,9 @@ its own transaction; this module is the only reader. Across every merchant, in a
 
 A channel without a configured provider is ``skipped`` with ``SkipReason.NO_PROVIDER``
 (visible on the campaign, never silently dropped). A campaign message whose customer has
-withdrawn consent since it was queued is ``skipped`` with ``SkipReason.NO_CONSENT``.
+withdrawn consent since it was queued is ``skipped`` with ``SkipReason.NO_CONSENT``. A staff
+invitation's link is minted in the claim (``staff_invites.links_for_messages``) and put only
+into the email sent; one whose invitation closed meanwhile is ``skipped`` (``INVITE_CLOSED``).
 
 Guarantee: at least once, and exactly once unless a worker dies. A worker killed
 mid-batch loses nothing (its leases run out and another worker claims the rows again), but
@@ -43,7 +45,7 @@ from perkstar_ui.db.engine import is_sqlite
 from perkstar_ui.db.models import Customer, Merchant, Message, utcnow
 from perkstar_ui.db.tenancy import system_session
 from perkstar_ui.domain.messages import Channel, MessageStatus, SkipReason
-from perkstar_ui.services import consent
+from perkstar_ui.services import consent, staff_invites
 from perkstar_ui.services.providers.base import Outbound, Provider, SendResult
 
 # Results are committed after every this many messages: the most a killed worker can
@@ -154,16 +156,20 @@ def claim(worker_id: str, limit: int, lease: dt.timedelta, now: dt.datetime | No
             .order_by(_MESSAGE.c.id)
         ).mappings().all()
         withdrawn = {row["id"] for row in rows if _consent_withdrawn(row)}
-        if withdrawn:
-            connection.execute(
-                _MESSAGE.update().where(_MESSAGE.c.id.in_(withdrawn))
-                .values(status=MessageStatus.SKIPPED.value, reason=SkipReason.NO_CONSENT.value,
-                        claimed_until=None, claimed_by=None)
-            )
-        sendable = [row for row in rows if row["id"] not in withdrawn]
+        invite_links, closed = staff_invites.links_for_messages(
+            session, [row["id"] for row in rows if row["customer_id"] is None], settings().public_urls[0], now)
+        for ids, reason in ((withdrawn, SkipReason.NO_CONSENT), (closed, SkipReason.INVITE_CLOSED)):
+            if ids:
+                connection.execute(
+                    _MESSAGE.update().where(_MESSAGE.c.id.in_(ids))
+                    .values(status=MessageStatus.SKIPPED.value, reason=reason.value, claimed_until=None,
+                            claimed_by=None)
+                )
+        sendable = [row for row in rows if row["id"] not in withdrawn | closed]
         links = _unsubscribe_links(session, sendable)
         session.commit()
-    return [Claimed(_outbound(row, links.get((row["merchant_id"], row["customer_id"]), "")), row["attempts"])
+    return [Claimed(_outbound(row, links.get((row["merchant_id"], row["customer_id"]), ""),
+                              invite_links.get(row["id"])), row["attempts"])
             for row in sendable]
 
 
@@ -189,10 +195,11 @@ def _unsubscribe_links(session, rows: list[Mapping]) -> dict[tuple[int, int], st
     return links
 
 
-def _outbound(row: Mapping, unsubscribe_url: str) -> Outbound:
+def _outbound(row: Mapping, unsubscribe_url: str, invite_link: str | None = None) -> Outbound:
+    body = row["body"] if invite_link is None else row["body"].replace(staff_invites.LINK_SLOT, invite_link)
     return Outbound(
         id=row["id"], merchant_id=row["merchant_id"], merchant_name=row["merchant_name"],
-        channel=Channel(row["channel"]), recipient=row["recipient"], subject=row["subject"], body=row["body"],
+        channel=Channel(row["channel"]), recipient=row["recipient"], subject=row["subject"], body=body,
         customer_id=row["customer_id"], card_id=row["card_id"], unsubscribe_url=unsubscribe_url,
     )
 

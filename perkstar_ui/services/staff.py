@@ -1,8 +1,8 @@
 """Staff accounts of a merchant (contract v2 "Accounts, staff and audit").
 
-An owner invites by email: a one-time link (``/invite/{token}``, valid 48 h) is queued in
-the outbox; the database keeps only the token's SHA-256. Accepting sets the password and
-creates the ``StaffUser``. Roles change and users are deactivated here; a deactivated
+An owner invites by email (``services.staff_invites``): a one-time link
+(``/invite/{token}``, valid 48 h) minted when the outbox sends it; the database keeps only
+the token's SHA-256. Accepting sets the password and creates the ``StaffUser``. Roles change and users are deactivated here; a deactivated
 user's sessions are deleted in the same transaction, so they end at once.
 
 A merchant always keeps at least one active owner. Every change that could remove one
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from perkstar_ui.db.engine import is_sqlite
-from perkstar_ui.db.models import LoginSession, Merchant, Message, StaffInvite, StaffUser, as_utc, utcnow
+from perkstar_ui.db.models import LoginSession, Merchant, StaffInvite, StaffUser, as_utc, utcnow
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import security
 from perkstar_ui.services import audit
@@ -63,7 +63,7 @@ class InviteView:
     role: str
 
 
-def _email(email: str) -> str:
+def clean_email(email: str) -> str:
     cleaned = (email or "").strip().lower()
     local, _, domain = cleaned.partition("@")
     if not local or "." not in domain or " " in cleaned or len(cleaned) > 254:
@@ -71,14 +71,14 @@ def _email(email: str) -> str:
     return cleaned
 
 
-def _role(role: str) -> StaffRole:
+def clean_role(role: str) -> StaffRole:
     try:
         return StaffRole(str(role).strip().lower())
     except ValueError as error:
         raise StaffError(f"Unknown role {role!r}.") from error
 
 
-def _email_taken(email: str) -> bool:
+def email_taken(email: str) -> bool:
     with system_session() as session:
         return session.exec(select(StaffUser.id).where(StaffUser.email == email)).first() is not None
 
@@ -89,34 +89,11 @@ def list_staff(merchant_id: int) -> list[StaffRow]:
         return [StaffRow(u.id, u.email, u.role, u.active) for u in users]
 
 
-def invite(merchant_id: int, email: str, role: str, *, staff_user_id: int | None, origin: str = "",
-           now: dt.datetime | None = None) -> str:
-    """Queue the invitation email and return the one-time token (the link's secret)."""
-    email, role = _email(email), _role(role)
-    if _email_taken(email):
-        raise StaffError(EMAIL_TAKEN)
-    now = now or utcnow()
-    token = security.new_token()
-    with tenant_session(merchant_id) as session:
-        merchant = session.get(Merchant, merchant_id)
-        session.add(StaffInvite(merchant_id=merchant_id, email=email, role=role.value,
-                                token_hash=security.token_hash(token), expires_at=now + INVITE_LIFETIME,
-                                invited_by_id=staff_user_id))
-        session.add(Message(
-            merchant_id=merchant_id, channel="email", recipient=email,
-            subject=f"Join {merchant.name} on Perkstar",
-            body=(f"You are invited to {merchant.name} as {role.value}. Set your password within 48 hours: "
-                  f"{origin}{INVITE_PATH}{token}"),
-        ))
-        audit.record(merchant_id, Action.STAFF_INVITE, staff_user_id=staff_user_id,
-                     detail={"email": email, "role": role.value}, session=session)
-        session.commit()
-    return token
-
-
 def _open_invite(session: Session, token: str, now: dt.datetime) -> StaffInvite | None:
     found = session.exec(select(StaffInvite).where(StaffInvite.token_hash == security.token_hash(token or ""))).first()
-    if found is None or found.accepted_at is not None or as_utc(found.expires_at) <= now:
+    if found is None or found.accepted_at is not None or found.revoked_at is not None:
+        return None
+    if as_utc(found.expires_at) <= now:
         return None
     return found
 
@@ -149,7 +126,8 @@ def accept_invite(token: str, password: str, repeat: str, *, now: dt.datetime | 
             raise StaffError(EMAIL_TAKEN)
         # Single use even when two tabs submit at once: only one UPDATE sees accepted_at empty.
         claimed = session.execute(sa.update(StaffInvite).where(StaffInvite.id == found.id,
-                                                               StaffInvite.accepted_at.is_(None))
+                                                               StaffInvite.accepted_at.is_(None),
+                                                               StaffInvite.revoked_at.is_(None))
                                   .values(accepted_at=now)).rowcount
         if claimed != 1:
             raise StaffError(INVITE_INVALID)
@@ -166,7 +144,7 @@ def accept_invite(token: str, password: str, repeat: str, *, now: dt.datetime | 
 
 def create_staff(owner_email: str, email: str, password: str, role: str) -> int:
     """CLI: a user with a password in the merchant whose owner has ``owner_email``."""
-    email, role = _email(email), _role(role)
+    email, role = clean_email(email), clean_role(role)
     try:
         password_hash = security.hash_password(password)
     except ValueError as error:
@@ -208,7 +186,7 @@ def _target(session: Session, user_id: int) -> StaffUser:
 
 
 def change_role(merchant_id: int, user_id: int, role: str, *, staff_user_id: int | None) -> None:
-    new_role = _role(role)
+    new_role = clean_role(role)
     with tenant_session(merchant_id) as session:
         _lock_merchant(session, merchant_id)
         user = _target(session, user_id)

@@ -1,16 +1,16 @@
-"""Settings → Staff: the merchant's logins, invitations, role changes and deactivation.
-Owners only: every handler is guarded by ``Permission.MANAGE_STAFF``."""
+"""Settings → Staff: the merchant's logins, invitations (sent, pending, revoked), role
+changes and deactivation. Owners only: every handler is guarded by ``Permission.MANAGE_STAFF``."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 
 import reflex as rx
 
-from perkstar_ui.config import settings
 from perkstar_ui.domain.permissions import Permission
-from perkstar_ui.services import staff
+from perkstar_ui.services import staff, staff_invites
 from perkstar_ui.state.auth import AuthState
 from perkstar_ui.state.guard import current_login, local, requires
 
@@ -25,8 +25,22 @@ class StaffRowView:
     active: bool
 
 
+@dataclasses.dataclass
+class InviteRowView:
+    id: int
+    email: str
+    role: str
+    sent: str  # "2026-11-30 09:15 UTC"
+    expires: str
+
+
+def _when(moment) -> str:  # noqa: ANN001
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 class StaffSettingsState(AuthState):
     rows: list[StaffRowView] = []
+    invites: list[InviteRowView] = []
     invite_error: str = ""
     invite_role: str = staff.StaffRole.STAFF.value
     form_version: int = 0
@@ -34,6 +48,9 @@ class StaffSettingsState(AuthState):
     async def _reload(self, merchant_id: int) -> None:
         found = await asyncio.to_thread(staff.list_staff, merchant_id)
         self.rows = [StaffRowView(id=r.id, email=r.email, role=r.role, active=r.active) for r in found]
+        pending = await asyncio.to_thread(staff_invites.pending, merchant_id)
+        self.invites = [InviteRowView(id=p.id, email=p.email, role=p.role, sent=_when(p.sent_at),
+                                      expires=_when(p.expires_at)) for p in pending]
 
     @rx.event
     @requires(Permission.MANAGE_STAFF)
@@ -51,10 +68,9 @@ class StaffSettingsState(AuthState):
     async def invite(self, form_data: dict):
         context = current_login()
         email, role = str(form_data.get("email", "")), str(form_data.get("role", self.invite_role))
-        origin = settings().public_urls[0].rstrip("/")
         try:
-            await asyncio.to_thread(staff.invite, context.merchant_id, email, role,
-                                    staff_user_id=context.staff_user_id, origin=origin)
+            await asyncio.to_thread(staff_invites.invite, context.merchant_id, email, role,
+                                    staff_user_id=context.staff_user_id)
         except staff.StaffError as refusal:
             self.invite_error = str(refusal)
             return
@@ -87,4 +103,19 @@ class StaffSettingsState(AuthState):
             yield rx.toast.error(str(refusal))
         else:
             yield rx.toast.success("The user was deactivated; their sessions ended.")
+        await self._reload(context.merchant_id)
+
+    @rx.event
+    @requires(Permission.MANAGE_STAFF)
+    async def revoke_invite(self, invite_id: int):
+        if not str(invite_id).isdigit():
+            return
+        context = current_login()
+        try:
+            email = await asyncio.to_thread(staff_invites.revoke, context.merchant_id, int(invite_id),
+                                            staff_user_id=context.staff_user_id)
+        except staff.StaffError as refusal:
+            yield rx.toast.error(str(refusal))
+        else:
+            yield rx.toast.success(f"Invitation to {email} revoked; its link no longer works.")
         await self._reload(context.merchant_id)

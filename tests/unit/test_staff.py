@@ -4,18 +4,22 @@ the rule that a merchant always keeps an active owner (also under concurrency)."
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 
 import pytest
 from sqlmodel import select
 
 from perkstar_ui import cli
-from perkstar_ui.db.models import LoginSession, Message, StaffUser, utcnow
+from perkstar_ui.config import settings
+from perkstar_ui.db.models import LoginSession, StaffInvite, StaffUser, utcnow
 from perkstar_ui.db.tenancy import system_session, tenant_session
-from perkstar_ui.services import accounts, audit, staff
+from perkstar_ui.services import accounts, audit, staff, staff_invites
 from perkstar_ui.services.audit import AuditFilter
 from perkstar_ui.services.staff import StaffError
-from tests.helpers import session_token
+from tests.helpers import deliver_emails_to, session_token
+
+INVITE_TOKEN = re.compile(r"/invite/([A-Za-z0-9_-]+)")
 
 
 def _owner_id(merchant_id: int) -> int:
@@ -28,13 +32,13 @@ def _user(email: str) -> StaffUser | None:
         return session.exec(select(StaffUser).where(StaffUser.email == email)).first()
 
 
-def test_invite_queues_a_link_and_accepting_creates_a_user_who_can_log_in(merchant, unique):
+def test_invite_mails_a_link_and_accepting_creates_a_user_who_can_log_in(merchant, unique, inbox):
     owner = _owner_id(merchant)
     email = f"new-{unique}@shop.test"
-    token = staff.invite(merchant, email.upper(), "manager", staff_user_id=owner, origin="https://app.test")
-    with tenant_session(merchant) as session:
-        message = session.exec(select(Message).where(Message.recipient == email)).one()
-    assert message.channel == "email" and f"https://app.test/invite/{token}" in message.body
+    staff_invites.invite(merchant, email.upper(), "manager", staff_user_id=owner)
+    [mail] = deliver_emails_to(inbox, email)
+    token = INVITE_TOKEN.search(mail.text).group(1)
+    assert f"{settings().public_urls[0].rstrip('/')}/invite/{token}" in mail.text
     view = staff.invite_view(token)
     assert view.email == email and view.role == "manager" and view.merchant_name.startswith("Shop")
     with pytest.raises(StaffError, match="do not match"):
@@ -49,24 +53,32 @@ def test_invite_queues_a_link_and_accepting_creates_a_user_who_can_log_in(mercha
         staff.accept_invite(token, "another-pass", "another-pass")
     actions = [r.action for r in audit.list_entries(merchant)[0]]
     assert "staff-invite" in actions and "staff-update" in actions
+    assert staff_invites.pending(merchant) == []
 
 
-def test_invite_expires_after_48_hours(merchant, unique):
-    past = utcnow() - dt.timedelta(hours=49)
-    token = staff.invite(merchant, f"late-{unique}@shop.test", "staff", staff_user_id=None, now=past)
+def test_invite_expires_after_48_hours(merchant, unique, inbox):
+    email = f"late-{unique}@shop.test"
+    invite_id = staff_invites.invite(merchant, email, "staff", staff_user_id=None)
+    assert deliver_emails_to(inbox, email)
+    with tenant_session(merchant) as session:  # sent 49 hours ago
+        found = session.get(StaffInvite, invite_id)
+        found.expires_at = utcnow() - dt.timedelta(hours=1)
+        session.commit()
+    token = INVITE_TOKEN.search(inbox.to(email)[0].text).group(1)
     assert staff.invite_view(token) is None
     with pytest.raises(StaffError, match="not valid"):
         staff.accept_invite(token, "long-password", "long-password")
     assert staff.invite_view("no-such-token") is None
+    assert staff_invites.pending(merchant) == []
 
 
 def test_invite_refuses_a_known_email_and_a_bad_role(merchant, unique):
     with pytest.raises(StaffError, match="already exists"):
-        staff.invite(merchant, f"owner-{unique}@shop.test", "staff", staff_user_id=None)
+        staff_invites.invite(merchant, f"owner-{unique}@shop.test", "staff", staff_user_id=None)
     with pytest.raises(StaffError, match="Unknown role"):
-        staff.invite(merchant, f"x-{unique}@shop.test", "admin", staff_user_id=None)
+        staff_invites.invite(merchant, f"x-{unique}@shop.test", "admin", staff_user_id=None)
     with pytest.raises(StaffError, match="valid email"):
-        staff.invite(merchant, "nobody", "staff", staff_user_id=None)
+        staff_invites.invite(merchant, "nobody", "staff", staff_user_id=None)
 
 
 def test_create_staff_for_the_cli(merchant, unique):
