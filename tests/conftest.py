@@ -3,6 +3,9 @@
 ``PERKSTAR_TEST_BACKEND=sqlite`` (default): a SQLite file in a temp folder.
 ``PERKSTAR_TEST_BACKEND=postgresql``: a fresh database on ``TEST_DATABASE_URL``
 (default ``postgresql://postgres@127.0.0.1:5432/``), dropped at the end.
+``PERKSTAR_TEST_REDIS=redis://host:port`` besides (make test's multi-worker run): an empty
+Redis database of the run's own becomes ``REDIS_URL`` (so the E2E app runs several backend
+workers with its state in Redis), emptied at the end.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from tests import redis_db
+
 _created_pg: dict[str, str] = {}
+_claimed_redis: dict[str, str] = {}
 
 
 def _pg_admin_url() -> sa.URL:
@@ -42,6 +48,8 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         raise pytest.UsageError(f"unknown PERKSTAR_TEST_BACKEND {backend!r}")
     os.environ["DATABASE_URL"] = url
+    if redis_server := os.environ.get("PERKSTAR_TEST_REDIS"):
+        os.environ["REDIS_URL"] = _claimed_redis["url"] = redis_db.claim(redis_server)
     # Uploads of this run in their own folder: merchant ids repeat across runs, and the
     # per-merchant cap on pending uploads must not count an earlier run's files.
     os.environ["PERKSTAR_UPLOAD_DIR"] = tempfile.mkdtemp(prefix="perkstar-test-imports-")
@@ -51,6 +59,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if redis_url := _claimed_redis.pop("url", None):
+        redis_db.release(redis_url)
     name = _created_pg.pop("name", None)
     if not name:
         return
@@ -64,7 +74,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"database: {make_url(os.environ['DATABASE_URL']).render_as_string(hide_password=True)}"
+    database = make_url(os.environ["DATABASE_URL"]).render_as_string(hide_password=True)
+    return f"database: {database}, redis: {_claimed_redis.get('url', 'none (one backend worker)')}"
 
 
 @pytest.fixture

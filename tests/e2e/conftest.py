@@ -101,14 +101,19 @@ def stripe_api() -> Iterator[StripeApi]:
 
 
 @pytest.fixture(scope="session")
-def base_url(demo_merchant, smtp_inbox, sms_outbox, stripe_api, tmp_path_factory) -> Iterator[str]:  # noqa: ANN001
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("app") / "reflex.log"
-    env = dict(
+def app_port() -> int:
+    return _free_port()
+
+
+@pytest.fixture(scope="session")
+def app_env(app_port, smtp_inbox, sms_outbox, stripe_api) -> dict[str, str]:  # noqa: ANN001
+    """The app's environment: the session's database (and ``REDIS_URL`` in the multi-worker
+    run, see ``tests/conftest.py``) from ``os.environ``, the local servers below."""
+    url = f"http://127.0.0.1:{app_port}"
+    return dict(
         os.environ,
-        PERKSTAR_PORT=str(port),
-        PERKSTAR_PUBLIC_URL=f"{url},http://localhost:{port}",
+        PERKSTAR_PORT=str(app_port),
+        PERKSTAR_PUBLIC_URL=f"{url},http://localhost:{app_port}",
         # Messages go to the local servers above; the embedded worker looks every 0.3 s.
         SMTP_HOST=smtp_inbox.host, SMTP_PORT=str(smtp_inbox.port), SMTP_TLS="none", SMTP_FROM="shop@perkstar.test",
         SMS_API_BASE=sms_outbox.base_url, SMS_ACCOUNT_SID=sms_outbox.account_sid,
@@ -118,21 +123,48 @@ def base_url(demo_merchant, smtp_inbox, sms_outbox, stripe_api, tmp_path_factory
         STRIPE_API_BASE=stripe_api.base_url,  # never api.stripe.com
         PATH=f"{ROOT / 'tools' / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
     )
-    reflex = Path(sys.executable).with_name("reflex")
+
+
+def start_app(command: list[str], env: dict[str, str], url: str, log: Path) -> subprocess.Popen:
+    """Start an app process (in its own process group) and wait until it serves pages."""
     with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(reflex), "run", "--env", "prod", "--single-port", "--backend-port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
     try:
         _wait_until_up(url, process, log)
+    except BaseException:
+        stop_app(process)
+        raise
+    return process
+
+
+def stop_app(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    try:
+        os.killpg(process.pid, sig)
+        process.wait(timeout=20)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def base_url(demo_merchant, app_port, app_env, tmp_path_factory) -> Iterator[str]:  # noqa: ANN001
+    # Bound to 127.0.0.1 (not every address): tests/e2e/test_instances.py serves a second
+    # instance of the same build on another loopback address, the same port.
+    url = f"http://127.0.0.1:{app_port}"
+    log = tmp_path_factory.mktemp("app") / "reflex.log"
+    reflex = Path(sys.executable).with_name("reflex")
+    process = start_app(
+        [str(reflex), "run", "--env", "prod", "--single-port", "--backend-port", str(app_port),
+         "--backend-host", "127.0.0.1"],
+        app_env, url, log,
+    )
+    try:
         yield url
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_app(process)
 
 
 @pytest.fixture(scope="session")

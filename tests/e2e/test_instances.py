@@ -1,0 +1,227 @@
+"""Issue 15: two app instances sharing one PostgreSQL database and one Redis, each running
+Reflex's several backend workers (granian), like two machines behind a load balancer.
+
+Instance A is the session's app (``conftest.base_url``, on 127.0.0.1); instance B serves
+the same build (``serve_built``) on 127.0.0.2 at the same port: a build carries its port.
+Runs only in a PostgreSQL + Redis session (``make test``'s multi-worker run, or
+``PERKSTAR_TEST_BACKEND=postgresql PERKSTAR_TEST_REDIS=redis://127.0.0.1:6379``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import socketio
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.e2e.conftest import PASSWORD, goto, log_in, start_app, stop_app, wait_ready
+from tests.e2e.test_cards import act, ledger_kinds
+from tests.helpers import add_customer, issue
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("PERKSTAR_TEST_BACKEND") != "postgresql" or not os.environ.get("REDIS_URL"),
+    reason="two instances need a shared PostgreSQL database and Redis: run with PERKSTAR_TEST_BACKEND=postgresql "
+    "and PERKSTAR_TEST_REDIS=redis://127.0.0.1:6379 (make test's multi-worker run does)",
+)
+
+HOST_B = "127.0.0.2"
+EVENT_PATH = "/_event"
+
+
+@dataclasses.dataclass
+class Instance:
+    url: str
+    command: list[str]
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = start_app(self.command, self.env, self.url, self.log)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None:
+            stop_app(self.process, sig)
+            self.process = None
+
+
+@pytest.fixture(scope="module")
+def instance_b(base_url: str, app_port: int, app_env: dict[str, str], tmp_path_factory) -> Iterator[Instance]:  # noqa: ANN001
+    url = f"http://{HOST_B}:{app_port}"
+    env = dict(app_env, PERKSTAR_PUBLIC_URL=url, PERKSTAR_SECURE_COOKIES="false")  # plain http off localhost
+    instance = Instance(url, [sys.executable, "-m", "tests.e2e.serve_built", HOST_B, str(app_port)], env,
+                        tmp_path_factory.mktemp("app-b") / "reflex.log")
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+def tab(browser: Browser, url: str) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 800})
+    return context, context.new_page()
+
+
+def balance(page: Page):  # noqa: ANN201
+    return page.get_by_test_id("card-panel").get_by_test_id("card-balance")
+
+
+@pytest.fixture
+def stamp_card(shop) -> tuple[int, int]:  # noqa: ANN001
+    merchant_id = shop[0]
+    customer = add_customer(merchant_id, "Twin", "Counter", phone="+14155550123")
+    return customer, issue(merchant_id, customer, "stamp")
+
+
+def test_two_instances_see_each_others_changes(browser: Browser, base_url: str, instance_b: Instance, shop,
+                                               stamp_card):  # noqa: ANN001
+    merchant_id, email = shop
+    customer, card_id = stamp_card
+    context_a, page_a = tab(browser, base_url)
+    context_b, page_b = tab(browser, instance_b.url)
+    try:
+        for page in (page_a, page_b):
+            log_in(page, email, PASSWORD)  # the same login on both
+            goto(page, f"/customers/{customer}")
+            expect(balance(page)).to_have_text("0")
+        assert page_b.url.startswith(instance_b.url) and page_a.url.startswith(base_url)
+        act(page_a, "add-stamps", "2")
+        expect(balance(page_a)).to_have_text("2")
+        goto(page_b, f"/customers/{customer}")
+        expect(balance(page_b)).to_have_text("2")  # A's stamps, read on B
+        act(page_b, "add-stamps", "1")
+        expect(balance(page_b)).to_have_text("3")
+        goto(page_a, f"/customers/{customer}")
+        expect(balance(page_a)).to_have_text("3")  # and B's on A
+        expect(page_a.get_by_test_id("transaction-row")).to_have_count(2)
+        assert ledger_kinds(merchant_id, card_id) == ["stamps_added", "stamps_added"]
+    finally:
+        context_a.close()
+        context_b.close()
+
+
+# -- one action sent to both instances at once ---------------------------------------
+
+
+def _event_frames(frames: list[str]) -> list[dict]:
+    """The Reflex events among socket.io frames sent by a page (``42/_event,["event",…]``)."""
+    events = []
+    for frame in frames:
+        match = re.match(r"^42(/_event,)?(\[.*)$", frame, re.S)
+        if not match:
+            continue
+        name, *args = json.loads(match.group(2))
+        if name == "event" and args:
+            data = args[0]
+            events.append(json.loads(data) if isinstance(data, str) else data)
+    return events
+
+
+async def _send_to_both(urls: list[str], token: str, cookie: str, event: dict) -> list[int]:
+    """Connect one socket.io client per instance as the tab (its token and login cookie),
+    then send ``event`` on all of them at the same moment; answers how many state updates
+    each received."""
+    clients = [socketio.AsyncClient(reconnection=False) for _ in urls]
+    updates = [0] * len(urls)
+    for index, client in enumerate(clients):
+        def count(_data, index=index) -> None:  # noqa: ANN001
+            updates[index] += 1
+        client.on("event", count, namespace=EVENT_PATH)
+    await asyncio.gather(*(
+        client.connect(f"{url}?token={token}", headers={"Origin": url, "Cookie": cookie}, namespaces=[EVENT_PATH],
+                       socketio_path=EVENT_PATH, transports=["websocket"], wait_timeout=15)
+        for client, url in zip(clients, urls)
+    ))
+    try:
+        await asyncio.gather(*(client.emit("event", event, namespace=EVENT_PATH) for client in clients))
+        await asyncio.sleep(3)  # both handled (or refused) by then
+    finally:
+        await asyncio.gather(*(client.disconnect() for client in clients))
+    return updates
+
+
+def test_an_action_sent_to_both_instances_at_once_is_applied_once(browser: Browser, base_url: str,
+                                                                  instance_b: Instance, shop, stamp_card):  # noqa: ANN001
+    """The tablet's Apply (its dialog open, one idempotency key in the tab's state in
+    Redis) arrives at both instances at the same moment, as after a reconnect through the
+    load balancer: one stamp in the ledger."""
+    merchant_id, email = shop
+    customer, card_id = stamp_card
+    context, page = tab(browser, base_url)
+    try:
+        frames: list[str] = []
+        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: frames.append(str(payload))))
+        log_in(page, email, PASSWORD)
+        goto(page, f"/customers/{customer}")
+        page.get_by_test_id("card-action-add-stamps").click()
+        expect(page.get_by_role("dialog").get_by_label("Value", exact=True)).to_have_value("1")
+        opened = [e for e in _event_frames(frames) if e.get("name", "").endswith(".open_action")]
+        assert opened, _event_frames(frames)
+        apply = dict(opened[-1], name=opened[-1]["name"].removesuffix(".open_action") + ".apply", payload={})
+        token = page.evaluate("() => window.sessionStorage.getItem('token')")
+        cookies = {c["name"]: c["value"] for c in context.cookies(base_url)}
+        page.close()  # the tab's socket goes: its state (dialog open, key) stays in Redis
+        cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Playwright's loop runs in this thread
+            updates = pool.submit(asyncio.run, _send_to_both([base_url, instance_b.url], token, cookie, apply)).result()
+        assert sum(updates) >= 1, updates  # the event reached the app
+        assert ledger_kinds(merchant_id, card_id) == ["stamps_added"]  # once, not twice
+        again = context.new_page()
+        goto(again, f"/customers/{customer}")
+        expect(balance(again)).to_have_text("1")
+    finally:
+        context.close()
+
+
+# -- an instance killed mid-session ---------------------------------------------------
+
+
+CRASH_LOSES_THE_TAB = (
+    "Reflex 0.10.1 keeps a tab's socket record (token -> instance) in Redis for an hour; after a crash "
+    "(SIGKILL) nobody deletes it, so the reconnecting tab is taken for a duplicate and handed a new token: "
+    "a fresh state, rebuilt by on_load from the URL (an open profile survives, a search or filter does not)"
+)
+
+
+@pytest.mark.parametrize("stop_signal", [
+    signal.SIGTERM,  # a restart (deploy, systemctl restart): the lifespan releases every tab's record
+    pytest.param(signal.SIGKILL, marks=pytest.mark.xfail(reason=CRASH_LOSES_THE_TAB, strict=True)),
+], ids=["restart", "crash"])
+def test_an_instance_going_down_mid_session_loses_no_state(browser: Browser, instance_b: Instance, shop,
+                                                           stop_signal: int):  # noqa: ANN001
+    merchant_id, email = shop
+    for index in range(3):
+        add_customer(merchant_id, f"Kept{index}", "Filter", phone=f"+1415555017{index}")
+    add_customer(merchant_id, "Other", "Person", phone="+14155550180")
+    context, page = tab(browser, instance_b.url)
+    try:
+        log_in(page, email, PASSWORD)
+        page.get_by_label("Search customers").fill("Kept")
+        rows = page.get_by_test_id("customer-row")
+        expect(rows).to_have_count(3)
+        instance_b.stop(stop_signal)
+        banner = page.get_by_test_id("connection-lost")
+        expect(banner).to_be_visible(timeout=30_000)
+        instance_b.start()
+        expect(banner).to_have_count(0, timeout=60_000)  # reconnected by itself
+        wait_ready(page)
+        # The tab carries on with its state: the search and its rows, and it still works.
+        expect(page.get_by_label("Search customers")).to_have_value("Kept")
+        expect(rows).to_have_count(3)
+        expect(page.get_by_test_id("grid-page-info")).to_have_text("1–3 of 3")
+        page.get_by_label("Search customers").fill("Other")
+        expect(rows).to_have_count(1)
+    finally:
+        context.close()
