@@ -7,17 +7,25 @@ from perkstar_ui.state.auth import AuthState
 from perkstar_ui.state.two_factor import TwoFactorState
 
 
-def _code_form(label: str, name: str, button: str, testid: str, handler) -> rx.Component:  # noqa: ANN001
+def _field(label: str, field_id: str, name: str, **props) -> rx.Component:  # noqa: ANN003
+    return rx.vstack(
+        rx.el.label(label, html_for=field_id, style={"font_weight": "500"}),
+        rx.input(id=field_id, name=name, required=True, size="3", **props),
+        spacing="1",
+    )
+
+
+def _code_form(label: str, name: str, button: str, testid: str, handler, password_id: str = "") -> rx.Component:  # noqa: ANN001
+    """A code field (and with ``password_id`` the current password first) and its button."""
+    password = [_field("Current password", password_id, "password", type="password",
+                       auto_complete="current-password", max_length=200)] if password_id else []
     return rx.form(
         rx.hstack(
-            rx.vstack(
-                rx.el.label(label, html_for=name, style={"font_weight": "500"}),
-                rx.input(id=name, name="code", auto_complete="one-time-code", input_mode="numeric", required=True,
-                         max_length=32, size="3"),
-                spacing="1",
-            ),
+            *password,
+            _field(label, name, "code", auto_complete="one-time-code", input_mode="numeric", max_length=32),
             rx.button(button, type="submit", size="3", data_testid=testid),
             align="end",
+            wrap="wrap",
         ),
         on_submit=handler,
         reset_on_submit=True,
@@ -59,8 +67,13 @@ def two_factor_card() -> rx.Component:
             rx.cond(TwoFactorState.recovery_codes.length() > 0, _recovery_codes()),
             rx.cond(
                 TwoFactorState.enabled,
-                _code_form("Code to turn it off", "two-factor-off-code", "Turn off", "two-factor-disable",
-                           TwoFactorState.turn_off),
+                rx.vstack(
+                    _code_form("Code to turn it off", "two-factor-off-code", "Turn off", "two-factor-disable",
+                               TwoFactorState.turn_off, password_id="two-factor-off-password"),
+                    _code_form("Code for new recovery codes", "two-factor-renew-code", "New recovery codes",
+                               "two-factor-regenerate", TwoFactorState.new_recovery_codes),
+                    spacing="4",
+                ),
                 rx.cond(TwoFactorState.setting_up, _setup(),
                         rx.button("Set up two-factor sign-in", on_click=TwoFactorState.start,
                                   data_testid="two-factor-start")),

@@ -102,16 +102,14 @@ class StaffUser(SQLModel, TenantScoped, table=True):
     totp_enabled: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     recovery_code_hashes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
                                                                                   server_default="[]"))
+    # The TOTP time step (unix time // 30) of the last code accepted: a code is accepted
+    # once, and never one older than it (RFC 6238 §5.2; services.two_factor.check_code).
+    totp_last_step: Optional[int] = Field(default=None)
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 
 class StaffInvite(SQLModel, TenantScoped, table=True):
-    """An owner's invitation: a one-time link (48 h) through the outbox that sets a password.
-
-    ``token_hash`` is the SHA-256 of the link's token, minted when the outbox sends
-    ``message_id`` (the stored email body holds a placeholder, never the link); until then
-    it hashes a token nobody has. Revoking (or inviting the same email again) sets
-    ``revoked_at``: the link is dead."""
+    """An owner's invitation: a one-time link (48 h) through the outbox that sets a password."""
 
     __tablename__ = "staff_invite"
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -121,8 +119,6 @@ class StaffInvite(SQLModel, TenantScoped, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     expires_at: dt.datetime = _ts()
     accepted_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
-    revoked_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
-    message_id: Optional[int] = Field(default=None, foreign_key="message.id", ondelete="SET NULL", index=True)
     invited_by_id: Optional[int] = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")
     created_at: dt.datetime = _ts(default_factory=utcnow)
 

@@ -13,7 +13,6 @@ from sqlmodel import select
 from perkstar_ui import config
 from perkstar_ui.db.models import (
     CardTemplate,
-    LoginAttempt,
     LoginSession,
     Merchant,
     StaffUser,
@@ -126,11 +125,11 @@ def log_in(email: str, password: str, *, code: str = "", browser: str | None = N
             raise CodeRequired("Enter the authentication code from your app (or a recovery code).")
     with system_session() as session:
         ticket = None
-        if ok:
-            if user.totp_enabled:
-                user = session.get(StaffUser, user.id)
-                ok = two_factor.check_code(user, code)  # a recovery code is spent by this commit
-        session.execute(sa.update(LoginAttempt).where(LoginAttempt.id == attempt).values(succeeded=ok))
+        if ok and user.totp_enabled:
+            # The row stays locked until the commit that spends the code: one login per code.
+            locked = two_factor.lock_user(session, user.merchant_id, user.id)
+            ok = locked is not None and locked.totp_enabled and two_factor.check_code(locked, code, now)
+        login_throttle.settle(session, attempt, ok)
         if user is not None:
             audit.record(user.merchant_id, audit.Action.LOGIN if ok else audit.Action.LOGIN_FAILED,
                          staff_user_id=user.id, actor_email=user.email, ip=ip, session=session)

@@ -87,6 +87,12 @@ def reserve(email: str, ip: str | None, *, known_device: bool, now: dt.datetime 
         return attempt.id
 
 
+def settle(session, attempt_id: int, succeeded: bool) -> None:  # noqa: ANN001
+    """Write a reserved attempt's outcome in the caller's transaction (a success clears the
+    email's earlier failures)."""
+    session.execute(sa.update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(succeeded=succeeded))
+
+
 def forget(attempt_id: int) -> None:
     """Uncount an attempt that checked nothing to decide (the right password, code still to come)."""
     with system_session() as session:

@@ -5,9 +5,11 @@ session cookie names, never one the browser sends."""
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import reflex as rx
 
+from perkstar_ui.api.client_address import router_ip
 from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import two_factor
 from perkstar_ui.state.auth import AuthState
@@ -64,14 +66,34 @@ class TwoFactorState(AuthState):
     @rx.event
     @requires(Permission.SIGNED_IN)
     async def turn_off(self, form_data: dict):
+        """The current password and a code, checked and throttled like a login."""
         login = current_login()
+        password = str(form_data.get("password") or "")[:200]
         code = str(form_data.get("code") or "")[:32]
+        turn_off = functools.partial(two_factor.disable, login.merchant_id, login.staff_user_id, password, code,
+                                     ip=router_ip(self.router) or None)
         try:
-            await asyncio.to_thread(two_factor.disable, login.merchant_id, login.staff_user_id, code)
+            await asyncio.to_thread(turn_off)
         except two_factor.TwoFactorError as refusal:
             self.error = str(refusal)
             return
         self.error, self.recovery_codes = "", []
+        await self._refresh()
+
+    @rx.event
+    @requires(Permission.SIGNED_IN)
+    async def new_recovery_codes(self, form_data: dict):
+        """Ten new recovery codes for a code (throttled like a login); the old ones end."""
+        login = current_login()
+        code = str(form_data.get("code") or "")[:32]
+        renew = functools.partial(two_factor.regenerate_recovery_codes, login.merchant_id, login.staff_user_id, code,
+                                  ip=router_ip(self.router) or None)
+        try:
+            codes = await asyncio.to_thread(renew)
+        except two_factor.TwoFactorError as refusal:
+            self.error = str(refusal)
+            return
+        self.error, self.recovery_codes = "", codes
         await self._refresh()
 
     @rx.event

@@ -133,7 +133,7 @@ def test_two_factor_requirement_and_a_users_own_switch_are_audited(merchant, own
     setup = two_factor.begin_setup(merchant, owner.id)
     totp = pyotp.TOTP(setup.secret)
     codes = two_factor.confirm_setup(merchant, owner.id, totp.now())
-    two_factor.disable(merchant, owner.id, codes[0])
+    two_factor.disable(merchant, owner.id, "correct-horse", codes[0])  # the fixture merchant's password
     changes = [(r.actor, r.detail["change"]) for r in _entries(merchant, Action.STAFF_UPDATE)]
     assert changes == [(owner.email, "two-factor-on"), (owner.email, "two-factor-off")]
     assert setup.secret not in _raw_trail(merchant)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pyotp
 import pytest
@@ -266,11 +267,13 @@ def test_two_factor_needs_a_code_after_the_password(owner, secret_key):
         accounts.log_in(owner.email, PASSWORD, browser="b", code="not-a-code")
     with pytest.raises(accounts.AccountError, match="Wrong"):
         accounts.log_in("x" + owner.email, PASSWORD, browser="b", code=totp.now())
-    ticket = accounts.log_in(owner.email, PASSWORD, browser="b", code=totp.now())
-    assert accounts.redeem_ticket(ticket, browser="b") is not None
-    # A wrong password with the right code is still wrong.
+    # The code that turned it on was spent then (test_two_factor_codes); the app's next one works.
+    fresh = totp.at(time.time() + totp.interval)
+    # A wrong password with the right code is still wrong (and spends nothing).
     with pytest.raises(accounts.AccountError, match="Wrong"):
-        accounts.log_in(owner.email, "wrong-password", browser="b", code=totp.now())
+        accounts.log_in(owner.email, "wrong-password", browser="b", code=fresh)
+    ticket = accounts.log_in(owner.email, PASSWORD, browser="b", code=fresh)
+    assert accounts.redeem_ticket(ticket, browser="b") is not None
 
 
 def test_recovery_codes_work_once_each(owner, secret_key):
@@ -279,7 +282,7 @@ def test_recovery_codes_work_once_each(owner, secret_key):
     with pytest.raises(accounts.AccountError, match="Wrong"):
         accounts.log_in(owner.email, PASSWORD, browser="b", code=codes[0])
     assert two_factor.status(owner.merchant_id, owner.id) == two_factor.Status(True, len(codes) - 1)
-    two_factor.disable(owner.merchant_id, owner.id, codes[1])
+    two_factor.disable(owner.merchant_id, owner.id, PASSWORD, codes[1])
     assert accounts.log_in(owner.email, PASSWORD, browser="b")  # off again: no code asked
 
 
