@@ -38,12 +38,15 @@ def _control(field: JoinField) -> rx.Component:
 
 
 def _field(field: JoinField) -> rx.Component:
+    # The label is the field's name alone (get_by_label("Email", exact=True) finds it); the
+    # required / optional mark sits beside it.
     return rx.vstack(
-        rx.el.label(
-            field.label,
-            rx.cond(field.required, rx.el.span(" *", aria_hidden="true", style={"color": "var(--red-11)"}),
-                    rx.el.span(" (optional)", style={"color": "var(--gray-10)", "font_weight": "400"})),
-            html_for="join-" + field.key, class_name="rt-r-size-2", style=_LABEL,
+        rx.hstack(
+            rx.el.label(field.label, html_for="join-" + field.key, class_name="rt-r-size-2", style=_LABEL),
+            rx.cond(field.required, rx.el.span("*", aria_hidden="true", style={"color": "var(--red-11)"}),
+                    rx.text("optional", size="1", color_scheme="gray")),
+            spacing="1",
+            align="baseline",
         ),
         _control(field),
         spacing="1",

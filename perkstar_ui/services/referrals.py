@@ -5,18 +5,21 @@ real visit (an earning action by staff through the card engine), or on its insta
 when the merchant chose that. Nothing is paid while the new card's bonuses are held for
 a contact confirmation (``Card.bonus_hold``). The callers pay: the card engine reports a
 referred card's first visit (``Outcome.referral_due``) and ``services.card_desk`` pays;
-``install_card`` here wraps the card page's install. Each bonus carries an idempotency
+``install_card`` here wraps the card page's install; the worker's ``referral-rewards``
+job (``pay_all_due``) pays what a caller missed. Each bonus carries an idempotency
 key derived from the new card, unique per merchant, so two tablets, a repeated install or
 a retried payment pay once. Sign-up itself is ``services.signup``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlmodel import select
 
-from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer, Merchant
+from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer, Merchant, utcnow
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import contacts
 from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardType, validate_settings
@@ -120,6 +123,29 @@ def on_card_installed(merchant_id: int, card_id: int) -> int:
 def on_first_visit(merchant_id: int, card_id: int) -> int:
     """Rewards of a program that pays on the new card's first visit (spec Q27)."""
     return pay_if_due(merchant_id, card_id)
+
+
+RECENT_ACTIVITY = dt.timedelta(days=2)
+
+
+def pay_all_due(now: dt.datetime | None = None) -> int:
+    """The worker's ``referral-rewards`` job (every minute): pay what a caller missed (a
+    crash between the visit's commit and the payment, a screen that does not pay): the
+    referred cards active lately whose referrer was not paid yet. Idempotent."""
+    now = now or utcnow()
+    card, ledger = Card.__table__, CardTransaction.__table__
+    paid = sa.exists().where(ledger.c.merchant_id == card.c.merchant_id,
+                             ledger.c.idempotency_key.in_([
+                                 sa.literal("referral-") + sa.cast(card.c.id, sa.String) + sa.literal("-referrer"),
+                                 sa.literal("referral-") + sa.cast(card.c.id, sa.String) + sa.literal("-new")]))
+    with system_session() as session:  # the candidates are about every merchant
+        rows = session.execute(
+            sa.select(card.c.merchant_id, card.c.id)
+            .where(card.c.referred_by_card_id.is_not(None), card.c.bonus_hold.is_(False), card.c.status != "deleted",
+                   card.c.last_activity_at >= now - RECENT_ACTIVITY, ~paid)
+            .order_by(card.c.merchant_id, card.c.id)
+        ).all()
+    return sum(pay_if_due(merchant_id, card_id) for merchant_id, card_id in rows)
 
 
 def install_card(token: str, device: str = "pwa") -> bool:

@@ -27,7 +27,7 @@ from perkstar_ui.config import Settings, settings
 from perkstar_ui.db.models import JobRun, utcnow
 from perkstar_ui.db.tenancy import system_session
 from perkstar_ui.domain.messages import Channel
-from perkstar_ui.services import campaigns, cards, login_throttle, outbox, rfm, stripe_webhook
+from perkstar_ui.services import campaigns, cards, login_throttle, outbox, referrals, rfm, stripe_webhook
 from perkstar_ui.services.outbox import DeliveryReport
 from perkstar_ui.services.providers.base import Provider
 from perkstar_ui.services.providers.sms import SmsProvider
@@ -85,6 +85,7 @@ JOBS: tuple[Job, ...] = (
     Job("rfm", daily, rfm.recompute_all),
     Job("campaigns", every_minute, campaigns.queue_due),  # scheduled campaigns that are due
     Job("stripe-events", every_minute, stripe_webhook.retry_due),  # webhook events that failed to apply
+    Job("referral-rewards", every_minute, referrals.pay_all_due),  # first-visit rewards a caller missed
     Job("purge-job-runs", daily, purge_job_runs),
     Job("purge-logins", daily, login_throttle.purge),  # expired sessions, login attempts past a day
 )

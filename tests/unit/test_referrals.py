@@ -157,3 +157,13 @@ def test_invalid_or_deleted_codes_are_refused(merchant):
         session.add(card)
         session.commit()
     assert referrals.invitation(referrer.referral_code) is None
+
+
+def test_the_worker_job_pays_what_a_caller_missed_once(merchant):
+    referrer = _referrer(merchant, "first_visit", referrer_reward=2, new_reward=1)
+    card = _card(merchant, _join(referrer.referral_code, "Job", email="job@example.com").token)
+    assert referrals.pay_all_due() == 0  # no visit yet: nothing due
+    cards.perform_action(merchant, card.id, Action("add-stamps", 1))  # a caller that does not pay
+    assert referrals.pay_all_due() == 2
+    assert referrals.pay_all_due() == 0
+    assert (_balance(merchant, referrer.id), _balance(merchant, card.id)) == (2, 2)
