@@ -7,7 +7,9 @@ Every event handler of every state declares what it needs, with exactly one of:
   and role, the merchant), check ``Permission.X`` against the role, then run the
   handler. Inside it ``current_login()`` is the resolved ``LoginContext`` (merchant,
   staff user, role): never take the merchant from the browser's arguments.
-  No session (or a deactivated user) → a redirect to ``/login``; a role without the
+  No session (or a deactivated user) → every state of the tab is reset (as at logout:
+  a logout in another tab of the browser leaves nothing of that login in this one, on
+  the server or in the page) and a redirect to ``/login``; a role without the
   permission → the toast "You don't have access", or with ``page=True`` (a page's
   ``on_load``) the shell's ``access-denied`` panel instead of the page, or with
   ``silent=True`` (an on-mount load of a section the role does not see) nothing.
@@ -40,6 +42,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import reflex as rx
+from reflex.istate.proxy import StateProxy
 
 from perkstar_ui.api.guard import SESSION_COOKIE
 from perkstar_ui.domain.permissions import Declared, Permission, allowed, declared, mark
@@ -86,10 +89,28 @@ def local(fn: Callable) -> Callable:
     return mark(fn, Declared.LOCAL)
 
 
+async def _forget_tab(state: Any) -> None:  # noqa: ANN401  a state or a background StateProxy
+    """No live login behind this tab: every var of every state goes back to its default
+    (the changes reach the page too), keeping only whether the page is hydrated."""
+    if isinstance(state, StateProxy):  # a background event: its state is writable only inside
+        async with state:
+            await _reset_root(state)
+    else:
+        await _reset_root(state)
+
+
+async def _reset_root(state: Any) -> None:  # noqa: ANN401
+    root = await state.get_state(rx.State)
+    hydrated = root.is_hydrated
+    root.reset()
+    root.is_hydrated = hydrated
+
+
 async def _admit(state: Any, permission: Permission, page: bool, silent: bool) -> tuple[LoginContext | None, Any]:  # noqa: ANN401
     """(context, None) to run the handler, or (None, the refusal to answer with)."""
     context = _current.get() or await resolve_login(state)
     if context is None:
+        await _forget_tab(state)
         return None, rx.redirect(LOGIN_ROUTE, replace=True)
     if not allowed(context.role, permission):
         if page:

@@ -1,13 +1,16 @@
 """Login hardened (issue 13) in the prod build: a ticket minted for another browser does not
 log this one in; after logout a reload in the same tab receives nothing of the previous
-merchant; two-factor sign-in asks for the Authentication code."""
+merchant, and another tab of the browser loses its data at its next event; two-factor
+sign-in asks for the Authentication code, takes each code once, and turning it off needs
+the current password."""
 
 from __future__ import annotations
 
 import re
+import time
 
 import pyotp
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from perkstar_ui.services import accounts
 from tests.e2e.conftest import PASSWORD, goto, log_in, path_is, wait_ready
@@ -41,6 +44,32 @@ def test_logout_then_reload_shows_no_customer_data(page: Page, shop):  # noqa: A
     assert "Zephyrine" not in page.content()
 
 
+def test_logout_in_one_tab_empties_the_other_tabs_at_their_next_event(context: BrowserContext, shop):  # noqa: ANN001
+    add_customer(shop[0], "Xanthippe", "Marlowcroft", email="xanthippe.m@example.com")
+    first = context.new_page()
+    log_in(first, shop[1], PASSWORD)
+    second = context.new_page()  # the same browser: same cookies, a tab of its own
+    goto(second, "/customers")
+    expect(second.get_by_test_id("customer-row").filter(has_text="Xanthippe")).to_be_visible()
+    frames: list[str] = []
+    second.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
+    second.reload()  # (only so that the listener sees this tab's socket; same tab token)
+    wait_ready(second)
+    expect(second.get_by_test_id("customer-row").filter(has_text="Xanthippe")).to_be_visible()
+    first.get_by_test_id("logout").click()
+    first.wait_for_url(path_is("/login"))
+    frames.clear()
+    # The second tab's next event finds no login: it is sent to /login, and its state is reset
+    # on the server and in the page (the grid's rows arrive emptied).
+    second.get_by_label("Search customers").fill("Xan")
+    second.wait_for_url(path_is("/login"))
+    wait_ready(second)
+    second.wait_for_timeout(500)  # let any late state delta arrive
+    assert any(re.search(r'"rows_rx_state_":\s*\[\]', frame) for frame in frames), frames
+    assert not [frame for frame in frames if "Xanthippe" in frame or "xanthippe.m@example.com" in frame]
+    assert "Xanthippe" not in second.content()
+
+
 def test_two_factor_sign_in_asks_for_the_authentication_code(page: Page, shop):  # noqa: ANN001
     log_in(page, shop[1], PASSWORD)
     goto(page, "/account")
@@ -52,7 +81,7 @@ def test_two_factor_sign_in_asks_for_the_authentication_code(page: Page, shop): 
     page.get_by_test_id("two-factor-confirm").click()
     expect(page.get_by_test_id("two-factor-status")).to_have_text("On")
     expect(page.get_by_test_id("two-factor-recovery-code")).to_have_count(10)
-    recovery = page.get_by_test_id("two-factor-recovery-code").first.inner_text().strip()
+    recovery, spare = [code.strip() for code in page.get_by_test_id("two-factor-recovery-code").all_inner_texts()[:2]]
     page.get_by_test_id("logout").click()
     page.wait_for_url(path_is("/login"))
     wait_ready(page)
@@ -64,7 +93,8 @@ def test_two_factor_sign_in_asks_for_the_authentication_code(page: Page, shop): 
     code.fill("000000" if totp.now() != "000000" else "111111")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_test_id("form-error")).to_contain_text(re.compile("Wrong"))
-    page.get_by_label("Authentication code").fill(totp.now())
+    # The code that turned it on is spent: the app's next one (clock drift is allowed) signs in.
+    page.get_by_label("Authentication code").fill(totp.at(time.time() + totp.interval))
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(path_is("/customers"))
     # A recovery code works once instead of the app.
@@ -78,3 +108,14 @@ def test_two_factor_sign_in_asks_for_the_authentication_code(page: Page, shop): 
     page.get_by_label("Authentication code").fill(recovery)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(path_is("/customers"))
+    # Turning it off needs the current password besides a code (a wrong password spends none).
+    goto(page, "/account")
+    page.get_by_label("Current password").fill("not-the-password")
+    page.get_by_label("Code to turn it off").fill(spare)
+    page.get_by_test_id("two-factor-disable").click()
+    expect(page.get_by_test_id("two-factor-error")).to_contain_text("not right")
+    expect(page.get_by_test_id("two-factor-status")).to_have_text("On")
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("Code to turn it off").fill(spare)
+    page.get_by_test_id("two-factor-disable").click()
+    expect(page.get_by_test_id("two-factor-status")).to_have_text("Off")

@@ -61,9 +61,26 @@ def _user(merchant_id: int, email: str, role: Role, *, active: bool = True) -> s
     return token
 
 
+class _Root:
+    """Stands for the tab's root state: the guard resets it when no login is behind the tab."""
+
+    def __init__(self) -> None:
+        self.is_hydrated, self.resets = True, 0
+
+    def reset(self) -> None:
+        self.is_hydrated, self.resets = False, self.resets + 1
+
+
 def _tab(token: str | None) -> SimpleNamespace:
     cookie = f"other=1; {SESSION_COOKIE}={token}" if token else "other=1"
-    return SimpleNamespace(router=SimpleNamespace(headers=SimpleNamespace(cookie=cookie)), access_denied=False)
+    tab = SimpleNamespace(router=SimpleNamespace(headers=SimpleNamespace(cookie=cookie)), access_denied=False,
+                          root=_Root())
+
+    async def get_state(_cls):  # noqa: ANN001, ANN202
+        return tab.root
+
+    tab.get_state = get_state
+    return tab
 
 
 def _handler(permission: Permission, **options):  # noqa: ANN003, ANN202
@@ -110,6 +127,8 @@ def test_no_session_a_stale_one_or_a_deactivated_user_is_sent_to_login(merchant,
     for tab in (_tab(None), _tab("not-a-session"), _tab(deactivated)):
         refusal = _call(handler, tab)
         assert refusal.handler.fn.__qualname__.endswith("_redirect") and f'"{LOGIN_ROUTE}"' in repr(refusal)
+        # Everything the tab held is dropped (a logout in another tab), the page stays hydrated.
+        assert (tab.root.resets, tab.root.is_hydrated) == (1, True)
 
 
 def test_a_page_the_role_may_not_open_shows_access_denied(logins):
