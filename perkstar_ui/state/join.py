@@ -16,6 +16,7 @@ import enum
 
 import reflex as rx
 
+from perkstar_ui.api.client_address import limit_key, router_ip
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.services import contact_codes, signup
 from perkstar_ui.state.guard import local, public
@@ -60,7 +61,9 @@ class JoinState(rx.State):
         return {"referral_code": code} if referral else {"join_code": code}
 
     def _client(self) -> str:
-        return str(self.router.session.client_ip or "")
+        """What the per-address limits count by (api.client_address: forwarded-for behind
+        trusted proxies only; an IPv6 client's /64)."""
+        return limit_key(router_ip(self.router))
 
     @rx.event
     @public
