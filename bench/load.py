@@ -247,7 +247,7 @@ def report(result: RunResult) -> str:
     for step, errors in rec.errors.items():
         if step not in STEPS:
             lines.append(f"{step:<20}{'':>7}{'':>8}{'':>9}{'':>9}{'':>9}{len(errors):>8}")
-    events = rec.events_sent / result.seconds
+    events = rec.events_sent / max(result.seconds, 1.0)
     lines.append(f"events sent {events:.1f}/s; stamps sent {rec.stamps_sent}, confirmed {rec.stamps_confirmed}; "
                  f"ledger: {result.ledger_rows} rows adding {result.ledger_stamps} stamps, "
                  f"{result.duplicates} applied twice → {'OK' if result.ledger_ok else 'MISMATCH'}")
