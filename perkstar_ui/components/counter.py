@@ -24,7 +24,7 @@ def search_bar() -> rx.Component:
             rx.input(
                 rx.input.slot(rx.icon("search", size=20)),
                 id=FIELD_ID, name="q", data_testid=FIELD_ID, type="search", size="3", auto_focus=True,
-                auto_complete="off", auto_capitalize="characters", spell_check=False, enter_key_hint="search",
+                auto_complete="off", auto_capitalize="off", spell_check=False, enter_key_hint="search",
                 placeholder="Type, scan or use the camera", on_change=CounterState.search.debounce(150),
                 style={"height": "56px", "font_size": "20px"}, flex="1", min_width="0",
             ),

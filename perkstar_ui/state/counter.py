@@ -169,6 +169,8 @@ class CounterState(AuthState):
             return
         context = current_login()
         panel = await self.get_state(CardPanelState)
+        if not panel.card_id or panel.card_id != self.selected_card_id:  # the panel shows another page's card
+            return
         try:
             outcome = await asyncio.to_thread(
                 engine.perform_action, context.merchant_id, panel.card_id, Action(verb, rules.quick_value(verb)),
