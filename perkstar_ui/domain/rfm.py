@@ -102,12 +102,14 @@ def quintile_scores(values: pd.Series, ids: pd.Series, *, fewer_is_better: bool 
     count = len(values)
     if count == 0:
         return pd.Series([], dtype="int64", index=values.index)
-    order = pd.DataFrame({"value": values, "id": ids}).sort_values(["value", "id"], kind="mergesort")
-    ranks = order["value"].rank(method="first")  # after the sort, "first" means "lower id first"
+    # Sorted by value, then id: rank(method="first") of the sorted values is their position.
+    order = np.lexsort((ids.to_numpy(), values.to_numpy()))
+    ranks = np.empty(count, dtype="float64")
+    ranks[order] = np.arange(1, count + 1)
     groups = min(QUINTILES, count)
     group = pd.qcut(ranks, groups, labels=False).astype("int64")  # 0 = smallest values
     best_first = group if fewer_is_better else (groups - 1 - group)  # 0 = the best group
-    return (QUINTILES - best_first).reindex(values.index).astype("int64")
+    return pd.Series(QUINTILES - best_first, index=values.index, dtype="int64")
 
 
 def _created_days(frame: pd.DataFrame, today: dt.date) -> pd.Series:
@@ -124,30 +126,33 @@ def score(frame: pd.DataFrame, today: dt.date, new_customer_days: int) -> pd.Dat
     window), frequency, monetary_cents, ever_visited. R/F/M/FM are nullable integers, empty
     for unscored customers; segment is a name of ``Segment`` or ``None``.
     """
-    out = pd.DataFrame({CUSTOMER_ID: frame[CUSTOMER_ID]}, index=frame.index)
-    for column in (R, F, M, FM):
-        out[column] = pd.array([pd.NA] * len(frame), dtype="Int64")
-    out[SEGMENT] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
-
-    scored = frame[frame[RECENCY_DAYS].notna()]
-    ids = scored[CUSTOMER_ID]
-    r = quintile_scores(scored[RECENCY_DAYS], ids, fewer_is_better=True)
-    f = quintile_scores(scored[FREQUENCY], ids)
-    m = quintile_scores(scored[MONETARY_CENTS], ids)
-    fm = fm_score(f, m)
-    out.loc[scored.index, R] = r
-    out.loc[scored.index, F] = f
-    out.loc[scored.index, M] = m
-    out.loc[scored.index, FM] = fm
+    count = len(frame)
+    is_scored = frame[RECENCY_DAYS].notna().to_numpy()
+    scores = {column: np.ones(count, dtype="int64") for column in (R, F, M, FM)}  # 1: a placeholder under the mask
+    segment = np.full(count, None, dtype=object)
+    scored = frame[is_scored]
     if len(scored):
-        out.loc[scored.index, SEGMENT] = _GRID_ARRAY[r.to_numpy() - 1, fm.to_numpy() - 1]
+        ids = scored[CUSTOMER_ID]
+        r = quintile_scores(scored[RECENCY_DAYS], ids, fewer_is_better=True).to_numpy()
+        f = quintile_scores(scored[FREQUENCY], ids).to_numpy()
+        m = quintile_scores(scored[MONETARY_CENTS], ids).to_numpy()
+        fm = fm_score(f, m)
+        for column, values in ((R, r), (F, f), (M, m), (FM, fm)):
+            scores[column][is_scored] = values
+        segment[is_scored] = _GRID_ARRAY[r - 1, fm - 1]
 
-    unscored = frame[frame[RECENCY_DAYS].isna()]
-    is_new = _created_days(unscored, today) < new_customer_days
-    visited = unscored[EVER_VISITED].astype(bool)
-    out.loc[unscored.index[is_new.to_numpy()], SEGMENT] = Segment.NEW.value
-    out.loc[unscored.index[(~is_new & visited).to_numpy()], SEGMENT] = Segment.LOST.value
-    return out
+    unscored = frame[~is_scored]
+    is_new = (_created_days(unscored, today) < new_customer_days).to_numpy()
+    visited = unscored[EVER_VISITED].astype(bool).to_numpy()
+    positions = np.flatnonzero(~is_scored)
+    segment[positions[is_new]] = Segment.NEW.value
+    segment[positions[~is_new & visited]] = Segment.LOST.value
+    return pd.DataFrame({
+        CUSTOMER_ID: frame[CUSTOMER_ID],
+        **{column: pd.Series(pd.arrays.IntegerArray(values, ~is_scored), index=frame.index)
+           for column, values in scores.items()},
+        SEGMENT: pd.Series(segment, index=frame.index, dtype=object),
+    }, index=frame.index)
 
 
 # --- what a run stores, and what it has to change -----------------------------------------
