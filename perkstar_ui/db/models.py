@@ -83,6 +83,9 @@ class Merchant(SQLModel, table=True):
     signup_code_per_day: int = Field(default=20, sa_column_kwargs={"server_default": "20"})
     signup_template_per_day: int = Field(default=200, sa_column_kwargs={"server_default": "200"})
     verify_contact_for_bonus: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Bumped by every transaction that deletes customers or ledger rows: the dashboard's
+    # settled counts (services.dashboard) are recounted after it.
+    deletions: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
 
@@ -189,6 +192,8 @@ class Customer(SQLModel, TenantScoped, table=True):
         # A substring search reads this covering index alone instead of every row.
         sa.Index("ix_customer_merchant_search_text", "merchant_id", "search_text"),
         sa.Index("ix_customer_merchant_birthdate", "merchant_id", "birthdate"),
+        # The dashboard counts only the newest customers of a merchant on each visit.
+        sa.Index("ix_customer_merchant_id", "merchant_id", "id"),
         sa.UniqueConstraint("unsubscribe_token", name="uq_customer_unsubscribe_token"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -343,6 +348,8 @@ class CardTransaction(SQLModel, TenantScoped, table=True):
         # "Visits in the last N days" and RFM read (merchant, time range) → customer, kind
         # from the index alone.
         sa.Index("ix_card_transaction_merchant_created_customer", "merchant_id", "created_at", "customer_id", "kind"),
+        # The dashboard counts only the newest ledger rows of a merchant on each visit.
+        sa.Index("ix_card_transaction_merchant_id", "merchant_id", "id"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     merchant_id: int = Field(foreign_key="merchant.id")

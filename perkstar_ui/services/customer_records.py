@@ -23,7 +23,7 @@ from perkstar_ui.db.models import (
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain import contacts
 from perkstar_ui.domain.deletion import customer_deletion_refusal
-from perkstar_ui.services import audit
+from perkstar_ui.services import audit, dashboard
 from perkstar_ui.services.consent import new_customer_consent
 from perkstar_ui.services.custom_fields import list_custom_fields_in
 from perkstar_ui.services.refusals import RecordError
@@ -193,6 +193,7 @@ def delete_customers(merchant_id: int, customers: list[int] | sa.Select, *,
             session.execute(sa.delete(Card).where(Card.customer_id.in_(chunk)))
             session.execute(sa.delete(Customer).where(Customer.id.in_(chunk)))
         if deletable:
+            dashboard.note_deletion(session, merchant_id)
             audit.record(merchant_id, audit.Action.CUSTOMER_DELETE, staff_user_id=staff_user_id, session=session,
                          detail={"deleted": len(deletable), "refused": len(report.refused)})
         session.commit()

@@ -48,7 +48,7 @@ from perkstar_ui.domain.card_rules import IssueOptions
 from perkstar_ui.domain.card_types import BALANCE_UNITS, BalanceUnit, CardType, validate_settings
 from perkstar_ui.domain.ledger import CardState
 from perkstar_ui.domain.serials import random_code, random_serial
-from perkstar_ui.services import audit
+from perkstar_ui.services import audit, dashboard
 from perkstar_ui.services.codes import unused_codes
 from perkstar_ui.services.refusals import ImportRefused
 from perkstar_ui.services.uploads import read_upload, upload_path
@@ -535,6 +535,8 @@ def undo_import(merchant_id: int, batch_id: int, *, staff_user_id: int | None = 
                 session.execute(sa.delete(model).where(model.customer_id.in_(chunk)))
             session.execute(sa.delete(Card).where(Card.customer_id.in_(chunk)))
             session.execute(sa.delete(Customer).where(Customer.id.in_(chunk)))
+        if delete_cards or delete_customers:
+            dashboard.note_deletion(session, merchant_id)
         batch.status, batch.undone_at = "undone", utcnow()
         session.add(batch)
         audit.record(merchant_id, audit.Action.IMPORT_UNDO, staff_user_id=staff_user_id, session=session, detail={

@@ -1,0 +1,85 @@
+"""The dashboard tiles: settled counts plus a live tail equal a plain count after every
+kind of change, in this process and after another process's deletion."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from perkstar_ui.db.models import CardTransaction, Customer
+from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.services import customer_records, dashboard
+from tests.helpers import add_customer, give_card
+
+
+def plain_counts(merchant: int) -> tuple[int, int]:
+    with tenant_session(merchant) as session:
+        return (session.exec(select(sa.func.count()).select_from(Customer)).one(),
+                session.exec(select(sa.func.count()).select_from(CardTransaction)).one())
+
+
+def tiles(merchant: int) -> tuple[int, int]:
+    shown = dashboard.load_tiles(merchant)
+    return shown.total_customers, shown.card_transactions
+
+
+@pytest.fixture
+def small_tail(monkeypatch):
+    """A tail of two rows, so a handful of rows crosses the settled boundary."""
+    monkeypatch.setattr(dashboard, "TAIL_ROWS", 2)
+
+
+def test_counts_follow_additions_across_the_settled_boundary(merchant, unique, small_tail):
+    assert tiles(merchant) == (0, 0)
+    people = [add_customer(merchant, "Tile", f"{unique}-{i}") for i in range(3)]
+    give_card(merchant, people[0], transactions=4)
+    assert tiles(merchant) == plain_counts(merchant) == (3, 4)
+    for i in range(3, 9):  # more than twice the tail: the settled part moves forward
+        add_customer(merchant, "Tile", f"{unique}-{i}")
+        give_card(merchant, people[1], transactions=2)
+        assert tiles(merchant) == plain_counts(merchant)
+    assert tiles(merchant) == (9, 16)
+
+
+def test_a_deletion_in_another_process_is_counted(merchant, unique, small_tail):
+    people = [add_customer(merchant, "Gone", f"{unique}-{i}") for i in range(6)]
+    for person in people:
+        give_card(merchant, person, transactions=3)
+    assert tiles(merchant) == (6, 18)
+    dashboard._settled.clear()  # what another worker's cache looks like: counted before ...
+    assert tiles(merchant) == (6, 18)
+    customer_records.delete_customers(merchant, people[:2])  # ... then rows go elsewhere
+    assert tiles(merchant) == plain_counts(merchant) == (4, 12)
+
+
+def test_without_the_deletion_mark_the_settled_count_would_be_stale(merchant, unique, small_tail):
+    """Pins why note_deletion exists: rows removed behind its back stay counted."""
+    people = [add_customer(merchant, "Raw", f"{unique}-{i}") for i in range(6)]
+    assert tiles(merchant) == (6, 0)
+    with tenant_session(merchant) as session:
+        session.execute(sa.delete(Customer).where(Customer.id == people[0]))
+        session.commit()
+    assert tiles(merchant)[0] == 6
+    with tenant_session(merchant) as session:
+        dashboard.note_deletion(session, merchant)
+        session.commit()
+    assert tiles(merchant)[0] == 5
+
+
+def test_an_old_settled_count_is_recounted(merchant, unique, small_tail, monkeypatch):
+    people = [add_customer(merchant, "Old", f"{unique}-{i}") for i in range(6)]
+    assert tiles(merchant) == (6, 0)
+    with tenant_session(merchant) as session:
+        session.execute(sa.delete(Customer).where(Customer.id == people[0]))
+        session.commit()
+    monkeypatch.setattr(dashboard, "SETTLED_SECONDS", 0.0)
+    assert tiles(merchant)[0] == 5
+
+
+def test_merchants_are_counted_apart(merchant, other_merchant, unique):
+    add_customer(merchant, "Mine", unique)
+    give_card(merchant, add_customer(merchant, "Also", unique), transactions=2)
+    add_customer(other_merchant, "Theirs", unique)
+    assert tiles(merchant) == (2, 2)
+    assert tiles(other_merchant) == (1, 0)
