@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from perkstar_ui.components.issuing_form import issuing_section
 from perkstar_ui.components.join_links import join_cell
 from perkstar_ui.domain import template_form as tf
 from perkstar_ui.state.card_templates import (
@@ -388,6 +389,7 @@ def edit_dialog() -> rx.Component:
                     _type_settings(),
                     _expiration(),
                     _referral(),
+                    issuing_section(S.editing_id, S.locked),
                     rx.flex(
                         rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray", size="3")),
                         rx.button("Save", type="submit", size="3", loading=S.saving, data_testid="template-save"),

@@ -31,7 +31,10 @@ _WHOLE = re.compile(r"\d{1,9}")
 LIST_FIELDS = frozenset({
     "milestone", "tier_name", "tier_threshold", "tier_percent", "tier_price", "tier_limit",
     "level_name", "level_points", "level_kind", "level_usage",
+    "issuing_key", "issuing_mode",
 })
+# The issuing form's rows (domain.signup): each field off, optional or required.
+ISSUING_MODES = {"off": "Not asked", "optional": "Optional", "required": "Required"}
 
 EXPIRATION_MODES = {"unlimited": "Unlimited", "fixed_date": "Fixed date", "days_after_issue": "Days after issue"}
 REFERRAL_TRIGGERS = {"install": "Card installed", "first_visit": "First visit"}
@@ -281,6 +284,9 @@ def settings_from_form(card_type: CardType | str, base: dict, form: Mapping[str,
         _put(referral, "trigger", r.choice("referral_trigger", "Reward given on", REFERRAL_TRIGGERS))
         s["referral"] = referral
 
+    if r.has("issuing_shown"):
+        s["issuing_form"] = _issuing(r)
+
     if card_type == CardType.STAMP:
         _stamp(s, r)
     elif card_type == CardType.MULTIPASS:
@@ -314,6 +320,19 @@ def settings_from_form(card_type: CardType | str, base: dict, form: Mapping[str,
     if r.errors:
         raise TemplateFormError(r.errors)
     return s
+
+
+def _issuing(r: _Reader) -> dict:
+    """The join form's fields in row order: ``issuing_key`` / ``issuing_mode`` per row, and
+    ``issuing_unique:<key>`` ticked for a phone or email that must identify."""
+    fields = []
+    for n, (key, mode) in _rows(r, "issuing_key", "issuing_mode"):
+        if mode not in ISSUING_MODES:
+            r.fail(f"issuing:{n}", f"Issuing form row {n}: choose one of {', '.join(ISSUING_MODES.values())}.")
+            continue
+        if mode != "off" and key:
+            fields.append({"key": key, "required": mode == "required", "unique": r.flag(f"issuing_unique:{key}")})
+    return {"fields": fields}
 
 
 def _stamp(s: dict, r: _Reader) -> None:
@@ -419,6 +438,8 @@ def _membership(s: dict, r: _Reader) -> None:
 _LOC_NAMES = {
     "expiration": "Card expiration",
     "referral": "Referral program",
+    "issuing_form": "Issuing form",
+    "fields": "fields",
     "referrer_reward": "Referrer reward",
     "new_customer_reward": "New customer reward",
     "stamp_count": "Stamp count",

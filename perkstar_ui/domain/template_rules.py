@@ -1,7 +1,7 @@
 """What may change on a card template once it is activated (cards.md §0.3).
 
 A template is activated when its first card is issued (``activated_at`` set). From then
-on the card type and the card expiration setting are locked for every type, and on
+on the card type, the card expiration setting and the issuing form are locked for every type, and on
 stamp cards the stamp life, stamp count, welcome stamps and milestones too: customers
 already hold cards promising them. Everything else (name, referral program, tiers,
 reward levels, ...) stays editable.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from perkstar_ui.domain.card_types import CardType, validate_settings
 
 # Settings keys locked on every type, and per type on top of them.
-LOCKED_COMMON: tuple[str, ...] = ("expiration",)
+LOCKED_COMMON: tuple[str, ...] = ("expiration", "issuing_form")  # customers.md §12: the form locks too
 LOCKED_BY_TYPE: dict[CardType, tuple[str, ...]] = {
     CardType.STAMP: ("stamp_count", "welcome_stamps", "stamp_life", "stamp_life_date", "stamp_life_days", "milestones"),
 }
@@ -24,6 +24,7 @@ LOCKED_BY_TYPE: dict[CardType, tuple[str, ...]] = {
 FIELD_NAMES: dict[str, str] = {
     "card_type": "Card type",
     "expiration": "Card expiration",
+    "issuing_form": "Issuing form",
     "stamp_count": "Stamp count",
     "welcome_stamps": "Welcome stamps",
     "stamp_life": "Stamp life",

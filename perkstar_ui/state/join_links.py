@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import reflex as rx
 
@@ -42,3 +43,27 @@ class PosterState(rx.State):
         if found is not None:
             self.business, self.card_name, self.type_label = found.business, found.card_name, found.type_label
             self.url, self.qr = found.url, found.qr_svg_data_uri
+
+
+@dataclasses.dataclass
+class IssuingRowView:
+    key: str
+    label: str
+    mode: str
+    unique: bool
+    can_be_unique: bool
+    fixed: bool
+
+
+class IssuingFormState(rx.State):
+    """The template edit dialog's "Issuing form" section: which fields the join page asks."""
+
+    rows: list[IssuingRowView] = []
+    version: int = 0  # remounts the uncontrolled selects with the stored values
+
+    @rx.event
+    @requires(Permission.MANAGE_TEMPLATES, silent=True)
+    async def load(self, template_id: int):
+        rows = await asyncio.to_thread(join_links.issuing_rows, current_login().merchant_id, int(template_id or 0))
+        self.rows = [IssuingRowView(r.key, r.label, r.mode, r.unique, r.can_be_unique, r.fixed) for r in rows]
+        self.version += 1

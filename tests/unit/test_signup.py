@@ -212,3 +212,30 @@ def test_verify_contact_holds_welcome_and_referral_bonuses_until_the_code(mercha
     assert balances() == (1 + 2 + 1, 2 + 3)  # visit + welcome + referral bonus; the referrer's reward
     assert contact_codes.release_bonus(merchant, card.id) is False  # once
     assert balances() == (4, 5)
+
+
+def test_the_template_form_chooses_the_join_fields_and_locks_them_with_the_template(merchant):
+    from perkstar_ui.services import templates
+
+    custom_fields.add_custom_field(merchant, "Postcode", "text")
+    with tenant_session(merchant) as session:
+        template = session.exec(select(CardTemplate).where(CardTemplate.card_type == "gift")).first()
+    rows = [("first_name", "required"), ("last_name", "required"), ("email", "required"), ("phone", "off"),
+            ("cf:postcode", "optional"), ("birthdate", "off")]
+    form = {"issuing_shown": "1", "issuing_key": [k for k, _ in rows], "issuing_mode": [m for _, m in rows],
+            "issuing_unique:email": "on"}
+    templates.save_template_form(merchant, template.id, template.name, form)
+    page = signup.join_page(join_code=template.join_code)
+    assert [(f.key, f.label, f.required) for f in page.fields] == [
+        ("first_name", "First name", True), ("last_name", "Last name", True), ("email", "Email", True),
+        ("cf:postcode", "Postcode", False)]
+    no_contact = {**form, "issuing_mode": ["required", "required", "off", "off", "optional", "off"]}
+    with pytest.raises(templates.TemplateError, match="phone or the email"):
+        templates.save_template_form(merchant, template.id, template.name, no_contact)
+    outcome = signup.sign_up({"first_name": "Gil", "last_name": "Gift", "email": "gil@example.com"},
+                             join_code=template.join_code, client="10.9.9.9")
+    assert outcome.answer == signup.Answer.CARD  # the template is active now: its form is locked
+    with pytest.raises(templates.TemplateError, match="Issuing form"):
+        templates.save_template_form(merchant, template.id, template.name,
+                                     {**form, "issuing_mode": ["required", "required", "required", "optional",
+                                                               "optional", "off"]})

@@ -16,10 +16,11 @@ def dump(card_type, **changes):
 
 def test_locked_settings_per_type():
     assert locked_settings("stamp") == (
-        "expiration", "stamp_count", "welcome_stamps", "stamp_life", "stamp_life_date", "stamp_life_days", "milestones",
+        "expiration", "issuing_form", "stamp_count", "welcome_stamps", "stamp_life", "stamp_life_date", "stamp_life_days", "milestones",
     )
     for card_type in CardType:
         assert "expiration" in locked_settings(card_type)
+        assert "issuing_form" in locked_settings(card_type)  # customers.md §12
     assert "tiers" not in locked_settings("cashback") and "levels" not in locked_settings("reward")
 
 
