@@ -54,6 +54,13 @@ class Condition:
     value_to: str = ""
     days: str = ""  # only "Visits in the last N days": the N
 
+    def __post_init__(self) -> None:
+        # Presets name parameters and operators by enum; stored and compared as their text.
+        for name in ("field", "op"):
+            value = getattr(self, name)
+            if isinstance(value, enum.Enum):
+                object.__setattr__(self, name, value.value)
+
     def to_json(self) -> dict:
         data = {"field": self.field, "op": self.op, "value": self.value}
         if self.value_to:

@@ -361,3 +361,11 @@ def test_any_valid_filter_round_trips_and_checks(spec):
     assert len([c for item in checked.items for c in getattr(item, "conditions", (item,))]) == len(
         [c for item in spec.items if not (isinstance(item, Group) and not item.conditions)
          for c in (item.conditions if isinstance(item, Group) else (item,))])
+
+
+def test_every_preset_stores_plain_text_and_reads_back_the_same():
+    for preset in F.PRESETS:
+        stored = json.loads(preset.filter.dumps())
+        assert preset.filter.to_json() == stored  # no enum objects left in the stored form
+        assert all(type(c["field"]) is str and type(c["op"]) is str for c in preset.filter.to_json()["items"])
+        assert F.from_json(stored) == preset.filter
