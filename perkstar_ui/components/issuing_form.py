@@ -44,7 +44,7 @@ def _row(row: IssuingRowView) -> rx.Component:
 
 def _read_only(row: IssuingRowView) -> rx.Component:
     return rx.cond(row.mode != "off", rx.text(row.label, ": ", rx.match(row.mode, *ISSUING_MODES.items(), row.mode),
-                                              rx.cond(row.unique, " (unique)"), size="2"))
+                                              rx.cond(row.unique, " (unique)", ""), size="2"))
 
 
 def issuing_section(template_id: rx.Var, locked: rx.Var) -> rx.Component:
