@@ -118,11 +118,12 @@ class CounterState(AuthState):
         await panel._show(merchant_id, card_id, PanelHost.COUNTER)
         self._set_quick(panel)
 
-    def _set_quick(self, panel: CardPanelState) -> None:
+    def _set_quick(self, panel: CardPanelState, *, new_key: bool = True) -> None:
         labels = {v.verb: v.label for v in panel.verbs}
         allowed = [] if panel.status == "Deleted" else rules.quick_verbs(panel.card_type, list(labels))
         self.quick = [VerbButton(v, labels[v]) for v in allowed]
-        self.quick_key = uuid.uuid4().hex
+        if new_key or not self.quick_key:
+            self.quick_key = uuid.uuid4().hex
 
     @rx.event(supersedes=True)
     @requires(Permission.VIEW_CUSTOMERS)
@@ -181,14 +182,17 @@ class CounterState(AuthState):
             return
         if not outcome.applied:  # the second tap of a double tap: the first one counted
             return
-        await panel._refresh(context.merchant_id, panel.card_id)
-        self._set_quick(panel)
-        self.done_message = f"{VERB_LABELS[verb]}: 1. Balance {panel.balance}."
+        # The new balance and a new key go out at once; the metrics follow in a second delta.
+        panel.balance, self.quick_key = outcome.balance, uuid.uuid4().hex
+        self.done_message = f"{VERB_LABELS[verb]}: 1. Balance {outcome.balance}."
         self._undo_key, self._undo_until, self.undo_open = key, time.time() + rules.UNDO_SECONDS, True
-        if outcome.new_card_id:  # a coupon became a loyalty card (spec Q20): show that one
-            await self._open(context.merchant_id, self.customer_id, outcome.new_card_id)
         yield _ready_for_next()
         yield CounterState.close_undo(key)
+        if outcome.new_card_id:  # a coupon became a loyalty card (spec Q20): show that one
+            await self._open(context.merchant_id, self.customer_id, outcome.new_card_id)
+        else:
+            await panel._refresh(context.merchant_id, panel.card_id)
+            self._set_quick(panel, new_key=False)
 
     @rx.event(background=True)
     @local
