@@ -25,6 +25,7 @@ from perkstar_ui.domain.card_rules import Action, Unit, parse_amount
 from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardType
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.domain.permissions import Permission
+from perkstar_ui.services import card_desk
 from perkstar_ui.services import cards as engine
 from perkstar_ui.state.auth import AuthState
 from perkstar_ui.state.guard import current_login, local, requires
@@ -111,7 +112,7 @@ class CardPanel(rx.State, mixin=True):
         return "numeric" if self.unit == Unit.COUNT else "decimal"
 
     async def _refresh(self, merchant_id: int, card_id: int) -> None:
-        panel = await asyncio.to_thread(engine.load_panel, merchant_id, card_id) if card_id else None
+        panel = await asyncio.to_thread(card_desk.load_panel, merchant_id, card_id) if card_id else None
         if panel is None:
             self.card_id, self.card_type, self.verbs, self.metrics = 0, "", [], []
             return
@@ -203,7 +204,7 @@ class CardPanel(rx.State, mixin=True):
                 message = "Push message queued."
             else:
                 outcome = await asyncio.to_thread(
-                    engine.perform_action, context.merchant_id, self.card_id, self._action(),
+                    card_desk.perform_action, context.merchant_id, self.card_id, self._action(),
                     staff_user_id=context.staff_user_id, idempotency_key=self._action_key, comment=self.comment,
                 )
                 message, new_card_id = outcome.message, outcome.new_card_id or 0

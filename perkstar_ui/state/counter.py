@@ -26,6 +26,7 @@ from perkstar_ui.domain import counter as rules
 from perkstar_ui.domain.card_rules import VERB_LABELS, Action
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.domain.permissions import Permission
+from perkstar_ui.services import card_desk
 from perkstar_ui.services import cards as engine
 from perkstar_ui.services import counter as lookups
 from perkstar_ui.state.auth import AuthState
@@ -174,7 +175,7 @@ class CounterState(AuthState):
             return
         try:
             outcome = await asyncio.to_thread(
-                engine.perform_action, context.merchant_id, panel.card_id, Action(verb, rules.quick_value(verb)),
+                card_desk.perform_action, context.merchant_id, panel.card_id, Action(verb, rules.quick_value(verb)),
                 staff_user_id=context.staff_user_id, idempotency_key=key, source=rules.SCANNER_SOURCE,
             )
         except Refused as refusal:
