@@ -112,7 +112,12 @@ class StaffUser(SQLModel, TenantScoped, table=True):
 
 
 class StaffInvite(SQLModel, TenantScoped, table=True):
-    """An owner's invitation: a one-time link (48 h) through the outbox that sets a password."""
+    """An owner's invitation: a one-time link (48 h) through the outbox that sets a password.
+
+    ``token_hash`` is the SHA-256 of the link's token, minted when the outbox sends
+    ``message_id`` (the stored email body holds a placeholder, never the link); until then
+    it hashes a token nobody has. Revoking (or inviting the same email again) sets
+    ``revoked_at``: the link is dead."""
 
     __tablename__ = "staff_invite"
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -122,6 +127,8 @@ class StaffInvite(SQLModel, TenantScoped, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     expires_at: dt.datetime = _ts()
     accepted_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    revoked_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    message_id: Optional[int] = Field(default=None, foreign_key="message.id", ondelete="SET NULL", index=True)
     invited_by_id: Optional[int] = Field(default=None, foreign_key="staff_user.id", ondelete="SET NULL")
     created_at: dt.datetime = _ts(default_factory=utcnow)
 
