@@ -10,6 +10,8 @@ import reflex as rx
 
 from perkstar_ui.components.card_panels import card_panel
 from perkstar_ui.components.scanner import counter_scanner
+from perkstar_ui.components.values import labelled_value
+from perkstar_ui.domain.rfm import NO_SEGMENT_LABEL
 from perkstar_ui.state.card_panels import VerbButton
 from perkstar_ui.state.counter import FIELD_ID, CardTab, CounterState, ResultView
 
@@ -141,7 +143,9 @@ def customer() -> rx.Component:
                     rx.flex(rx.foreach(CounterState.cards, _tab), gap="8px", wrap="wrap", role="group",
                             aria_label="Cards")),
             rx.cond(CounterState.selected_card_id != 0,
-                    card_panel(top=[quick_actions()]),
+                    card_panel(top=[quick_actions()], details=[
+                        labelled_value("Segments", CounterState.rfm_segment, "card-rfm-segment",
+                                       empty=NO_SEGMENT_LABEL, empty_hint="No RFM segment")]),
                     rx.text("No cards issued yet.", color_scheme="gray")),
             spacing="3", width="100%",
         ),

@@ -29,6 +29,7 @@ from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import card_desk
 from perkstar_ui.services import cards as engine
 from perkstar_ui.services import counter as lookups
+from perkstar_ui.services import rfm
 from perkstar_ui.state.auth import AuthState
 from perkstar_ui.state.card_panels import CardPanelState, PanelHost, VerbButton, on_action
 from perkstar_ui.state.guard import current_login, local, requires
@@ -63,6 +64,7 @@ class CounterState(AuthState):
     results: list[ResultView] = []
     customer_id: int = 0
     customer_name: str = ""
+    rfm_segment: str = ""  # rfm.md: every card panel shows the customer's segment
     cards: list[CardTab] = []
     selected_card_id: int = 0
     quick: list[VerbButton] = []
@@ -83,6 +85,7 @@ class CounterState(AuthState):
 
     def _clear_customer(self) -> None:
         self.customer_id, self.customer_name, self.cards, self.selected_card_id = 0, "", [], 0
+        self.rfm_segment = ""
         self.quick, self.quick_key, self.done_message, self.undo_open, self._undo_key = [], "", "", False, ""
 
     async def _lookup(self, text: str):  # noqa: ANN202  an async generator of UI updates
@@ -107,6 +110,7 @@ class CounterState(AuthState):
         if customer_id != self.customer_id:
             self.done_message, self.undo_open, self._undo_key = "", False, ""
         self.customer_id, (self.customer_name, cards) = customer_id, loaded
+        self.rfm_segment = await asyncio.to_thread(rfm.segment_of, merchant_id, customer_id)
         self.cards = [CardTab(c.id, c.type_label, c.serial) for c in cards]
         if not any(c.id == card_id for c in cards):  # keep the card on screen, else the likeliest one
             kept = any(c.id == self.selected_card_id for c in cards)

@@ -83,6 +83,13 @@ def test_the_card_panel_shows_the_segment(shop_page: Page, shop):
     goto(shop_page, f"/customers/{ids['Shopper5']}")
     expect(shop_page.get_by_test_id("card-rfm-segment")).to_have_text("Champions")
     expect(shop_page.get_by_test_id("card-rfm-segment-none")).to_have_count(0)
+    # The counter's card panel shows it too (rfm.md: every card panel).
+    goto(shop_page, "/counter")
+    search = shop_page.get_by_label("Phone, serial or name")
+    search.fill("shopper5@example.com")
+    search.press("Enter")
+    expect(shop_page.get_by_test_id("card-panel")).to_be_visible()
+    expect(shop_page.get_by_test_id("card-rfm-segment")).to_have_text("Champions")
 
     # No segment (added after the run): the value stays empty, people see rfm.md's "—" beside it.
     newcomer = add_customer(merchant_id, "Newcomer", "Rfm", email="newcomer@example.com")
