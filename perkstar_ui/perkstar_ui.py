@@ -49,6 +49,7 @@ from perkstar_ui.state.public_card import PublicCardState
 from perkstar_ui.state.join import JoinState
 from perkstar_ui.state.join_links import JoinLinksState, PosterState
 from perkstar_ui.state.segments import SegmentsState
+from perkstar_ui.state import tab_records
 from perkstar_ui.state.tiles import TilesState
 from perkstar_ui.state.two_factor import TwoFactorState
 
@@ -58,6 +59,10 @@ startup.check_or_exit()
 if settings().stripe_api_base:
     stripe.api_base = settings().stripe_api_base
 
+# With Redis, a tab whose worker was killed (SIGKILL, OOM) keeps its token and state when
+# it reconnects: Reflex's TokenManager.create, called while rx.App() builds its event
+# namespace, answers our TabRecords (state/tab_records.py). Must precede rx.App().
+tab_records.install()
 app = rx.App(api_transformer=api, html_lang="en")
 # The websocket accepts its own origin on any host/port, plus PERKSTAR_PUBLIC_URL.
 origins.install(app)
