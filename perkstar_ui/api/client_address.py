@@ -2,9 +2,11 @@
 ``domain.client_address`` with ``PERKSTAR_TRUSTED_PROXY_HOPS`` (default 0: the
 ``X-Forwarded-For`` header is never read).
 
-A Reflex event carries the websocket handshake's headers: Reflex puts the socket's peer in
-the ``asgi-scope-client`` entry (over any header of that name the client sent) and keeps
-``x-forwarded-for`` as sent, so both sides read the same two inputs.
+A Reflex event reads the address Reflex gives (``router.session.client_ip``): the socket's
+peer, or behind proxies the ``X-Forwarded-For`` entry Reflex's own ``trusted_proxy_hops``
+(``rxconfig.py``: the same number) picked, read again by our rule. Never the handshake's
+``asgi-scope-client`` header: Reflex writes the peer there only when the ASGI scope names a
+client; otherwise a header of that name the client sent itself would survive.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from perkstar_ui.domain.client_address import client_ip, limit_key
 __all__ = ["limit_key", "request_ip", "router_ip"]
 
 FORWARDED_FOR = "x-forwarded-for"
-REFLEX_PEER = "asgi-scope-client"  # set by reflex.app._build_static_router_data
 
 
 def request_ip(request: Request) -> str:
@@ -32,6 +33,10 @@ def request_ip(request: Request) -> str:
 
 def router_ip(router: Any) -> str:  # noqa: ANN401  reflex's RouterData (a state's self.router)
     """The client of a Reflex event's websocket ("" when unknown)."""
-    raw = router.headers.raw_headers
-    peer = raw.get(REFLEX_PEER) or router.session.client_ip
-    return client_ip(peer, raw.get(FORWARDED_FOR, ""), settings().trusted_proxy_hops)
+    hops = settings().trusted_proxy_hops
+    given = router.session.client_ip  # reflex.app._build_static_router_data
+    if hops <= 0:
+        return client_ip(given, None, 0)  # the socket's peer
+    # Reflex took the hops-th entry from the right, or the peer when the header has fewer
+    # entries: the same rule, which also drops ports and brackets from the entry.
+    return client_ip(given, router.headers.raw_headers.get(FORWARDED_FOR, ""), hops)

@@ -39,7 +39,7 @@ REFUSAL_TEXT = "Too many requests. Please try again in a minute."
 def client_key(request: Request) -> str:
     """What a limit counts by: the client's address (``api.client_address``: behind
     ``PERKSTAR_TRUSTED_PROXY_HOPS`` proxies, from X-Forwarded-For; never read with 0 hops),
-    an IPv6 client's /64 network."""
+    an IPv6 client's /56 network."""
     return limit_key(request_ip(request)) or "unknown"
 
 

@@ -8,15 +8,16 @@ of it was written by the client and is ignored. With 0 hops the header is never 
 ``hops`` did not come through the whole chain: the peer counts then (as in Reflex's own
 ``trusted_proxy_hops``, which ``rxconfig.py`` is given the same number).
 
-Limits count per ``limit_key``: an IPv4 address, or the /64 network of an IPv6 address
-(one subscriber's line usually gets a whole /64, so per address it would be free to rotate).
+Limits count per ``limit_key``: an IPv4 address, or the /56 network of an IPv6 address
+(ISPs delegate a /56, some a /48, to one subscriber's line, and a /64 to each of its LANs:
+per address, or per /64, one subscriber could rotate through many keys).
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-IPV6_PREFIX = 64
+IPV6_PREFIX = 56
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -45,7 +46,7 @@ def client_ip(peer: str | None, forwarded_for: str | None, hops: int) -> str:
 
 
 def limit_key(ip: str | None) -> str:
-    """What per-client limits count by: the IPv4 address, an IPv6 address's /64 network
+    """What per-client limits count by: the IPv4 address, an IPv6 address's /56 network
     (an IPv4-mapped IPv6 address counts as its IPv4 address); "" when unknown."""
     address = _address(ip or "")
     if address is None:

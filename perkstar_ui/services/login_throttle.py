@@ -64,7 +64,7 @@ def _ip_failures(session, ip: str, since: dt.datetime) -> list[dt.datetime]:  # 
 
 def reserve(email: str, ip: str | None, *, known_device: bool, now: dt.datetime | None = None) -> int:
     """Count an attempt before its password check; its id, or ``Throttled``. The attempt
-    is kept under the client's ``limit_key`` (an IPv6 client's /64 network), which is what
+    is kept under the client's ``limit_key`` (an IPv6 client's /56 network), which is what
     the per-IP delays count by."""
     now = now or utcnow()
     ip = limit_key(ip) or None

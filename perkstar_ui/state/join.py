@@ -62,7 +62,7 @@ class JoinState(rx.State):
 
     def _client(self) -> str:
         """What the per-address limits count by (api.client_address: forwarded-for behind
-        trusted proxies only; an IPv6 client's /64)."""
+        trusted proxies only; an IPv6 client's /56)."""
         return limit_key(router_ip(self.router))
 
     @rx.event

@@ -1,12 +1,13 @@
 """The client's address behind reverse proxies (issue 13 review): X-Forwarded-For is read
 only with PERKSTAR_TRUSTED_PROXY_HOPS > 0, and then exactly that many entries from the
 right; the same rule for the Starlette routes, the Reflex handlers (login) and Reflex's own
-router; IPv6 clients are limited per /64."""
+router; IPv6 clients are limited per /56."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 from types import SimpleNamespace
 
 import pytest
@@ -75,9 +76,11 @@ def test_with_one_hop_the_right_most_entry_is_the_client():
     assert client_ip(PROXY, "2001:DB8::7", 1) == "2001:db8::7"
 
 
-def test_ipv6_clients_are_limited_per_64_network():
-    assert limit_key("2001:db8:1:2:aaaa::1") == limit_key("2001:db8:1:2:ffff:1:2:3") == "2001:db8:1:2::/64"
-    assert limit_key("2001:db8:1:3::1") == "2001:db8:1:3::/64"
+def test_ipv6_clients_are_limited_per_56_network():
+    # One subscriber's /56 (its /64 networks 2001:db8:1:0 … 2001:db8:1:ff) is one key.
+    assert (limit_key("2001:db8:1:2:aaaa::1") == limit_key("2001:db8:1:2:ffff:1:2:3") == limit_key("2001:db8:1::1")
+            == limit_key("2001:db8:1:ff:ffff:ffff:ffff:ffff") == "2001:db8:1::/56")
+    assert limit_key("2001:db8:1:100::1") == "2001:db8:1:100::/56"  # the next subscriber
     assert limit_key("198.51.100.7") == "198.51.100.7"
     assert limit_key("::ffff:198.51.100.7") == "198.51.100.7"
     assert limit_key("") == "" and limit_key(None) == ""
@@ -127,13 +130,14 @@ def test_a_spoofed_header_is_ignored_without_trusted_proxies(hops, unique):
     assert statuses == [200] * LIMIT.limit + [429]
 
 
-def test_ipv6_clients_of_one_64_share_a_route_limit(hops, unique):
+def test_ipv6_clients_of_one_56_share_a_route_limit(hops, unique):
     hops(1)
-    prefix = f"2001:db8:{unique[:4]}:{unique[4:8]}"
-    statuses = [_behind_proxy(f"{prefix}:{n:x}::1").post("/unsubscribe/" + "F" * 43).status_code
+    line = f"2001:db8:{unique[:4]}:{unique[4:6]}"  # a subscriber's /56: its /64s are {line}00 … {line}ff
+    statuses = [_behind_proxy(f"{line}{n:02x}::{n + 1:x}").post("/unsubscribe/" + "F" * 43).status_code
                 for n in range(LIMIT.limit + 1)]
     assert statuses == [200] * LIMIT.limit + [429]
-    assert _behind_proxy(f"2001:db8:{unique[:4]}:ffff::1").post("/unsubscribe/" + "F" * 43).status_code == 200
+    next_line = f"2001:db8:{unique[:4]}:{(int(unique[4:6], 16) + 1) % 256:02x}00::1"
+    assert _behind_proxy(next_line).post("/unsubscribe/" + "F" * 43).status_code == 200
 
 
 # --- the Reflex side -----------------------------------------------------------------------
@@ -157,6 +161,25 @@ def test_rxconfig_gives_reflex_the_same_hops_and_both_agree(hops):
         assert router_ip(router) == router.session.client_ip == expected
 
 
+def test_a_client_sent_asgi_scope_client_header_is_never_the_address(hops):
+    """Reflex writes the peer over the handshake's ``asgi-scope-client`` header only when the
+    ASGI scope names a client; without one (REMOTE_ADDR, or Reflex's "0.0.0.0") the header
+    the client made up stays in the router's headers and must not count."""
+    headers = [(b"asgi-scope-client", b"6.6.6.6"), (b"x-forwarded-for", b"1.2.3.4, 198.51.100.7")]
+
+    def router(environ: dict) -> RouterData:  # noqa: ANN202
+        data = EventNamespace._build_static_router_data(None, "sid", {"asgi.scope": {"headers": headers},  # noqa: SLF001
+                                                                      **environ})
+        return RouterData.from_router_data(data)
+
+    for environ, peer in (({"REMOTE_ADDR": PROXY}, PROXY), ({}, "0.0.0.0")):
+        hops(0)
+        assert router(environ).headers.raw_headers["asgi-scope-client"] == "6.6.6.6"  # the made-up header is there
+        assert router_ip(router(environ)) == peer
+        hops(1)
+        assert router_ip(router(environ)) == "198.51.100.7"
+
+
 def _log_in_over_websocket(email: str, router: RouterData) -> None:
     tab = SimpleNamespace(router=router, form_error="", busy=False, needs_code=False)
 
@@ -174,22 +197,24 @@ def _attempt_ips(email: str) -> list[str | None]:
                                  .order_by(LoginAttempt.id)))
 
 
-def test_the_login_throttle_counts_the_forwarded_client_and_ipv6_per_64(hops, unique):
+def test_the_login_throttle_counts_the_forwarded_client_and_ipv6_per_56(hops, unique):
     email = f"nobody-{unique}@shop.test"
     hops(0)
     _log_in_over_websocket(email, _reflex_router(PROXY, "203.0.113.50"))
     hops(1)
     _log_in_over_websocket(email, _reflex_router(PROXY, "203.0.113.50, 198.51.100.60"))
     _log_in_over_websocket(email, _reflex_router(PROXY, f"2001:db8:{unique[:4]}:1:aaaa::5"))
-    assert _attempt_ips(email) == [PROXY, "198.51.100.60", f"2001:db8:{unique[:4]}:1::/64"]
+    network = str(ipaddress.IPv6Network(f"2001:db8:{unique[:4]}::/56"))  # (a leading zero dropped)
+    assert _attempt_ips(email) == [PROXY, "198.51.100.60", network]
 
 
-def test_login_delays_per_ip_reach_the_whole_64_but_not_the_next(unique):
-    network = f"2001:db8:{unique[:4]}:{unique[4:8]}"
-    for n in range(security.IP_THROTTLE.free_failures):  # each from another address of the /64
+def test_login_delays_per_ip_reach_the_whole_56_but_not_the_next(unique):
+    line = f"2001:db8:{unique[:4]}:{unique[4:6]}"  # a subscriber's /56
+    for n in range(security.IP_THROTTLE.free_failures):  # each from another /64 of the /56
         with pytest.raises(accounts.AccountError, match="Wrong"):
-            accounts.log_in(f"x{n}-{unique}@shop.test", "wrong-password", ip=f"{network}::{n + 1:x}", now=_at(n))
+            accounts.log_in(f"x{n}-{unique}@shop.test", "wrong-password", ip=f"{line}{n:02x}::{n + 1:x}", now=_at(n))
     with pytest.raises(accounts.AccountError, match="Try again"):
-        accounts.log_in(f"y-{unique}@shop.test", "wrong-password", ip=f"{network}:ffff:ffff:ffff:fffe", now=_at(5))
-    with pytest.raises(accounts.AccountError, match="Wrong"):  # the next /64 is someone else
-        accounts.log_in(f"z-{unique}@shop.test", "wrong-password", ip=f"2001:db8:{unique[:4]}:ffff::1", now=_at(5))
+        accounts.log_in(f"y-{unique}@shop.test", "wrong-password", ip=f"{line}ff:ffff:ffff:ffff:fffe", now=_at(5))
+    next_line = f"2001:db8:{unique[:4]}:{(int(unique[4:6], 16) + 1) % 256:02x}00::1"
+    with pytest.raises(accounts.AccountError, match="Wrong"):  # the next /56 is someone else
+        accounts.log_in(f"z-{unique}@shop.test", "wrong-password", ip=next_line, now=_at(5))
