@@ -11,9 +11,12 @@ worker lost their state (search, filter).
 ``TabRecords`` adds a liveness key per worker, ``perkstar_instance_alive_<instance_id>``,
 set with a short expiry (``ALIVE_TTL_MS``) and refreshed every ``BEAT_INTERVAL_S`` by a
 background task started on the first link; a graceful ``close`` deletes it. When a tab
-links and its token's record belongs to ANOTHER worker whose liveness key is gone, that
+links and its token's record belongs to ANOTHER worker that no longer beats, that
 record is an orphan: it is deleted (only if unchanged since read) and the tab keeps its
-token and state. A live owner keeps Reflex's duplicate-tab behaviour.
+token and state. A live owner keeps Reflex's duplicate-tab behaviour. "Live" means beating:
+a worker killed a moment ago still has its key, so an owner whose key exists must refresh
+it within two beat intervals (a duplicate tab or a fast crash-restart waits that long, at
+most 3 s, on connecting; an ordinary connect never does).
 
 The heartbeat always writes the CURRENT ``instance_id``: Reflex assigns a fresh one in
 each forked worker (``App._setup_event_processor`` → ``_reset_instance_id``), and the
@@ -32,6 +35,7 @@ import asyncio
 import contextlib
 import logging
 import pickle
+import time
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -100,7 +104,24 @@ class TabRecords(RedisTokenManager):
                 await task
 
     async def is_instance_alive(self, instance_id: str) -> bool:
-        return bool(await self.redis.exists(alive_key(instance_id)))
+        """Whether the worker still beats: its key exists AND is refreshed within two beat
+        intervals (its expiry, read with Redis's own clock, goes back up). A worker killed
+        a moment ago still has its key, so a tab coming back at once to a quickly restarted
+        process waits at most that long, then takes its record over."""
+        key = alive_key(instance_id)
+        previous = await self.redis.pttl(key)
+        if previous == -2:
+            return False  # expired: no beat for ALIVE_TTL_MS
+        deadline = time.monotonic() + 2 * self.beat_interval_s
+        while time.monotonic() < deadline:
+            await asyncio.sleep(self.beat_interval_s / 8)
+            remaining = await self.redis.pttl(key)
+            if remaining == -2:
+                return False
+            if remaining > previous or remaining == -1:
+                return True  # beaten again (-1: set without expiry, by someone else)
+            previous = remaining
+        return False
 
     # -- orphaned records -------------------------------------------------------------
 
