@@ -167,10 +167,12 @@ def check_code(user: StaffUser, code: str, now: dt.datetime | None = None) -> bo
 
 def _confirmed_change(merchant_id: int, staff_user_id: int, code: str, change: str,
                       apply: Callable[[StaffUser], list[str]], *, password: str | None, ip: str | None,
-                      now: dt.datetime | None) -> list[str]:
+                      device: str | None, now: dt.datetime | None) -> list[str]:
     """Check ``password`` (unless None) and ``code`` like a login attempt (counted by the
-    login throttle first, so guesses wait as at the login form), then ``apply`` the change
-    to the locked user and audit it in the same transaction."""
+    login throttle first, so guesses wait as at the login form; a browser whose known-device
+    cookie ``device`` names the user's email is not slowed by failures on the email, as at
+    the login form, so strangers failing logins there cannot block the owner), then ``apply``
+    the change to the locked user and audit it in the same transaction."""
     now = now or utcnow()
     with tenant_session(merchant_id) as session:
         user = _user(session, merchant_id, staff_user_id)
@@ -178,7 +180,7 @@ def _confirmed_change(merchant_id: int, staff_user_id: int, code: str, change: s
             raise TwoFactorError("Two-factor sign-in is off.")
         email, password_hash = user.email, user.password_hash
     try:
-        attempt = login_throttle.reserve(email, ip, known_device=False, now=now)
+        attempt = login_throttle.reserve(email, ip, known_device=secrets_box.unsign(device) == email, now=now)
     except login_throttle.Throttled as throttled:
         raise TwoFactorError(str(throttled)) from None
     password_ok = password is None or security.verify_password(password_hash, password)  # no transaction open
@@ -212,17 +214,18 @@ def _renew_recovery_codes(user: StaffUser) -> list[str]:
 
 
 def disable(merchant_id: int, staff_user_id: int, password: str, code: str, *, ip: str | None = None,
-            now: dt.datetime | None = None) -> None:
-    """Turn it off with the current password and a code (from the app, or a recovery code)."""
+            device: str | None = None, now: dt.datetime | None = None) -> None:
+    """Turn it off with the current password and a code (from the app, or a recovery code);
+    ``device``: the browser's known-device cookie, as ``accounts.log_in`` takes it."""
     _confirmed_change(merchant_id, staff_user_id, code, "two-factor-off", _turn_off, password=password, ip=ip,
-                      now=now)
+                      device=device, now=now)
 
 
 def regenerate_recovery_codes(merchant_id: int, staff_user_id: int, code: str, *, ip: str | None = None,
-                              now: dt.datetime | None = None) -> list[str]:
+                              device: str | None = None, now: dt.datetime | None = None) -> list[str]:
     """Ten new recovery codes (the old ones stop working) for a code; shown once."""
     return _confirmed_change(merchant_id, staff_user_id, code, "two-factor-recovery-codes", _renew_recovery_codes,
-                             password=None, ip=ip, now=now)
+                             password=None, ip=ip, device=device, now=now)
 
 
 def required(user: StaffUser, merchant: Merchant) -> bool:

@@ -10,6 +10,7 @@ import functools
 import reflex as rx
 
 from perkstar_ui.api.client_address import router_ip
+from perkstar_ui.api.login_cookies import DEVICE_COOKIE, cookie_from_header
 from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import two_factor
 from perkstar_ui.state.auth import AuthState
@@ -31,6 +32,11 @@ class TwoFactorState(AuthState):
         status = await asyncio.to_thread(two_factor.status, login.merchant_id, login.staff_user_id)
         self.enabled, self.recovery_left = status.enabled, status.recovery_codes_left
         self.require_for_managers = await asyncio.to_thread(two_factor.required_for_managers, login.merchant_id)
+
+    def _device(self) -> str | None:
+        """The browser's known-device cookie (as the login form reads it): the throttle does
+        not slow this browser for other people's failures on the user's email."""
+        return cookie_from_header(self.router.headers.cookie, DEVICE_COOKIE)
 
     @rx.event
     @requires(Permission.SIGNED_IN, page=True)
@@ -71,7 +77,7 @@ class TwoFactorState(AuthState):
         password = str(form_data.get("password") or "")[:200]
         code = str(form_data.get("code") or "")[:32]
         turn_off = functools.partial(two_factor.disable, login.merchant_id, login.staff_user_id, password, code,
-                                     ip=router_ip(self.router) or None)
+                                     ip=router_ip(self.router) or None, device=self._device())
         try:
             await asyncio.to_thread(turn_off)
         except two_factor.TwoFactorError as refusal:
@@ -87,7 +93,7 @@ class TwoFactorState(AuthState):
         login = current_login()
         code = str(form_data.get("code") or "")[:32]
         renew = functools.partial(two_factor.regenerate_recovery_codes, login.merchant_id, login.staff_user_id, code,
-                                  ip=router_ip(self.router) or None)
+                                  ip=router_ip(self.router) or None, device=self._device())
         try:
             codes = await asyncio.to_thread(renew)
         except two_factor.TwoFactorError as refusal:

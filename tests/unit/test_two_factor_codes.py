@@ -147,6 +147,35 @@ def test_guesses_at_turning_off_wait_like_login_guesses(owner, secret_key):
     assert two_factor.status(owner.merchant_id, owner.id).enabled
 
 
+def test_strangers_failing_logins_on_the_email_do_not_block_the_owners_known_browser(owner, secret_key):
+    """As at the login form: the browser that signed in before (its known-device cookie) may
+    turn it off and renew codes while others' failed logins on the email make them wait."""
+    totp, codes = _turn_on(owner)
+    for second in range(security.EMAIL_THROTTLE.free_failures + 1):  # a stranger, from many addresses
+        with pytest.raises(accounts.AccountError, match="Wrong|Try again"):
+            accounts.log_in(owner.email, "guess", browser="x", ip=f"203.0.113.{second + 1}", now=_at(60 + second / 10))
+    device = accounts.known_device_cookie(owner.id)
+    other_device = accounts.known_device_cookie(_colleague(owner).id)  # vouches for another email
+    for refused in (None, other_device, device[:-1] + ("0" if device[-1] != "0" else "1")):
+        with pytest.raises(two_factor.TwoFactorError, match="Try again"):
+            two_factor.regenerate_recovery_codes(owner.merchant_id, owner.id, codes[0], ip="198.51.100.9",
+                                                 device=refused, now=_at(61))
+    new = two_factor.regenerate_recovery_codes(owner.merchant_id, owner.id, codes[0], ip="198.51.100.9",
+                                               device=device, now=_at(61))
+    two_factor.disable(owner.merchant_id, owner.id, PASSWORD, new[0], ip="198.51.100.9", device=device, now=_at(62))
+    assert two_factor.status(owner.merchant_id, owner.id) == two_factor.Status(False, 0)
+
+
+def _colleague(owner) -> StaffUser:  # noqa: ANN001
+    with system_session() as session:
+        user = StaffUser(merchant_id=owner.merchant_id, email=f"colleague-{owner.id}@shop.test",
+                         password_hash=security.hash_password(PASSWORD), role="staff")
+        session.add(user)
+        session.commit()
+        session.refresh(user)
+        return user
+
+
 def test_new_recovery_codes_replace_the_old_ones_and_are_audited(owner, secret_key):
     totp, old = _turn_on(owner)
     with pytest.raises(two_factor.TwoFactorError, match="not right"):
