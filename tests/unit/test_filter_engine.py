@@ -173,8 +173,7 @@ def _build(merchant_id: int) -> Shop:
     # RFM rows as the nightly run would leave them (the run itself is tested in test_rfm_service).
     with tenant_session(m) as session:
         for name, segment in (("Ann", "Champions"), ("Ben", "At-Risk Customers"), ("Dan", "Lost Customers")):
-            session.add(CustomerRfm(customer_id=ids[name], merchant_id=m, segment=segment, frequency=1,
-                                    computed_at=at(0)))
+            session.add(CustomerRfm(customer_id=ids[name], merchant_id=m, segment=segment, frequency=1))
         session.commit()
     return Shop(merchant_id, ids, serials)
 
