@@ -23,6 +23,7 @@ from perkstar_ui.services.accounts import LoginContext
 from perkstar_ui.state.guard import (  # noqa: F401  LOGIN_ROUTE, session_token: re-exported
     LOGIN_ROUTE,
     current_login,
+    leave_tab,
     public,
     requires,
     resolve_login,
@@ -71,7 +72,4 @@ class AuthState(rx.State):
         # token, so the next page starts a new, empty state: a reload sends nothing of this login.
         root = await self.get_state(rx.State)
         root.reset()
-        return rx.call_script(
-            "fetch('/api/logout', {method: 'POST', credentials: 'same-origin'})"
-            ".finally(() => { window.sessionStorage.removeItem('token'); window.location.replace('/login'); })"
-        )
+        return leave_tab(end_session=True)

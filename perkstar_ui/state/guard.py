@@ -7,9 +7,12 @@ Every event handler of every state declares what it needs, with exactly one of:
   and role, the merchant), check ``Permission.X`` against the role, then run the
   handler. Inside it ``current_login()`` is the resolved ``LoginContext`` (merchant,
   staff user, role): never take the merchant from the browser's arguments.
-  No session (or a deactivated user) → every state of the tab is reset (as at logout:
-  a logout in another tab of the browser leaves nothing of that login in this one, on
-  the server or in the page) and a redirect to ``/login``; a role without the
+  No session (or a deactivated user) → the tab leaves as at logout (``leave_tab``): the
+  states loaded for the event are reset, and the page drops its client token and loads
+  ``/login`` anew, so it gets a new token, a fresh state and a new socket (whose handshake
+  carries the cookies as they are now). With Redis the tab's other states (the grid, a
+  profile, the audit page) are not loaded for the event, so resetting cannot reach them;
+  without the token nothing ever reads them again (they expire). A role without the
   permission → the toast "You don't have access", or with ``page=True`` (a page's
   ``on_load``) the shell's ``access-denied`` panel instead of the page, or with
   ``silent=True`` (an on-mount load of a section the role does not see) nothing.
@@ -52,7 +55,7 @@ from perkstar_ui.services.metrics import timed_event
 LOGIN_ROUTE = "/login"
 ACCESS_DENIED_MESSAGE = "You don't have access"
 ACCESS_DENIED_VAR = "access_denied"  # AuthState's flag behind the shell's access-denied panel
-__all__ = ["Declared", "current_login", "declared", "local", "public", "requires", "resolve_login", "session_token"]
+__all__ = ["Declared", "current_login", "declared", "leave_tab", "local", "public", "requires", "resolve_login", "session_token"]
 
 _current: contextvars.ContextVar[LoginContext | None] = contextvars.ContextVar("perkstar_login", default=None)
 
@@ -89,9 +92,21 @@ def local(fn: Callable) -> Callable:
     return mark(fn, Declared.LOCAL)
 
 
+def leave_tab(*, end_session: bool = False) -> rx.event.EventSpec:
+    """The page drops its client token and loads ``/login`` anew (a new token, state and
+    socket); with ``end_session`` it first ends the session (``/api/logout`` clears the
+    HttpOnly cookie). The one way a tab leaves a login: logout and the guard alike."""
+    leave = f"window.sessionStorage.removeItem('token'); window.location.replace('{LOGIN_ROUTE}');"
+    if end_session:
+        return rx.call_script(
+            f"fetch('/api/logout', {{method: 'POST', credentials: 'same-origin'}}).finally(() => {{ {leave} }})"
+        )
+    return rx.call_script(leave)
+
+
 async def _forget_tab(state: Any) -> None:  # noqa: ANN401  a state or a background StateProxy
-    """No live login behind this tab: every var of every state goes back to its default
-    (the changes reach the page too), keeping only whether the page is hydrated."""
+    """No live login behind this tab: the states loaded for this event go back to their
+    defaults, keeping only whether the page is hydrated (the page then leaves: ``leave_tab``)."""
     if isinstance(state, StateProxy):  # a background event: its state is writable only inside
         async with state:
             await _reset_root(state)
@@ -111,7 +126,7 @@ async def _admit(state: Any, permission: Permission, page: bool, silent: bool) -
     context = _current.get() or await resolve_login(state)
     if context is None:
         await _forget_tab(state)
-        return None, rx.redirect(LOGIN_ROUTE, replace=True)
+        return None, leave_tab()
     if not allowed(context.role, permission):
         if page:
             setattr(state, ACCESS_DENIED_VAR, True)

@@ -14,7 +14,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from perkstar_ui.services import accounts
 from tests.e2e.conftest import PASSWORD, goto, log_in, path_is, wait_ready
-from tests.helpers import add_customer
+from tests.helpers import add_customer, give_card
 
 
 def test_a_ticket_minted_for_another_browser_does_not_log_this_one_in(page: Page, shop):  # noqa: ANN001
@@ -68,6 +68,37 @@ def test_logout_in_one_tab_empties_the_other_tabs_at_their_next_event(context: B
     assert any(re.search(r'"rows_rx_state_":\s*\[\]', frame) for frame in frames), frames
     assert not [frame for frame in frames if "Xanthippe" in frame or "xanthippe.m@example.com" in frame]
     assert "Xanthippe" not in second.content()
+
+
+def test_an_event_of_another_state_after_logout_elsewhere_gives_the_tab_a_new_token(context: BrowserContext, shop):  # noqa: ANN001
+    """The second tab's next event comes from the profile (not the grid): the tab leaves as at
+    logout, with a new client token, so the states of the old login that the event did not
+    load (with Redis: the grid's rows) are never sent to it again."""
+    customer = add_customer(shop[0], "Yolanda", "Brightwater", email="yolanda.b@example.com")
+    give_card(shop[0], customer)
+    first = context.new_page()
+    log_in(first, shop[1], PASSWORD)
+    second = context.new_page()
+    frames: list[str] = []
+    second.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
+    goto(second, "/customers")
+    expect(second.get_by_test_id("customer-row").filter(has_text="Yolanda")).to_be_visible()
+    goto(second, f"/customers/{customer}")
+    expect(second.get_by_test_id("profile-name")).to_have_text("Yolanda Brightwater")
+    old_token = second.evaluate("window.sessionStorage.getItem('token')")
+    assert old_token
+    first.get_by_test_id("logout").click()
+    first.wait_for_url(path_is("/login"))
+    frames.clear()
+    second.get_by_test_id("card-tab").first.click()  # ProfileState.select_card
+    second.wait_for_url(path_is("/login"))
+    wait_ready(second)
+    new_token = second.evaluate("window.sessionStorage.getItem('token')")
+    assert new_token and new_token != old_token
+    # Logged in again, the tab's grid is the new login's own load, nothing kept from before.
+    log_in(second, shop[1], PASSWORD)
+    expect(second.get_by_test_id("customer-row").filter(has_text="Yolanda")).to_be_visible()
+    assert second.evaluate("window.sessionStorage.getItem('token')") == new_token
 
 
 def test_two_factor_sign_in_asks_for_the_authentication_code(page: Page, shop):  # noqa: ANN001

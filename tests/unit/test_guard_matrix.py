@@ -36,7 +36,7 @@ from perkstar_ui.state.counter import CounterState
 from perkstar_ui.state.custom_fields import CustomFieldsState
 from perkstar_ui.state.customer_form import CustomerFormState
 from perkstar_ui.state.customer_grid import GridState
-from perkstar_ui.state.guard import LOGIN_ROUTE, current_login, requires
+from perkstar_ui.state.guard import LOGIN_ROUTE, current_login, leave_tab, requires
 from perkstar_ui.state.import_export import ExportState, ImportState
 from perkstar_ui.state.issue_cards import IssueCardsState
 from perkstar_ui.state.profile import ProfileState
@@ -126,9 +126,25 @@ def test_no_session_a_stale_one_or_a_deactivated_user_is_sent_to_login(merchant,
     deactivated = _user(merchant, f"gone-{unique}@shop.test", Role.OWNER, active=False)
     for tab in (_tab(None), _tab("not-a-session"), _tab(deactivated)):
         refusal = _call(handler, tab)
-        assert refusal.handler.fn.__qualname__.endswith("_redirect") and f'"{LOGIN_ROUTE}"' in repr(refusal)
-        # Everything the tab held is dropped (a logout in another tab), the page stays hydrated.
+        # The page leaves as at logout: its client token dropped, /login loaded anew (a new
+        # token, so states of the old login that this event did not load are never read again).
+        assert refusal.handler.fn.__qualname__.endswith("_call_script")
+        assert _script(refusal) == (f"window.sessionStorage.removeItem('token'); "
+                                    f"window.location.replace('{LOGIN_ROUTE}');")
+        # What the event loaded is dropped too (a logout in another tab), the page stays hydrated.
         assert (tab.root.resets, tab.root.is_hydrated) == (1, True)
+
+
+def _script(event) -> str:  # noqa: ANN001
+    """The JavaScript an ``rx.call_script`` event runs in the page."""
+    return dict((name._js_expr, value._var_value) for name, value in event.args)["javascript_code"]
+
+
+def test_logout_leaves_the_tab_the_same_way():
+    refusal = _call(_handler(Permission.VIEW_CUSTOMERS), _tab(None))
+    logout = leave_tab(end_session=True)
+    assert _script(logout).startswith("fetch('/api/logout', {method: 'POST', credentials: 'same-origin'})")
+    assert _script(logout).endswith(f".finally(() => {{ {_script(refusal)} }})")
 
 
 def test_a_page_the_role_may_not_open_shows_access_denied(logins):
