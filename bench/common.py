@@ -55,12 +55,32 @@ def _cached(backend: str, name: str | None) -> bool:
         return False
     if backend == "sqlite":
         return Path(name).exists()
+    return name in _cached_databases()
+
+
+def _cached_databases() -> list[str]:
     engine = _admin_engine()
     try:
         with engine.connect() as connection:
-            return connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is not None
+            return list(connection.execute(sa.text(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'perkstar_bench_cache_%' ORDER BY datname")).scalars())
     finally:
         engine.dispose()
+
+
+def _older_schema(backend: str, name: str | None) -> str | None:
+    """A cache of the same size and day made at an earlier migration head: its copy is
+    migrated forward (bench_database upgrades every copy), which takes seconds where seeding
+    takes many minutes. None when there is none."""
+    if name is None:
+        return None
+    if backend == "sqlite":
+        size, _, day = Path(name).stem.removeprefix("seeded-").split("-")
+        found = sorted(Path(name).parent.glob(f"seeded-{size}-*-{day}.db"))
+        return str(found[-1]) if found else None
+    size, day = name.split("_")[3], name.split("_")[-1]
+    found = [d for d in _cached_databases() if d.split("_")[3] == size and d.split("_")[-1] == day]
+    return found[-1] if found else None
 
 
 def _keep(backend: str, url: str, name: str) -> None:
@@ -129,7 +149,9 @@ def seeded(backend: str, customers: int) -> Iterator[int]:
     yields the demo merchant id."""
     cache = _cache_name(backend, customers)
     hit = _cached(backend, cache)
-    with bench_database(backend, copy_of=cache if hit else None) as url:
+    source = cache if hit else _older_schema(backend, cache)
+    hit = source is not None
+    with bench_database(backend, copy_of=source) as url:
         from perkstar_ui import config
         from perkstar_ui.db.engine import get_engine
         from perkstar_ui.services import accounts, seed
@@ -155,7 +177,7 @@ def seeded(backend: str, customers: int) -> Iterator[int]:
             transactions = connection.execute(
                 sa.text("SELECT COUNT(*) FROM card_transaction WHERE merchant_id = :m"), {"m": merchant}
             ).scalar_one()
-        how = f"copied from the cache {cache}" if hit else f"seed-demo: {elapsed:.1f} s"
+        how = f"copied from the cache {source}, migrated" if hit else f"seed-demo: {elapsed:.1f} s"
         print(f"\n[{backend}] {customers} customers, {transactions} transactions ({how})")
         yield merchant
 
