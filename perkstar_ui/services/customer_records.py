@@ -181,6 +181,8 @@ def delete_customers(merchant_id: int, customers: list[int] | sa.Select, *,
             else:
                 deletable.append(customer_id)
                 report.deleted.append(name)
+        if deletable:  # the merchant row first, as every writer locks it (no deadlock with an RFM run)
+            dashboard.note_deletion(session, merchant_id)
         for start in range(0, len(deletable), DELETE_CHUNK):
             chunk = deletable[start:start + DELETE_CHUNK]
             # Children first: correct on databases without ON DELETE CASCADE too.
@@ -193,7 +195,6 @@ def delete_customers(merchant_id: int, customers: list[int] | sa.Select, *,
             session.execute(sa.delete(Card).where(Card.customer_id.in_(chunk)))
             session.execute(sa.delete(Customer).where(Customer.id.in_(chunk)))
         if deletable:
-            dashboard.note_deletion(session, merchant_id)
             audit.record(merchant_id, audit.Action.CUSTOMER_DELETE, staff_user_id=staff_user_id, session=session,
                          detail={"deleted": len(deletable), "refused": len(report.refused)})
         session.commit()

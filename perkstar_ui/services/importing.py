@@ -495,6 +495,7 @@ def undo_import(merchant_id: int, batch_id: int, *, staff_user_id: int | None = 
         batch = session.get(ImportBatch, batch_id)
         if batch is None or batch.status != "applied":
             raise ImportRefused("This import was already undone or does not exist.")
+        dashboard.note_deletion(session, merchant_id)  # the merchant row first, as every writer locks it
         since = as_utc(batch.created_at)
         changes = session.exec(select(ImportChange).where(ImportChange.batch_id == batch_id)).all()
         customer_ids = [c.customer_id for c in changes]
@@ -535,8 +536,6 @@ def undo_import(merchant_id: int, batch_id: int, *, staff_user_id: int | None = 
                 session.execute(sa.delete(model).where(model.customer_id.in_(chunk)))
             session.execute(sa.delete(Card).where(Card.customer_id.in_(chunk)))
             session.execute(sa.delete(Customer).where(Customer.id.in_(chunk)))
-        if delete_cards or delete_customers:
-            dashboard.note_deletion(session, merchant_id)
         batch.status, batch.undone_at = "undone", utcnow()
         session.add(batch)
         audit.record(merchant_id, audit.Action.IMPORT_UNDO, staff_user_id=staff_user_id, session=session, detail={

@@ -3,14 +3,18 @@ kind of change, in this process and after another process's deletion."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from perkstar_ui.db.models import CardTransaction, Customer
+from perkstar_ui.db.models import CardTransaction, Customer, CustomerRfm, Merchant
 from perkstar_ui.db.tenancy import tenant_session
-from perkstar_ui.services import customer_records, dashboard
+from perkstar_ui.services import customer_records, dashboard, importing
 from tests.helpers import add_customer, give_card
+from tests.unit.test_import_service import HEADER, template_id, upload
 
 
 def plain_counts(merchant: int) -> tuple[int, int]:
@@ -83,3 +87,47 @@ def test_merchants_are_counted_apart(merchant, other_merchant, unique):
     add_customer(other_merchant, "Theirs", unique)
     assert tiles(merchant) == (2, 2)
     assert tiles(other_merchant) == (1, 0)
+
+
+def test_an_import_undo_is_counted(merchant, small_tail):
+    token = upload(merchant, HEADER + "".join(f"Undo,Person{i},,undo{i}@example.com,,,3\n" for i in range(6)))
+    batch = importing.apply_import(merchant, None, token, "people.csv", template_id(merchant, "stamp"))
+    assert tiles(merchant) == plain_counts(merchant) == (6, 6)
+    importing.undo_import(merchant, batch.batch_id)
+    assert tiles(merchant) == plain_counts(merchant) == (0, 0)
+
+
+def test_a_delete_beside_a_writer_holding_the_merchant_row_does_not_deadlock(merchant, unique):
+    """Every writer locks the merchant row first (an RFM run: then its customer_rfm rows);
+    a delete that locked customer_rfm rows before the merchant row deadlocked on PostgreSQL."""
+    people = [add_customer(merchant, "Lock", f"{unique}-{i}") for i in range(3)]
+    for person in people:
+        give_card(merchant, person, transactions=2)
+    rfm_row = CustomerRfm(customer_id=people[0], merchant_id=merchant, segment="Lost")
+    with tenant_session(merchant) as session:
+        session.add(rfm_row)
+        session.commit()
+    holding, errors = threading.Event(), []
+
+    def writer() -> None:  # what an RFM run does: merchant row, a pause, then its customer_rfm rows
+        try:
+            with tenant_session(merchant) as session:
+                session.execute(sa.update(Merchant).where(Merchant.id == merchant).values(name=Merchant.name))
+                holding.set()
+                time.sleep(0.5)
+                session.execute(sa.update(CustomerRfm).where(CustomerRfm.customer_id == people[0])
+                                .values(segment="Hibernating"))
+                session.commit()
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    holding.wait(5)
+    try:
+        customer_records.delete_customers(merchant, [people[0]])
+    except Exception as error:  # noqa: BLE001
+        errors.append(error)
+    thread.join(10)
+    assert errors == []
+    assert tiles(merchant) == plain_counts(merchant) == (2, 4)
