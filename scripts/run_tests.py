@@ -3,10 +3,12 @@ the E2E suite a third time in multi-worker mode (PostgreSQL + Redis) when both a
 
 PostgreSQL comes from ``TEST_DATABASE_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/``); each run creates and drops its own fresh
-database. Redis comes from ``TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379``); the
-multi-worker run takes an empty numbered database of its own (``tests/redis_db.py``) and
-empties it at the end, so the app runs Reflex's several backend workers (granian) with tab
-state in Redis. Exits non-zero when any run fails.
+database (and drops, before the first run, the ``perkstar_test_*`` databases no one is
+connected to: left by killed runs, see ``tests/pg_db.py``). Redis comes from
+``TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379``); the multi-worker run takes an
+empty numbered database of its own (``tests/redis_db.py``) and empties it at the end, so the
+app runs Reflex's several backend workers (granian) with tab state in Redis. Exits
+non-zero when any run fails.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repo root for ``tests``
-from tests import redis_db  # noqa: E402
+from tests import pg_db, redis_db  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/"
 DEFAULT_REDIS = "redis://127.0.0.1:6379"
@@ -34,7 +36,7 @@ def postgres_reachable(url: str) -> bool:
         engine.dispose()
         return True
     except Exception as error:  # noqa: BLE001
-        print(f"PostgreSQL not reachable at {url}: {error}")
+        print(f"PostgreSQL not reachable at {pg_db.shown(url)}: {error}")
         return False
 
 
@@ -70,15 +72,19 @@ def run(backend: str, redis_url: str | None = None) -> int:
 
 
 def main() -> int:
-    results = {"sqlite": run("sqlite")}
     pg_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
     redis_url = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS)
-    if postgres_reachable(pg_url):
+    pg_ok = postgres_reachable(pg_url)
+    if pg_ok:  # databases of killed runs (nobody connected to them): gone before these start
+        for name in pg_db.drop_leftovers():
+            print(f"dropped {name}, left by a killed test run")
+    results = {"sqlite": run("sqlite")}
+    if pg_ok:
         results["postgresql"] = run("postgresql")
         if redis_db.reachable(redis_url):
             results[MULTI] = run("postgresql", redis_url)
         else:
-            print(f"Multi-worker run (PostgreSQL + Redis) skipped: no Redis reachable at {redis_url}.")
+            print(f"Multi-worker run (PostgreSQL + Redis) skipped: no Redis reachable at {redis_db.redacted(redis_url)}.")
     else:
         print("PostgreSQL run skipped: no server reachable.")
         print("Multi-worker run (PostgreSQL + Redis) skipped: no PostgreSQL reachable.")
