@@ -34,6 +34,14 @@ NEUTRAL_DONE = ("Thanks! If this phone number or email can receive a card from u
                 "6-digit code. Enter it below to open the card.")
 WRONG_CODE = "That code is not right or has expired. Ask for a new one."
 LIMITED = "Too many sign-ups from here just now. Please try again later."
+TOO_MANY_TRIES = "Too many codes tried from here just now. Please try again later."
+# Guessing across codes: wrong tries one customer's codes may take a day in all (each new
+# code would otherwise bring CODE_ATTEMPTS more), and codes one address may try an hour.
+FAILED_PER_CUSTOMER_DAY = 10
+CONFIRMS_PER_ADDRESS_HOUR = 20
+# Restore messages one merchant sends a day at most (a flood of requests for known
+# contacts cannot run up the merchant's SMS bill); requests past it get the same answer.
+RESTORES_PER_MERCHANT_DAY = 300
 HONEYPOT_FIELD = "website"  # hidden from people; a bot that fills it gets the neutral answer
 
 

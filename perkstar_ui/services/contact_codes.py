@@ -11,16 +11,26 @@
 Codes are six digits, stored as SHA-256, valid ``CODE_TTL``, at most ``CODE_ATTEMPTS``
 wrong tries; a new code replaces the customer's older one of the same purpose. Every
 check is a conditional UPDATE, so two tabs confirming at once use a code once.
+
+Limits (``domain.signup``): ``CODES_PER_HOUR`` codes per customer and purpose, counted
+under the customer's row lock (parallel requests cannot all pass the count);
+``RESTORES_PER_MERCHANT_DAY`` restore messages per merchant; ``FAILED_PER_CUSTOMER_DAY``
+wrong tries over all of a customer's codes; ``CONFIRMS_PER_ADDRESS_HOUR`` tries per client
+address. Requests and confirmations alike take at least ``NEUTRAL_SECONDS``, so timing
+does not tell a customer's contact from a stranger's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from sqlmodel import select
 
+from perkstar_ui.db.engine import is_sqlite
 from perkstar_ui.db.models import Card, CardTemplate, ContactCode, Customer, Merchant, Message, as_utc, utcnow
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import contacts
@@ -33,10 +43,39 @@ from perkstar_ui.services import cards, public_card, referrals, signup_limits
 
 # Codes one customer may be sent per purpose an hour (a stranger cannot flood their phone).
 CODES_PER_HOUR = 3
-# A restore request takes at least this long whether or not a message is queued, so the
-# answer's timing does not tell a known contact from an unknown one.
+# A restore request or a code's check takes at least this long whether or not a message
+# is queued or a code exists, so the timing does not tell a known contact from an unknown one.
 NEUTRAL_SECONDS = 0.4
 _JOIN_CODE_MAX = 16
+
+
+@contextlib.contextmanager
+def neutral_time() -> Iterator[None]:
+    """The block takes at least ``NEUTRAL_SECONDS`` (also when it raises)."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        time.sleep(max(0.0, NEUTRAL_SECONDS - (time.monotonic() - started)))
+
+
+def lock_customer(session, customer_id: int) -> None:  # noqa: ANN001
+    """Hold the customer's row until the session's transaction ends, so counting their
+    codes (or tries) and writing the next one happen one caller at a time. PostgreSQL:
+    ``FOR NO KEY UPDATE`` (rows referencing the customer can still be inserted); SQLite:
+    ``BEGIN IMMEDIATE`` unless the transaction already writes (then it is the one writer)."""
+    connection = session.connection()
+    if is_sqlite(session.get_bind()):
+        if not connection.connection.dbapi_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    connection.execute(sa.select(Customer.id).where(Customer.id == customer_id).with_for_update(key_share=True))
+
+
+def _address_allowed(merchant_id: int, client: str) -> None:
+    if not signup_limits.hit(LimitScope.IP, f"confirm:{merchant_id}:{client or 'unknown'}",
+                             rules.CONFIRMS_PER_ADDRESS_HOUR):
+        raise Refused(rules.TOO_MANY_TRIES)
 
 
 def join_template(join_code: str) -> tuple[int, int] | None:
@@ -76,10 +115,15 @@ def queue_code(session, merchant_id: int, customer: Customer, purpose: CodePurpo
     recipient = customer.phone if channel == Channel.SMS else customer.email
     if not recipient:
         return False
+    lock_customer(session, customer.id)
     recent = session.exec(select(sa.func.count()).select_from(ContactCode).where(
         ContactCode.customer_id == customer.id, ContactCode.purpose == purpose.value,
         ContactCode.created_at >= now - dt.timedelta(hours=1))).one()
     if recent >= CODES_PER_HOUR:
+        return False
+    if purpose == CodePurpose.RESTORE and session.exec(select(sa.func.count()).select_from(ContactCode).where(
+            ContactCode.merchant_id == merchant_id, ContactCode.purpose == purpose.value,
+            ContactCode.created_at >= now - dt.timedelta(days=1))).one() >= rules.RESTORES_PER_MERCHANT_DAY:
         return False
     session.execute(sa.update(ContactCode).where(
         ContactCode.merchant_id == merchant_id, ContactCode.customer_id == customer.id,
@@ -97,8 +141,7 @@ def queue_code(session, merchant_id: int, customer: Customer, purpose: CodePurpo
 def request_restore(found: tuple[int, int] | None, contact: str, *, client: str = "") -> None:
     """Send a restore code for the template ``found`` = (template id, merchant id) if the
     contact is a customer's; the same for every contact."""
-    started = time.monotonic()
-    try:
+    with neutral_time():
         if found is None:
             raise Refused("This link is not valid any more.")
         template_id, merchant_id = found
@@ -113,13 +156,18 @@ def request_restore(found: tuple[int, int] | None, contact: str, *, client: str 
                 if queue_code(session, merchant_id, customer, CodePurpose.RESTORE, channel, business=merchant.name,
                               template_id=template_id):
                     session.commit()
-    finally:
-        time.sleep(max(0.0, NEUTRAL_SECONDS - (time.monotonic() - started)))
 
 
 def _use_code(session, merchant_id: int, customer_id: int, purpose: CodePurpose, code: str, now: dt.datetime, **where) -> ContactCode:  # noqa: ANN001, ANN003
     """The customer's live code of this purpose, used up if ``code`` is right; else one
-    attempt more and ``Refused``."""
+    attempt more and ``Refused``. Refused unchecked once the customer's codes took
+    ``FAILED_PER_CUSTOMER_DAY`` wrong tries in a day."""
+    lock_customer(session, customer_id)
+    failed = session.exec(select(sa.func.coalesce(sa.func.sum(ContactCode.attempts), 0)).where(
+        ContactCode.customer_id == customer_id, ContactCode.created_at >= now - dt.timedelta(days=1))).one()
+    if failed >= rules.FAILED_PER_CUSTOMER_DAY:
+        session.rollback()
+        raise Refused(rules.WRONG_CODE)
     query = select(ContactCode).where(ContactCode.customer_id == customer_id, ContactCode.purpose == purpose.value,
                                       ContactCode.used_at.is_(None))
     for name, value in where.items():
@@ -139,13 +187,19 @@ def _use_code(session, merchant_id: int, customer_id: int, purpose: CodePurpose,
     return row
 
 
-def confirm_restore(found: tuple[int, int] | None, contact: str, code: str, *, now: dt.datetime | None = None) -> str:
+def confirm_restore(found: tuple[int, int] | None, contact: str, code: str, *, client: str = "",
+                    now: dt.datetime | None = None) -> str:
     """The install token of the customer's card of the template ``found`` = (template id,
-    merchant id), for the right code."""
-    now = now or utcnow()
+    merchant id), for the right code. At least ``NEUTRAL_SECONDS``, right or wrong."""
+    with neutral_time():
+        return _confirm_restore(found, contact, code, client, now or utcnow())
+
+
+def _confirm_restore(found: tuple[int, int] | None, contact: str, code: str, client: str, now: dt.datetime) -> str:
     if found is None:
         raise Refused("This link is not valid any more.")
     template_id, merchant_id = found
+    _address_allowed(merchant_id, client)
     with tenant_session(merchant_id) as session:
         merchant = session.get(Merchant, merchant_id)
         match = find_customer(session, merchant.default_country, contact)
@@ -164,14 +218,19 @@ def confirm_restore(found: tuple[int, int] | None, contact: str, code: str, *, n
     return token
 
 
-def confirm_verify(token: str, code: str, *, now: dt.datetime | None = None) -> bool:
+def confirm_verify(token: str, code: str, *, client: str = "", now: dt.datetime | None = None) -> bool:
     """Confirm the sign-up code of the card with this install token; True when it released
-    the held bonuses now. ``Refused`` for a wrong or expired code."""
-    now = now or utcnow()
+    the held bonuses now. ``Refused`` for a wrong or expired code. At least ``NEUTRAL_SECONDS``."""
+    with neutral_time():
+        return _confirm_verify(token, code, client, now or utcnow())
+
+
+def _confirm_verify(token: str, code: str, client: str, now: dt.datetime) -> bool:
     found = public_card.locate_card(token)
     if found is None:
         raise Refused(rules.WRONG_CODE)
     card_id, merchant_id = found
+    _address_allowed(merchant_id, client)
     with tenant_session(merchant_id) as session:
         customer_id = session.exec(select(Card.customer_id).where(Card.id == card_id)).one()
         _use_code(session, merchant_id, customer_id, CodePurpose.VERIFY, code, now, card_id=card_id)

@@ -48,6 +48,9 @@ class Answer(enum.StrEnum):
 class Outcome:
     answer: Answer
     token: str = ""
+    # DONE for a known customer: the contact (as their record has it) that matched and the
+    # restore code went to, for the page to confirm that code with (never shown).
+    contact: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,9 +123,11 @@ def join_page(join_code: str = "", referral_code: str = "") -> JoinPage | None:
                         _fields(session, template), target.referrer)
 
 
-def _existing(session, region: str, values: dict[str, str]) -> tuple[Customer, Channel] | None:  # noqa: ANN001
+def _existing(session, region: str, values: dict[str, str], asked: set[str]) -> tuple[Customer, Channel] | None:  # noqa: ANN001
+    """The customer an asked (and by then validated) phone or email belongs to; a field
+    the form does not ask is never looked up, whatever the client sent."""
     for key in (StandardField.PHONE, StandardField.EMAIL):
-        if (values.get(key) or "").strip():
+        if key in asked and (values.get(key) or "").strip():
             match = contact_codes.find_customer(session, region, values[key])
             if match is not None:
                 return match
@@ -177,12 +182,14 @@ def sign_up(values: dict[str, str], *, join_code: str = "", referral_code: str =
         if not signup_limits.admit(target.merchant_id, limits, client=client, template_id=template.id,
                                    referral_code=target.referral_code):
             raise Refused(rules.LIMITED)
-        known = _existing(session, merchant.default_country, values)
+        known = _existing(session, merchant.default_country, values, {f.key for f in fields})
         if known is not None:
-            if contact_codes.queue_code(session, target.merchant_id, known[0], CodePurpose.RESTORE, known[1],
+            customer, channel = known
+            contact = (customer.phone if channel == Channel.SMS else customer.email) or ""
+            if contact_codes.queue_code(session, target.merchant_id, customer, CodePurpose.RESTORE, channel,
                                         business=merchant.name, template_id=template.id):
                 session.commit()
-            return Outcome(Answer.DONE)
+            return Outcome(Answer.DONE, contact=contact)
         hold, business = merchant.verify_contact_for_bonus, merchant.name
     asked = {f.key for f in fields}
     text = {k: (values.get(k) or "").strip() if k in asked else "" for k in (*StandardField, *asked)}

@@ -96,16 +96,18 @@ class JoinState(rx.State):
                 sms_consent=bool(values.get("sms_consent")), email_consent=bool(values.get("email_consent")),
             )
         except Refused as refusal:
-            self.form_error, self.busy = str(refusal), False
+            self.form_error = str(refusal)
             return
-        self.busy = False
+        finally:  # also on an unexpected error: the page must not stay busy for ever
+            self.busy = False
         if outcome.answer == signup.Answer.CARD:
             yield rx.redirect(f"/card/{outcome.token}")
         elif outcome.answer == signup.Answer.VERIFY:
             self.step, self._token, self.code_error = Step.VERIFY.value, outcome.token, ""
         else:
-            self.step, self.code_error = Step.DONE.value, ""
-            self._contact = values.get("phone") or values.get("email") or ""
+            # The contact the restore code went to (a known email beside a new phone
+            # matches by the email): the code is confirmed against that one.
+            self.step, self.code_error, self._contact = Step.DONE.value, "", outcome.contact
 
     @rx.event
     @local
@@ -129,9 +131,11 @@ class JoinState(rx.State):
             found = await asyncio.to_thread(signup.template_of, **self._codes())
             await asyncio.to_thread(contact_codes.request_restore, found, contact, client=self._client())
         except Refused as refusal:
-            self.form_error, self.busy = str(refusal), False
+            self.form_error = str(refusal)
             return
-        self.busy, self.step, self._contact, self.code_error = False, Step.DONE.value, contact, ""
+        finally:
+            self.busy = False
+        self.step, self._contact, self.code_error = Step.DONE.value, contact, ""
 
     @rx.event
     @public
@@ -147,15 +151,17 @@ class JoinState(rx.State):
         yield
         try:
             if self.step == Step.VERIFY.value:
-                await asyncio.to_thread(contact_codes.confirm_verify, self._token, code)
+                await asyncio.to_thread(contact_codes.confirm_verify, self._token, code, client=self._client())
                 token = self._token
             else:
                 found = await asyncio.to_thread(signup.template_of, **self._codes())
-                token = await asyncio.to_thread(contact_codes.confirm_restore, found, self._contact, code)
+                token = await asyncio.to_thread(contact_codes.confirm_restore, found, self._contact, code,
+                                                client=self._client())
         except Refused as refusal:
-            self.code_error, self.busy = str(refusal), False
+            self.code_error = str(refusal)
             return
-        self.busy = False
+        finally:
+            self.busy = False
         yield rx.redirect(f"/card/{token}")
 
     @rx.event

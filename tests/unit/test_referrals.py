@@ -117,7 +117,7 @@ def test_a_known_customer_gets_the_neutral_answer_no_reward_and_no_card(merchant
     outcome = signup.sign_up({"first_name": "Kim", "last_name": "Known", "phone": "+447400555999",
                               "email": "KIM@example.com "},
                              referral_code=referrer.referral_code, client="10.1.1.1")
-    assert outcome == signup.Outcome(signup.Answer.DONE)
+    assert outcome == signup.Outcome(signup.Answer.DONE, contact="kim@example.com")  # the email matched
     assert _balance(merchant, referrer.id) == 0
     with tenant_session(merchant) as session:
         assert session.get(Card, known_card).status == "uninstalled"
