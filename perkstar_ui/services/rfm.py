@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 import sqlalchemy as sa
 
+from perkstar_ui.db import locks
 from perkstar_ui.db.bulk import bulk_insert
-from perkstar_ui.db.engine import is_sqlite
 from perkstar_ui.db.models import (
     CardTransaction,
     Customer,
@@ -290,14 +290,11 @@ def _store(merchant_id: int, rows: pd.DataFrame, computed_at: dt.datetime) -> in
     with tenant_session(merchant_id) as session:
         connection = session.connection()
         # Two runs at once (button and nightly job) must not both apply their differences
-        # to the same stored rows: the first read takes the write lock on SQLite, the
-        # merchant's row lock queues them on PostgreSQL.
-        merchant = sa.select(_MERCHANT.c.rfm_computed_at).where(_MERCHANT.c.id == merchant_id)
-        if is_sqlite(session.get_bind()):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            merchant = merchant.with_for_update()
-        stored_at = connection.execute(merchant).scalar_one()
+        # to the same stored rows: the merchant's row lock queues them (FOR NO KEY UPDATE:
+        # card actions and new customers, which reference the merchant, do not wait).
+        locks.merchant_row(session, merchant_id)
+        stored_at = connection.execute(
+            sa.select(_MERCHANT.c.rfm_computed_at).where(_MERCHANT.c.id == merchant_id)).scalar_one()
         if stored_at is not None and as_utc(stored_at) > computed_at:
             return None
         diff = rule.changes(rows, _stored(connection, merchant_id))

@@ -6,8 +6,9 @@ the token's SHA-256. Accepting sets the password and creates the ``StaffUser``. 
 user's sessions are deleted in the same transaction, so they end at once.
 
 A merchant always keeps at least one active owner. Every change that could remove one
-first locks the merchant row (PostgreSQL ``FOR UPDATE``, SQLite ``BEGIN IMMEDIATE``), so
-two owners demoting each other at the same moment are serialised and the second is refused.
+first locks the merchant row (``db.locks.merchant_row``: PostgreSQL ``FOR NO KEY UPDATE``,
+which leaves card actions and new customers running, SQLite ``BEGIN IMMEDIATE``), so two
+owners demoting each other at the same moment are serialised and the second is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from perkstar_ui.db.engine import is_sqlite
+from perkstar_ui.db import locks
 from perkstar_ui.db.models import LoginSession, Merchant, StaffInvite, StaffUser, as_utc, utcnow
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import security
@@ -165,14 +166,6 @@ def create_staff(owner_email: str, email: str, password: str, role: str) -> int:
         return user.id
 
 
-def _lock_merchant(session: Session, merchant_id: int) -> None:
-    connection = session.connection()
-    if is_sqlite(session.get_bind()):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        connection.execute(sa.select(Merchant.id).where(Merchant.id == merchant_id).with_for_update())
-
-
 def _other_active_owners(session: Session, user_id: int) -> int:
     return session.exec(select(sa.func.count()).select_from(StaffUser).where(
         StaffUser.role == StaffRole.OWNER.value, StaffUser.active.is_(True), StaffUser.id != user_id)).one()
@@ -188,7 +181,7 @@ def _target(session: Session, user_id: int) -> StaffUser:
 def change_role(merchant_id: int, user_id: int, role: str, *, staff_user_id: int | None) -> None:
     new_role = clean_role(role)
     with tenant_session(merchant_id) as session:
-        _lock_merchant(session, merchant_id)
+        locks.merchant_row(session, merchant_id)
         user = _target(session, user_id)
         if user.role == new_role.value:
             return
@@ -205,7 +198,7 @@ def change_role(merchant_id: int, user_id: int, role: str, *, staff_user_id: int
 def deactivate(merchant_id: int, user_id: int, *, staff_user_id: int | None) -> None:
     """The user can no longer log in; their sessions are deleted in the same transaction."""
     with tenant_session(merchant_id) as session:
-        _lock_merchant(session, merchant_id)
+        locks.merchant_row(session, merchant_id)
         user = _target(session, user_id)
         if not user.active:
             return
