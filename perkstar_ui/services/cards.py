@@ -290,9 +290,11 @@ def correct_transaction(
     staff_user_id: int | None = None,
     idempotency_key: str | None = None,
     comment: str | None = None,
+    source: str = "dashboard",
     now: dt.datetime | None = None,
 ) -> Outcome:
-    """Write the reversing entries of the action that wrote this row (spec Q29)."""
+    """Write the reversing entries of the action that wrote this row (spec Q29); ``source``
+    is the ledger's (the counter's undo: ``scanner``)."""
 
     def work() -> Outcome:
         with tenant_session(merchant_id) as session:
@@ -321,7 +323,7 @@ def correct_transaction(
             entries = card_rules.correction_entries(card.card_type, card.settings, card.state,
                                                     [_entry(g) for g in group], now or utcnow())
             label = L.KIND_LABELS.get(original.kind, original.kind)
-            _write(session, card, entries, source="dashboard", staff_user_id=staff_user_id,
+            _write(session, card, entries, source=source, staff_user_id=staff_user_id,
                    comment=(comment or "").strip()[:500] or f"Correction of {label}",
                    idempotency_key=idempotency_key, action_key=idempotency_key or secrets.token_hex(16),
                    correction_of_id=original.id)

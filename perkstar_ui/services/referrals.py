@@ -1,14 +1,16 @@
 """The referral program's rewards (customers.md §15, spec Q27, issue 14).
 
 Who invites (``invitation``) and when both sides are paid: on the referred card's first
-real visit (an earning action by staff through the card engine), or on its installation
-when the merchant chose that. Nothing is paid while the new card's bonuses are held for
-a contact confirmation (``Card.bonus_hold``). The callers pay: the card engine reports a
-referred card's first visit (``Outcome.referral_due``) and ``services.card_desk`` pays;
-``install_card`` here wraps the card page's install; the worker's ``referral-rewards``
-job (``pay_all_due``) pays what a caller missed. Each bonus carries an idempotency
-key derived from the new card, unique per merchant, so two tablets, a repeated install or
-a retried payment pay once. Sign-up itself is ``services.signup``.
+real visit once it has settled (``domain.referral_rules``: an earning action older than
+the counter's undo window and not corrected, so an accidental tap undone pays nobody),
+or on its installation when the merchant chose that. Nothing is paid while the new
+card's bonuses are held for a contact confirmation (``Card.bonus_hold``), nor for a
+template that is inactive or whose program is off. The worker's ``referral-rewards`` job
+(``pay_all_due``, every minute) pays settled first visits, and completes a payment of
+which only one side was made; a panel load (``services.card_desk``) pays one it finds
+due; ``install_card`` here wraps the card page's install. Each bonus carries an
+idempotency key derived from the new card, unique per merchant, so two tablets, a
+repeated install or a retried payment pay once. Sign-up itself is ``services.signup``.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import select
 
-from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer, Merchant, utcnow
+from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer, Merchant, as_utc, utcnow
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import contacts
 from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardType, validate_settings
+from perkstar_ui.domain.referral_rules import LedgerRow, first_visit_settled
 from perkstar_ui.services import cards, public_card
 
 REFERRAL_CODE_MAX = 16
@@ -50,8 +53,18 @@ def referrer_card(code: str) -> Card | None:
 
 
 def _program_on(session, card: Card) -> bool:  # noqa: ANN001
+    """The card's template is active and its referral program on."""
     template = session.get(CardTemplate, card.template_id)
-    return template is not None and validate_settings(card.card_type, template.settings).referral.enabled
+    return (template is not None and template.active
+            and validate_settings(card.card_type, template.settings).referral.enabled)
+
+
+def _ledger_rows(session, merchant_id: int, card_id: int) -> list[LedgerRow]:  # noqa: ANN001
+    ledger = CardTransaction.__table__
+    rows = session.execute(sa.select(ledger.c.id, ledger.c.kind, ledger.c.created_at, ledger.c.source,
+                                     ledger.c.action_key, ledger.c.correction_of_id)
+                           .where(ledger.c.merchant_id == merchant_id, ledger.c.card_id == card_id)).all()
+    return [LedgerRow(r.id, r.kind, as_utc(r.created_at), r.source, r.action_key, r.correction_of_id) for r in rows]
 
 
 def invitation(code: str) -> Invitation | None:
@@ -69,7 +82,7 @@ def invitation(code: str) -> Invitation | None:
                           referrer.first_name, card.merchant_id, template.id, card.id)
 
 
-def _due(merchant_id: int, card_id: int):  # noqa: ANN202
+def _due(merchant_id: int, card_id: int, now: dt.datetime):  # noqa: ANN202
     """(card, referrer, program, new name, old name) when the card's rewards are due now."""
     with tenant_session(merchant_id) as session:
         card = session.get(Card, card_id)
@@ -78,7 +91,7 @@ def _due(merchant_id: int, card_id: int):  # noqa: ANN202
         template = session.get(CardTemplate, card.template_id)
         referral = validate_settings(card.card_type, template.settings).referral
         referrer = session.get(Card, card.referred_by_card_id)
-        if referrer is None or not referral.enabled:
+        if referrer is None or not referral.enabled or not template.active:
             return None
         keys = {f"referral-{card.id}-new": referral.new_customer_reward, f"referral-{card.id}-referrer": referral.referrer_reward}
         paid = set(session.exec(select(CardTransaction.idempotency_key)
@@ -88,8 +101,7 @@ def _due(merchant_id: int, card_id: int):  # noqa: ANN202
         if referral.trigger == "install":
             happened = card.installed_at is not None
         else:
-            locked = cards.lock_card(session, merchant_id, card_id, lock=False)
-            happened = locked is not None and locked.state.count("total_visits") > 0
+            happened = first_visit_settled(_ledger_rows(session, merchant_id, card_id), now)
         if not happened:
             return None
         new_customer = session.get(Customer, card.customer_id)
@@ -98,10 +110,11 @@ def _due(merchant_id: int, card_id: int):  # noqa: ANN202
                 contacts.full_name(old_customer.first_name, old_customer.last_name))
 
 
-def pay_if_due(merchant_id: int, card_id: int) -> int:
-    """Pay the referral rewards of this (referred) card if its trigger has happened and
-    they are not held; the number of bonuses granted now (0 when paid before)."""
-    due = _due(merchant_id, card_id)
+def pay_if_due(merchant_id: int, card_id: int, now: dt.datetime | None = None) -> int:
+    """Pay the referral rewards of this (referred) card if its trigger has happened (a
+    first visit: settled) and they are not held; the number of bonuses granted now (0 when
+    paid before)."""
+    due = _due(merchant_id, card_id, now or utcnow())
     if due is None:
         return 0
     card, referrer, referral, new_name, old_name = due
@@ -120,32 +133,35 @@ def on_card_installed(merchant_id: int, card_id: int) -> int:
     return pay_if_due(merchant_id, card_id)
 
 
-def on_first_visit(merchant_id: int, card_id: int) -> int:
-    """Rewards of a program that pays on the new card's first visit (spec Q27)."""
-    return pay_if_due(merchant_id, card_id)
+def on_first_visit(merchant_id: int, card_id: int, now: dt.datetime | None = None) -> int:
+    """Rewards of a program that pays on the new card's first visit (spec Q27), once that
+    visit has settled (older than the undo window, not corrected)."""
+    return pay_if_due(merchant_id, card_id, now)
 
 
 RECENT_ACTIVITY = dt.timedelta(days=2)
 
 
 def pay_all_due(now: dt.datetime | None = None) -> int:
-    """The worker's ``referral-rewards`` job (every minute): pay what a caller missed (a
-    crash between the visit's commit and the payment, a screen that does not pay): the
-    referred cards active lately whose referrer was not paid yet. Idempotent."""
+    """The worker's ``referral-rewards`` job (every minute): pay the first visits that have
+    settled since, and what a caller missed (a crash between the visit's commit and the
+    payment, or between the two sides' grants): the referred cards active lately of which
+    either side's reward is missing. Idempotent."""
     now = now or utcnow()
     card, ledger = Card.__table__, CardTransaction.__table__
-    paid = sa.exists().where(ledger.c.merchant_id == card.c.merchant_id,
-                             ledger.c.idempotency_key.in_([
-                                 sa.literal("referral-") + sa.cast(card.c.id, sa.String) + sa.literal("-referrer"),
-                                 sa.literal("referral-") + sa.cast(card.c.id, sa.String) + sa.literal("-new")]))
+
+    def paid(side: str):  # noqa: ANN202
+        key = sa.literal("referral-") + sa.cast(card.c.id, sa.String) + sa.literal(f"-{side}")
+        return sa.exists().where(ledger.c.merchant_id == card.c.merchant_id, ledger.c.idempotency_key == key)
+
     with system_session() as session:  # the candidates are about every merchant
         rows = session.execute(
             sa.select(card.c.merchant_id, card.c.id)
             .where(card.c.referred_by_card_id.is_not(None), card.c.bonus_hold.is_(False), card.c.status != "deleted",
-                   card.c.last_activity_at >= now - RECENT_ACTIVITY, ~paid)
+                   card.c.last_activity_at >= now - RECENT_ACTIVITY, ~sa.and_(paid("referrer"), paid("new")))
             .order_by(card.c.merchant_id, card.c.id)
         ).all()
-    return sum(pay_if_due(merchant_id, card_id) for merchant_id, card_id in rows)
+    return sum(pay_if_due(merchant_id, card_id, now) for merchant_id, card_id in rows)
 
 
 def install_card(token: str, device: str = "pwa") -> bool:

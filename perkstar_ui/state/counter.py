@@ -9,7 +9,9 @@ serial of this merchant opens that card at once.
 One-tap actions (``quick``) carry the idempotency key the page was given with the card
 (``quick_key``), drawn anew after each applied action: a double tap sends the same key
 twice and the engine applies it once. The undo writes the engine's correction of that
-action (never an edit), for ``UNDO_SECONDS``; the server holds which action it undoes.
+action (never an edit), for ``UNDO_SECONDS``; the server holds which action it undoes
+and on which card: showing another card closes the bar. A tap the engine did not apply
+(its key was used already) draws a new key too, so the next tap is not dropped.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class CounterState(AuthState):
     scan_error: str = ""
     _undo_key: str = ""
     _undo_until: float = 0.0
+    _undo_card_id: int = 0  # the card the undo bar's action was on
 
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS, page=True)
@@ -86,7 +89,11 @@ class CounterState(AuthState):
     def _clear_customer(self) -> None:
         self.customer_id, self.customer_name, self.cards, self.selected_card_id = 0, "", [], 0
         self.rfm_segment = ""
-        self.quick, self.quick_key, self.done_message, self.undo_open, self._undo_key = [], "", "", False, ""
+        self.quick, self.quick_key = [], ""
+        self._close_undo()
+
+    def _close_undo(self) -> None:
+        self.done_message, self.undo_open, self._undo_key, self._undo_card_id = "", False, "", 0
 
     async def _lookup(self, text: str):  # noqa: ANN202  an async generator of UI updates
         """The results first (sent at once), then the card a serial (or the only match) names."""
@@ -108,7 +115,7 @@ class CounterState(AuthState):
             self._clear_customer()
             return
         if customer_id != self.customer_id:
-            self.done_message, self.undo_open, self._undo_key = "", False, ""
+            self._close_undo()
         self.customer_id, (self.customer_name, cards) = customer_id, loaded
         self.rfm_segment = await asyncio.to_thread(rfm.segment_of, merchant_id, customer_id)
         self.cards = [CardTab(c.id, c.type_label, c.serial) for c in cards]
@@ -118,6 +125,8 @@ class CounterState(AuthState):
         await self._show(merchant_id, card_id)
 
     async def _show(self, merchant_id: int, card_id: int) -> None:
+        if card_id != self._undo_card_id:  # the bar speaks of another card's action
+            self._close_undo()
         self.selected_card_id = card_id
         panel = await self.get_state(CardPanelState)
         await panel._show(merchant_id, card_id, PanelHost.COUNTER)
@@ -185,12 +194,17 @@ class CounterState(AuthState):
         except Refused as refusal:
             yield rx.toast.error(str(refusal))
             return
-        if not outcome.applied:  # the second tap of a double tap: the first one counted
+        if not outcome.applied:
+            # The key was used already: the second tap of a double tap (the first counted),
+            # or a tap whose answer was lost. A new key, so the next tap is not dropped too.
+            self.quick_key = uuid.uuid4().hex
+            await panel._refresh(context.merchant_id, panel.card_id)
             return
         # The new balance and a new key go out at once; the metrics follow in a second delta.
         panel.balance, self.quick_key = outcome.balance, uuid.uuid4().hex
         self.done_message = f"{VERB_LABELS[verb]}: 1. Balance {outcome.balance}."
         self._undo_key, self._undo_until, self.undo_open = key, time.time() + rules.UNDO_SECONDS, True
+        self._undo_card_id = outcome.new_card_id or panel.card_id
         yield _ready_for_next()
         yield CounterState.close_undo(key)
         if outcome.new_card_id:  # a coupon became a loyalty card (spec Q20): show that one
@@ -212,8 +226,8 @@ class CounterState(AuthState):
     @requires(Permission.CARD_ACTIONS)
     async def undo(self):
         key = self._undo_key
-        if not key or time.time() > self._undo_until:
-            self.undo_open = False
+        if not key or time.time() > self._undo_until or self._undo_card_id != self.selected_card_id:
+            self._close_undo()
             return
         context = current_login()
         transaction_id = await asyncio.to_thread(lookups.transaction_of_key, context.merchant_id, key)
@@ -223,7 +237,7 @@ class CounterState(AuthState):
         try:
             await asyncio.to_thread(engine.correct_transaction, context.merchant_id, transaction_id,
                                     staff_user_id=context.staff_user_id, idempotency_key=f"undo-{key}",
-                                    comment="Undone at the counter")
+                                    comment="Undone at the counter", source=rules.SCANNER_SOURCE)
         except Refused as refusal:
             yield rx.toast.error(str(refusal))
             return

@@ -99,12 +99,14 @@ def test_scan_then_one_tap_adds_a_stamp_once_and_undo_corrects_it(camera_page: P
     expect(panel.get_by_test_id("card-balance")).to_have_text("1")
     rows = _ledger(merchant_id, card_id)
     assert len(rows) == 3 and rows[2].value_delta == -1 and rows[2].correction_of_id == rows[1].id
+    assert rows[2].source == "scanner"  # the counter's undo, not the dashboard
     expect(page.get_by_test_id("quick-undo")).to_have_count(0)
 
 
 def test_staff_finds_by_phone_with_enter_and_taps(browser: Browser, base_url: str, shop, stamp_customer, unique):  # noqa: ANN001
     merchant_id, _ = shop
-    customer, card_id, _ = stamp_customer
+    customer, card_id, serial = stamp_customer
+    other_serial = _serial(merchant_id, issue(merchant_id, customer, "multipass"))  # a second card
     staff_email = f"till-{unique}@shop.test"
     staff_id = _staff_user(merchant_id, staff_email)
     context = browser.new_context(base_url=base_url, viewport=TABLET, has_touch=True, is_mobile=True)
@@ -119,10 +121,22 @@ def test_staff_finds_by_phone_with_enter_and_taps(browser: Browser, base_url: st
         search.press("Enter")
         expect(page.get_by_test_id("counter-result")).to_have_attribute("data-customer-id", str(customer))
         page.get_by_test_id("counter-result").tap()
-        expect(page.get_by_test_id("card-panel")).to_be_visible()
+        panel = page.get_by_test_id("card-panel")
+        expect(panel).to_be_visible()
+        page.locator(f'[data-testid="card-tab"][data-serial="{serial}"]').tap()
+        expect(panel).to_have_attribute("data-serial", serial)
         page.get_by_test_id("quick-add-stamps").tap()
         expect(page.get_by_test_id("card-balance")).to_have_text("1")
         assert [r.staff_user_id for r in _ledger(merchant_id, card_id)] == [staff_id]
+        expect(page.get_by_test_id("quick-undo")).to_be_visible()
+        # Another card of the same customer: the undo bar spoke of the stamp card's action.
+        page.locator(f'[data-testid="card-tab"][data-serial="{other_serial}"]').tap()
+        expect(panel).to_have_attribute("data-card-type", "multipass")
+        expect(page.get_by_test_id("quick-undo")).to_have_count(0)
+        expect(page.get_by_test_id("counter-done")).to_have_count(0)
+        page.locator(f'[data-testid="card-tab"][data-serial="{serial}"]').tap()
+        expect(panel).to_have_attribute("data-serial", serial)
+        expect(page.get_by_test_id("quick-undo")).to_have_count(0)
         expect(page.get_by_test_id("card-action-add-stamps")).to_be_visible()  # the full dialog is still there
         page.get_by_test_id("card-action-add-stamps").tap()
         value = page.get_by_role("dialog").get_by_label("Value", exact=True)

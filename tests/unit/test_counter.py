@@ -79,10 +79,11 @@ def test_a_quick_key_applies_once_and_its_undo_is_a_correction(merchant):
     assert first.applied and not again.applied and first.balance == "1"
     transaction_id = counter.transaction_of_key(merchant, key)
     assert transaction_id is not None and counter.transaction_of_key(merchant, uuid.uuid4().hex) is None
-    undone = cards.correct_transaction(merchant, transaction_id, idempotency_key=f"undo-{key}")
+    undone = cards.correct_transaction(merchant, transaction_id, idempotency_key=f"undo-{key}",
+                                       source=rules.SCANNER_SOURCE)  # as CounterState.undo writes it
     assert undone.balance == "0"
     with tenant_session(merchant) as session:
         rows = session.exec(select(CardTransaction).where(CardTransaction.card_id == card_id)
                             .order_by(CardTransaction.id)).all()
-    assert [(r.value_delta, r.source) for r in rows] == [(1, "scanner"), (-1, "dashboard")]
+    assert [(r.value_delta, r.source) for r in rows] == [(1, "scanner"), (-1, "scanner")]
     assert rows[1].correction_of_id == rows[0].id

@@ -1,18 +1,21 @@
 """Referral rewards (customers.md §15, spec Q27, issue 14): paid on the referred card's first
-real visit (or its installation when the merchant chose that), once, by the caller."""
+real visit once it has settled (older than the counter's undo window, not undone), or on
+its installation when the merchant chose that; once."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid
 
 import pytest
 from sqlmodel import select
 
-from perkstar_ui.db.models import Card, CardTransaction, Customer
+from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer, utcnow
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.card_rules import Action
 from perkstar_ui.domain.ledger import Refused
+from perkstar_ui.domain.referral_rules import FIRST_VISIT_SETTLES
 from perkstar_ui.services import card_desk, cards, referrals, signup, signup_limits
 from tests.helpers import add_customer, issue, referral_program, set_template
 
@@ -48,6 +51,16 @@ def _balance(merchant_id: int, card_id: int) -> int:
         return session.get(Card, card_id).balance
 
 
+def _settled() -> dt.datetime:
+    """A moment when a visit made now has settled (the undo window is over)."""
+    return utcnow() + FIRST_VISIT_SETTLES + dt.timedelta(seconds=1)
+
+
+def _earlier() -> dt.datetime:
+    """A visit's time that has settled already."""
+    return utcnow() - FIRST_VISIT_SETTLES - dt.timedelta(seconds=1)
+
+
 def test_the_default_program_pays_on_the_first_visit_not_on_sign_up_or_install(merchant):
     set_template(merchant, "stamp", referral={"enabled": True, "referrer_reward": 3, "new_customer_reward": 1})
     customer = add_customer(merchant, "Rita", "Referrer", email="rita@example.com")
@@ -62,6 +75,9 @@ def test_the_default_program_pays_on_the_first_visit_not_on_sign_up_or_install(m
     assert _balance(merchant, referrer_id) == 0
     first = card_desk.perform_action(merchant, card.id, Action("add-stamps", 1))
     assert first.referral_due
+    card_desk.load_panel(merchant, card.id)  # within the undo window: nothing yet
+    assert (_balance(merchant, referrer_id), _balance(merchant, card.id)) == (0, 1)
+    assert referrals.pay_if_due(merchant, card.id, now=_settled()) == 2
     assert (_balance(merchant, referrer_id), _balance(merchant, card.id)) == (3, 2)
     second = card_desk.perform_action(merchant, card.id, Action("add-stamps", 1))
     assert not second.referral_due
@@ -88,9 +104,9 @@ def test_an_explicit_install_program_pays_on_install_once(merchant):
 def test_the_engine_reports_the_first_visit_and_pays_nothing_itself(merchant):
     referrer = _referrer(merchant, "first_visit", referrer_reward=3, new_reward=0)
     card = _card(merchant, _join(referrer.referral_code, "Ed", email="ed@example.com").token)
-    outcome = cards.perform_action(merchant, card.id, Action("add-stamps", 1))
+    outcome = cards.perform_action(merchant, card.id, Action("add-stamps", 1), now=_earlier())
     assert outcome.referral_due and _balance(merchant, referrer.id) == 0
-    # The caller pays; a panel load catches up a payment that failed after the visit.
+    # The caller pays; a panel load catches up a settled visit's payment.
     card_desk.load_panel(merchant, card.id)
     assert _balance(merchant, referrer.id) == 3
 
@@ -98,7 +114,7 @@ def test_the_engine_reports_the_first_visit_and_pays_nothing_itself(merchant):
 def test_two_tablets_at_the_first_visit_pay_once(merchant):
     referrer = _referrer(merchant, "first_visit", referrer_reward=2, new_reward=0)
     card = _card(merchant, _join(referrer.referral_code, "Tess", email="tess@example.com").token)
-    cards.perform_action(merchant, card.id, Action("add-stamps", 1))
+    cards.perform_action(merchant, card.id, Action("add-stamps", 1), now=_earlier())
     results: list[int] = []
     threads = [threading.Thread(target=lambda: results.append(referrals.on_first_visit(merchant, card.id)))
                for _ in range(4)]
@@ -162,8 +178,70 @@ def test_invalid_or_deleted_codes_are_refused(merchant):
 def test_the_worker_job_pays_what_a_caller_missed_once(merchant):
     referrer = _referrer(merchant, "first_visit", referrer_reward=2, new_reward=1)
     card = _card(merchant, _join(referrer.referral_code, "Job", email="job@example.com").token)
-    assert referrals.pay_all_due() == 0  # no visit yet: nothing due
+    referrals.pay_all_due(_settled())
+    assert _balance(merchant, referrer.id) == 0  # no visit yet: nothing due
     cards.perform_action(merchant, card.id, Action("add-stamps", 1))  # a caller that does not pay
-    assert referrals.pay_all_due() == 2
-    assert referrals.pay_all_due() == 0
+    referrals.pay_all_due()
+    assert _balance(merchant, referrer.id) == 0  # within the undo window: not yet
+    assert referrals.pay_all_due(_settled()) >= 2
+    assert referrals.pay_all_due(_settled()) == 0
     assert (_balance(merchant, referrer.id), _balance(merchant, card.id)) == (2, 2)
+
+
+def test_a_first_visit_undone_at_the_counter_pays_nobody(merchant):
+    referrer = _referrer(merchant, "first_visit", referrer_reward=2, new_reward=1)
+    card = _card(merchant, _join(referrer.referral_code, "Oops", email="oops@example.com").token)
+    key = uuid.uuid4().hex
+    tap = card_desk.perform_action(merchant, card.id, Action("add-stamps", 1), idempotency_key=key, source="scanner")
+    assert tap.applied and tap.referral_due
+    with tenant_session(merchant) as session:
+        tapped = session.exec(select(CardTransaction.id).where(CardTransaction.idempotency_key == key)).one()
+    cards.correct_transaction(merchant, tapped, idempotency_key=f"undo-{key}", source="scanner")
+    referrals.pay_all_due(_settled())
+    assert referrals.pay_if_due(merchant, card.id, now=_settled()) == 0
+    assert (_balance(merchant, referrer.id), _balance(merchant, card.id)) == (0, 0)
+    cards.perform_action(merchant, card.id, Action("add-stamps", 1))  # a real visit, not undone
+    assert referrals.pay_if_due(merchant, card.id) == 0  # not while it can still be undone
+    assert referrals.pay_if_due(merchant, card.id, now=_settled()) == 2
+    assert (_balance(merchant, referrer.id), _balance(merchant, card.id)) == (2, 2)
+
+
+def test_the_worker_completes_a_payment_of_which_one_side_was_made(merchant):
+    referrer = _referrer(merchant, "first_visit", referrer_reward=2, new_reward=1)
+    card = _card(merchant, _join(referrer.referral_code, "Half", email="half@example.com").token)
+    cards.perform_action(merchant, card.id, Action("add-stamps", 1), now=_earlier())
+    # A crash between the two grants: the new customer's side was paid, the referrer's not.
+    assert cards.grant_referral_bonus(merchant, card.id, 1, key=f"referral-{card.id}-new", comment="Referral bonus")
+    referrals.pay_all_due()
+    assert (_balance(merchant, referrer.id), _balance(merchant, card.id)) == (2, 2)
+
+
+def test_an_inactive_template_signs_nobody_up_and_pays_nothing(merchant):
+    referrer = _referrer(merchant, "first_visit", referrer_reward=2, new_reward=1)
+    card = _card(merchant, _join(referrer.referral_code, "Late", email="late2@example.com").token)
+    cards.perform_action(merchant, card.id, Action("add-stamps", 1), now=_earlier())
+    with tenant_session(merchant) as session:
+        template = session.get(CardTemplate, referrer.template_id)
+        template.active = False
+        session.add(template)
+        session.commit()
+    assert signup.join_page(referral_code=referrer.referral_code) is None
+    with pytest.raises(Refused, match="not valid"):
+        _join(referrer.referral_code, "Nope", email="nope@example.com")
+    assert referrals.pay_if_due(merchant, card.id) == 0
+    assert _balance(merchant, referrer.id) == 0
+
+
+def test_a_multipass_sale_is_the_first_visit(merchant):
+    """Spec Q27: the first earning transaction, a purchase included: selling visits on a
+    multipass is its holder's first purchase, as the engine reports it."""
+    set_template(merchant, "multipass", referral={"enabled": True, "referrer_reward": 2, "new_customer_reward": 1,
+                                                  "trigger": "first_visit"})
+    referrer_id = issue(merchant, add_customer(merchant, "Mo", "Multi", email="mo@example.com"), "multipass")
+    with tenant_session(merchant) as session:
+        referrer = session.get(Card, referrer_id)
+    card = _card(merchant, _join(referrer.referral_code, "Pia", email="pia@example.com").token)
+    sale = card_desk.perform_action(merchant, card.id, Action("add-visits", 5, purchase_cents=2500), now=_earlier())
+    assert sale.referral_due
+    assert referrals.pay_if_due(merchant, card.id) == 2
+    assert (_balance(merchant, referrer.id), _balance(merchant, card.id)) == (2, 6)

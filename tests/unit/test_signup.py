@@ -197,7 +197,8 @@ def test_verify_contact_holds_welcome_and_referral_bonuses_until_the_code(mercha
     with tenant_session(merchant) as session:
         card = session.exec(select(Card).where(Card.install_token == outcome.token)).one()
     assert (card.bonus_hold, card.balance) == (True, 0)
-    card_desk.perform_action(merchant, card.id, Action("add-stamps", 1))  # the first visit: still held
+    card_desk.perform_action(merchant, card.id, Action("add-stamps", 1),  # the first visit (settled): still held
+                             now=utcnow() - dt.timedelta(minutes=1))
 
     def balances() -> tuple[int, int]:
         with tenant_session(merchant) as session:
