@@ -7,13 +7,18 @@ Each merchant may keep a few pending uploads (previewed, not yet applied or canc
 ``PERKSTAR_MAX_PENDING_UPLOADS`` files and ``PERKSTAR_MAX_PENDING_UPLOAD_MB`` in all. A
 new upload past the count is refused (``TooManyUploads``, HTTP 429); one that would pass
 the bytes (or ``MAX_UPLOAD_BYTES`` for one file) is cut off (``UploadTooLarge``, 413).
-Both are decided under a per-merchant database lock (advisory on PostgreSQL), chunk by
-chunk, so parallel uploads on any number of workers stay within the caps together.
+Both are decided under a per-merchant lock (``merchant_lock``), chunk by chunk, so
+parallel uploads on any number of workers stay within the caps together: an advisory lock
+on PostgreSQL (across machines), an ``flock`` on the merchant folder's ``.lock`` on SQLite
+(one machine), never SQLite's database write lock, which every other writer (a counter's
+stamps, any merchant's) would wait for while a chunk is written.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import re
 import secrets
 import time
@@ -22,6 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from perkstar_ui.config import settings
+from perkstar_ui.db.engine import get_engine, is_sqlite
 from perkstar_ui.db.locks import exclusive
 from perkstar_ui.services.refusals import ImportRefused
 
@@ -33,6 +39,7 @@ WRITE_BUFFER_BYTES = 256 * 1024
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,64}")
 UPLOAD_SUFFIX = ".csv"
 UPLOAD_LIFETIME_S = 24 * 3600
+LOCK_FILE = ".lock"  # in each merchant folder, never purged: an flock lives on its inode
 
 
 class UploadTooLarge(ImportRefused):
@@ -68,24 +75,42 @@ def pending_uploads(merchant_id: int) -> tuple[int, int]:
     return len(files), sum(_size(p) for p in files)
 
 
+@contextlib.contextmanager
+def merchant_lock(merchant_id: int) -> Iterator[None]:
+    """Run the block while no other upload of the merchant runs its own (see the module
+    doc); released when it ends, also on an exception or when the process dies."""
+    if not is_sqlite(get_engine()):
+        with exclusive(f"perkstar-uploads:{merchant_id}"):
+            yield
+        return
+    folder = upload_dir() / str(merchant_id)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with (folder / LOCK_FILE).open("a") as handle:  # one open file each: threads exclude too
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class _Upload:
     """One upload being written: opened with the count checked, fed chunks, then kept
     (``finish``) or removed (``abort``). A file counts as pending from the moment it is
     created, and every chunk is checked against the merchant's byte cap and written under
-    the merchant's lock (``db.locks.exclusive``: across workers and machines), so parallel
+    the merchant's lock (``merchant_lock``: across workers and machines), so parallel
     uploads can never hold more than the cap together, nor take more places than allowed."""
 
     def __init__(self, merchant_id: int, limit: int) -> None:
         self.folder = upload_dir() / str(merchant_id)
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.lock_name = f"perkstar-uploads:{merchant_id}"
+        self.merchant_id = merchant_id
         self.limit = limit
         self.size = 0
         config = settings()
         self.pending_cap = config.max_pending_upload_mb * MB
         self.token = secrets.token_urlsafe(24)
         self.path = self.folder / f"{self.token}{UPLOAD_SUFFIX}"
-        with exclusive(self.lock_name):
+        with merchant_lock(self.merchant_id):
             _purge_stale(self.folder)
             others = _pending(self.folder)
             if len(others) >= config.max_pending_uploads:
@@ -103,9 +128,10 @@ class _Upload:
     def write(self, chunk: bytes) -> None:
         try:
             self.check_file_size(self.size + len(chunk))
-            with exclusive(self.lock_name):
+            with merchant_lock(self.merchant_id):
                 held = sum(_size(p) for p in _pending(self.folder, exclude=self.path))
                 if held + self.size + len(chunk) > self.pending_cap:
+                    self.abort()  # gone before the lock is: a parallel upload must not count it
                     cap_mb = self.pending_cap // MB
                     raise UploadTooLarge(
                         f"Waiting imports already hold most of the {cap_mb} MB allowed; apply or cancel one first."
@@ -171,6 +197,8 @@ def _purge_stale(folder: Path) -> None:
     """Previews that were never confirmed are not kept past a day."""
     cutoff = time.time() - UPLOAD_LIFETIME_S
     for path in folder.iterdir():
+        if path.name == LOCK_FILE:
+            continue
         try:
             if path.stat().st_mtime < cutoff:
                 path.unlink(missing_ok=True)

@@ -21,7 +21,7 @@ from perkstar_ui import config, logs
 from perkstar_ui.api.origins import is_allowed
 from perkstar_ui.api.routes import api
 from perkstar_ui.config import PROJECT_ROOT, Settings
-from perkstar_ui.services import backup, readiness, uploads
+from perkstar_ui.services import accounts, backup, readiness, uploads
 from tests.helpers import api_client
 
 # -- health, ready, metrics -------------------------------------------------------------
@@ -340,3 +340,28 @@ def test_parallel_uploads_never_hold_more_than_the_byte_cap_together(merchant, m
     assert size <= uploads.MB and files == len(kept) == 2, (files, size, kept, refused)
     assert len(refused) == uploaders - 2 and all("Waiting imports already hold" in r for r in refused)
     assert size == 2 * 400_000
+
+
+def test_an_upload_holding_its_lock_blocks_no_database_writer(merchant, unique):
+    """While one merchant's upload writes a chunk under its lock, another merchant's
+    writes go on (on SQLite the lock was the database's write lock: they waited 30 s)."""
+    written: list[int] = []
+    writer = threading.Thread(target=lambda: written.append(
+        accounts.create_merchant(f"Busy {unique}", f"busy-{unique}@shop.test", "correct-horse")))
+    with uploads.merchant_lock(merchant):
+        writer.start()
+        writer.join(timeout=5)
+        assert written, "a database write waited for a merchant's upload lock"
+    # and it still keeps a second upload of the merchant out (the cap test above relies on it)
+    entered = threading.Event()
+
+    def second_upload() -> None:
+        with uploads.merchant_lock(merchant):
+            entered.set()
+
+    with uploads.merchant_lock(merchant):
+        other = threading.Thread(target=second_upload)
+        other.start()
+        assert not entered.wait(1)
+    assert entered.wait(5)
+    other.join(timeout=5)
