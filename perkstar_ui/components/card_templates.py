@@ -389,7 +389,7 @@ def edit_dialog() -> rx.Component:
                     _type_settings(),
                     _expiration(),
                     _referral(),
-                    issuing_section(S.editing_id, S.locked),
+                    issuing_section(S.editing_id, S.locked_fields.contains("issuing_form")),
                     rx.flex(
                         rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray", size="3")),
                         rx.button("Save", type="submit", size="3", loading=S.saving, data_testid="template-save"),

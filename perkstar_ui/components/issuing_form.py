@@ -1,8 +1,8 @@
 """The template edit dialog's "Issuing form" section (customers.md §12, spec Q25): for each
 standard and custom field, whether the public join page asks it (Not asked / Optional /
 Required) and, for the phone and email, whether it must be unique. Submitted with the
-template form (``issuing_key`` / ``issuing_mode`` rows, ``issuing_unique:<key>``); locked
-with the template once it has cards."""
+template form (``issuing_key`` / ``issuing_mode`` rows, ``issuing_unique:<key>``); read-only
+once a card was issued through the join page (``domain.template_rules.FORM_KEY``)."""
 
 from __future__ import annotations
 

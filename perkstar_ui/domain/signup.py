@@ -43,6 +43,9 @@ CONFIRMS_PER_ADDRESS_HOUR = 20
 # contacts cannot run up the merchant's SMS bill); requests past it get the same answer.
 RESTORES_PER_MERCHANT_DAY = 300
 HONEYPOT_FIELD = "website"  # hidden from people; a bot that fills it gets the neutral answer
+# Card.utm of the cards issued through the join page (a sign-up, a referral link, a
+# restore that issued one): the first of them locks the template's issuing form.
+JOIN_UTMS = ("join", "referral", "restore")
 
 
 class StandardField(enum.StrEnum):

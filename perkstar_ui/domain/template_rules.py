@@ -1,10 +1,12 @@
 """What may change on a card template once it is activated (cards.md §0.3).
 
 A template is activated when its first card is issued (``activated_at`` set). From then
-on the card type, the card expiration setting and the issuing form are locked for every type, and on
+on the card type and the card expiration setting are locked for every type, and on
 stamp cards the stamp life, stamp count, welcome stamps and milestones too: customers
-already hold cards promising them. Everything else (name, referral program, tiers,
-reward levels, ...) stays editable.
+already hold cards promising them. The issuing form (customers.md §12) locks once a card
+was issued through the join page (``form_locked``): before that no customer filled it
+in, so a template that had cards before join pages existed can still be given one.
+Everything else (name, referral program, tiers, reward levels, ...) stays editable.
 
 Plain Python: no Reflex, no database. Settings are compared in their stored JSON form
 (``validate_settings(...).model_dump(mode="json")``).
@@ -15,7 +17,8 @@ from __future__ import annotations
 from perkstar_ui.domain.card_types import CardType, validate_settings
 
 # Settings keys locked on every type, and per type on top of them.
-LOCKED_COMMON: tuple[str, ...] = ("expiration", "issuing_form")  # customers.md §12: the form locks too
+LOCKED_COMMON: tuple[str, ...] = ("expiration",)
+FORM_KEY = "issuing_form"  # locked once a card came through the join page (customers.md §12)
 LOCKED_BY_TYPE: dict[CardType, tuple[str, ...]] = {
     CardType.STAMP: ("stamp_count", "welcome_stamps", "stamp_life", "stamp_life_date", "stamp_life_days", "milestones"),
 }
@@ -42,17 +45,18 @@ class LockedEditError(ValueError):
         self.fields = fields
 
 
-def locked_settings(card_type: CardType | str) -> tuple[str, ...]:
-    """The settings keys that cannot change once a template of this type is activated."""
-    return LOCKED_COMMON + LOCKED_BY_TYPE.get(CardType(card_type), ())
+def locked_settings(card_type: CardType | str, *, form_locked: bool = False) -> tuple[str, ...]:
+    """The settings keys that cannot change once a template of this type is activated
+    (with the issuing form once a card was issued through the join page)."""
+    return LOCKED_COMMON + ((FORM_KEY,) if form_locked else ()) + LOCKED_BY_TYPE.get(CardType(card_type), ())
 
 
-def changed_locked_fields(card_type: CardType | str, old: dict, new: dict) -> list[str]:
+def changed_locked_fields(card_type: CardType | str, old: dict, new: dict, *, form_locked: bool = False) -> list[str]:
     """Locked keys whose value differs between the stored and the submitted settings
     (both normalised through the type's settings model, so defaults compare equal)."""
     before = validate_settings(card_type, old).model_dump(mode="json")
     after = validate_settings(card_type, new).model_dump(mode="json")
-    return [key for key in locked_settings(card_type) if before.get(key) != after.get(key)]
+    return [key for key in locked_settings(card_type, form_locked=form_locked) if before.get(key) != after.get(key)]
 
 
 def check_edit(
@@ -62,15 +66,17 @@ def check_edit(
     new_type: CardType | str,
     old_settings: dict,
     new_settings: dict,
+    form_locked: bool = False,
 ) -> None:
-    """Refuse an edit of an activated template that changes a locked setting."""
-    if not activated:
+    """Refuse an edit of an activated template that changes a locked setting;
+    ``form_locked``: a card was issued through the join page (the issuing form locks)."""
+    if not activated and not form_locked:
         return
     changed: list[str] = []
     if CardType(old_type) != CardType(new_type):
         changed.append("card_type")
     else:
-        changed += changed_locked_fields(old_type, old_settings, new_settings)
+        changed += changed_locked_fields(old_type, old_settings, new_settings, form_locked=form_locked)
     if changed:
         names = list(dict.fromkeys(FIELD_NAMES.get(key, key) for key in changed))
         raise LockedEditError(

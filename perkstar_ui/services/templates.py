@@ -19,6 +19,7 @@ from sqlmodel import select
 from perkstar_ui.db.models import Card, CardTemplate
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardType, default_settings, validate_settings
+from perkstar_ui.domain.signup import JOIN_UTMS
 from perkstar_ui.domain.template_form import (
     TemplateFormError,
     describe_validation_error,
@@ -76,6 +77,12 @@ def _is_locked(template: CardTemplate, issued: int) -> bool:
     return template.activated_at is not None or issued > 0
 
 
+def _join_issued(session, template_id: int) -> bool:  # noqa: ANN001
+    """Whether a card of the template came through the join page (its issuing form locks)."""
+    return session.exec(select(Card.id).where(Card.template_id == template_id,
+                                              Card.utm.in_(JOIN_UTMS)).limit(1)).first() is not None
+
+
 def list_templates(merchant_id: int) -> list[TemplateSummary]:
     with tenant_session(merchant_id) as session:
         templates = session.exec(select(CardTemplate).order_by(CardTemplate.created_at, CardTemplate.id)).all()
@@ -101,7 +108,8 @@ def load_template(merchant_id: int, template_id: int) -> TemplateDetail | None:
             id=template.id, name=template.name, card_type=card_type.value, type_label=CARD_TYPE_LABELS[card_type],
             settings=validate_settings(card_type, template.settings).model_dump(mode="json"),
             active=template.active, locked=locked, issued=issued,
-            locked_fields=list(locked_settings(card_type)) if locked else [],
+            locked_fields=list(locked_settings(card_type, form_locked=_join_issued(session, template.id)))
+            if locked else [],
         )
 
 
@@ -190,7 +198,7 @@ def update_template(
         try:
             check_edit(
                 activated=_is_locked(template, issued), old_type=template.card_type, new_type=kind,
-                old_settings=template.settings, new_settings=stored,
+                old_settings=template.settings, new_settings=stored, form_locked=_join_issued(session, template.id),
             )
         except LockedEditError as refusal:
             raise TemplateError(str(refusal), {key: "Locked" for key in refusal.fields}) from None

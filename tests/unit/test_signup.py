@@ -215,16 +215,18 @@ def test_verify_contact_holds_welcome_and_referral_bonuses_until_the_code(mercha
     assert balances() == (4, 5)
 
 
-def test_the_template_form_chooses_the_join_fields_and_locks_them_with_the_template(merchant):
+def test_the_template_form_chooses_the_join_fields_and_locks_them_after_a_join(merchant):
     from perkstar_ui.services import templates
 
     custom_fields.add_custom_field(merchant, "Postcode", "text")
     with tenant_session(merchant) as session:
         template = session.exec(select(CardTemplate).where(CardTemplate.card_type == "gift")).first()
+    issue(merchant, add_customer(merchant, "Old", "Holder", phone="+447400111000"), "gift")  # issued by staff
     rows = [("first_name", "required"), ("last_name", "required"), ("email", "required"), ("phone", "off"),
             ("cf:postcode", "optional"), ("birthdate", "off")]
     form = {"issuing_shown": "1", "issuing_key": [k for k, _ in rows], "issuing_mode": [m for _, m in rows],
             "issuing_unique:email": "on"}
+    assert "issuing_form" not in templates.load_template(merchant, template.id).locked_fields  # active, no join yet
     templates.save_template_form(merchant, template.id, template.name, form)
     page = signup.join_page(join_code=template.join_code)
     assert [(f.key, f.label, f.required) for f in page.fields] == [
@@ -235,7 +237,8 @@ def test_the_template_form_chooses_the_join_fields_and_locks_them_with_the_templ
         templates.save_template_form(merchant, template.id, template.name, no_contact)
     outcome = signup.sign_up({"first_name": "Gil", "last_name": "Gift", "email": "gil@example.com"},
                              join_code=template.join_code, client="10.9.9.9")
-    assert outcome.answer == signup.Answer.CARD  # the template is active now: its form is locked
+    assert outcome.answer == signup.Answer.CARD  # a card through the join page: the form is locked now
+    assert "issuing_form" in templates.load_template(merchant, template.id).locked_fields
     with pytest.raises(templates.TemplateError, match="Issuing form"):
         templates.save_template_form(merchant, template.id, template.name,
                                      {**form, "issuing_mode": ["required", "required", "required", "optional",

@@ -16,11 +16,13 @@ def dump(card_type, **changes):
 
 def test_locked_settings_per_type():
     assert locked_settings("stamp") == (
-        "expiration", "issuing_form", "stamp_count", "welcome_stamps", "stamp_life", "stamp_life_date", "stamp_life_days", "milestones",
+        "expiration", "stamp_count", "welcome_stamps", "stamp_life", "stamp_life_date", "stamp_life_days", "milestones",
     )
     for card_type in CardType:
         assert "expiration" in locked_settings(card_type)
-        assert "issuing_form" in locked_settings(card_type)  # customers.md §12
+        # customers.md §12: the issuing form locks once a card came through the join page
+        assert "issuing_form" not in locked_settings(card_type)
+        assert "issuing_form" in locked_settings(card_type, form_locked=True)
     assert "tiers" not in locked_settings("cashback") and "levels" not in locked_settings("reward")
 
 
@@ -121,3 +123,14 @@ def test_money_points_and_percent_units_per_type():
     raw = tf.settings_from_form("gift", dump("gift"), {"referral_trigger": "first_visit",
                                                        "referral_referrer_reward": "5.00", "referral_new_customer_reward": "2.5"})
     assert raw["referral"]["referrer_reward"] == 500 and raw["referral"]["new_customer_reward"] == 250
+
+
+def test_the_issuing_form_locks_only_once_a_card_came_through_the_join_page():
+    form = {"fields": [{"key": "first_name", "required": True}, {"key": "last_name", "required": True},
+                       {"key": "email", "required": True, "unique": True}]}
+    old, new = dump("stamp"), dump("stamp", issuing_form=form)
+    check_edit(activated=True, old_type="stamp", new_type="stamp", old_settings=old, new_settings=new)
+    with pytest.raises(LockedEditError, match="Issuing form") as refused:
+        check_edit(activated=True, old_type="stamp", new_type="stamp", old_settings=old, new_settings=new,
+                   form_locked=True)
+    assert refused.value.fields == ["issuing_form"]
