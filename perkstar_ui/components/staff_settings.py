@@ -1,7 +1,9 @@
 """Settings → Staff: labels `Email` and `Role`, button `staff-invite`; one `staff-row`
 (attribute `data-email`) per login with the select `staff-role` and button `staff-deactivate`;
 one `staff-invite-row` (attribute `data-email`) per pending invitation with its role, when it
-was sent and when it expires, and button `staff-invite-revoke`."""
+was made (`Invited`) and when it expires, `staff-invite-email-status` (attribute `data-status`: queued,
+sent, delivered, failed, skipped; the text says why a failed or skipped one did not go) and
+button `staff-invite-revoke`."""
 
 from __future__ import annotations
 
@@ -63,6 +65,7 @@ def _invite_row(row: InviteRowView) -> rx.Component:
         rx.table.cell(row.role),
         rx.table.cell(row.sent),
         rx.table.cell(row.expires),
+        rx.table.cell(row.email_state, data_testid="staff-invite-email-status", data_status=row.email_status),
         rx.table.cell(
             rx.button("Revoke", variant="soft", color_scheme="red", size="2", min_height="40px",
                       aria_label="Revoke the invitation of " + row.email,
@@ -81,7 +84,7 @@ def _pending_invites() -> rx.Component:
             rx.box(
                 rx.table.root(
                     rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                                   ["Email", "Role", "Sent", "Expires", ""]])),
+                                                   ["Email", "Role", "Invited", "Expires", "Email status", ""]])),
                     rx.table.body(rx.foreach(StaffSettingsState.invites, _invite_row)),
                     width="100%",
                 ),

@@ -9,7 +9,9 @@ an email retried after a failure carries a fresh link and the earlier one stops 
 
 One open invitation per email and merchant: inviting the same email again revokes the old
 one (its link is dead; a queued email of it is skipped when claimed). Owners list the open
-invitations and revoke one; revocations and re-sends are audited.
+invitations with where their email is (queued, sent, failed or skipped, and why: an
+invitation whose email never left is not "sent") and revoke one; revocations and re-sends
+are audited.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlmodel import Session, select
 from perkstar_ui.db.models import Merchant, Message, StaffInvite, as_utc, utcnow
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain import security
+from perkstar_ui.domain.messages import MessageStatus
 from perkstar_ui.services import audit, staff
 from perkstar_ui.services.audit import Action
 from perkstar_ui.services.staff import INVITE_LIFETIME, INVITE_PATH, StaffError
@@ -38,6 +41,10 @@ class PendingInvite:
     role: str
     sent_at: dt.datetime  # when it was made (the email follows within the worker's next round)
     expires_at: dt.datetime
+    # Its email's outbox status and, for failed or skipped, why; None: no message row
+    # (an invitation mailed before its email was tied to it, or the row was deleted).
+    email_status: MessageStatus | None = None
+    email_reason: str | None = None
 
 
 def open_invite(now: dt.datetime) -> sa.ColumnElement[bool]:
@@ -81,11 +88,17 @@ def invite(merchant_id: int, email: str, role: str, *, staff_user_id: int | None
 
 
 def pending(merchant_id: int, *, now: dt.datetime | None = None) -> list[PendingInvite]:
-    """The open invitations, newest first."""
+    """The open invitations, newest first, each with its email's status."""
     with tenant_session(merchant_id) as session:
-        rows = session.exec(select(StaffInvite).where(open_invite(now or utcnow()))
-                            .order_by(StaffInvite.created_at.desc(), StaffInvite.id.desc())).all()
-        return [PendingInvite(r.id, r.email, r.role, as_utc(r.created_at), as_utc(r.expires_at)) for r in rows]
+        rows = session.exec(
+            select(StaffInvite, Message.status, Message.reason)
+            .join(Message, Message.id == StaffInvite.message_id, isouter=True)
+            .where(open_invite(now or utcnow()))
+            .order_by(StaffInvite.created_at.desc(), StaffInvite.id.desc())
+        ).all()
+        return [PendingInvite(r.id, r.email, r.role, as_utc(r.created_at), as_utc(r.expires_at),
+                              MessageStatus(status) if status else None, reason)
+                for r, status, reason in rows]
 
 
 def revoke(merchant_id: int, invite_id: int, *, staff_user_id: int | None, now: dt.datetime | None = None) -> str:

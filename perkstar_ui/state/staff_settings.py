@@ -9,6 +9,7 @@ import datetime as dt
 
 import reflex as rx
 
+from perkstar_ui.domain.messages import MessageStatus
 from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import staff, staff_invites
 from perkstar_ui.state.auth import AuthState
@@ -32,10 +33,20 @@ class InviteRowView:
     role: str
     sent: str  # "2026-11-30 09:15 UTC"
     expires: str
+    email_status: str = ""  # queued / sent / delivered / failed / skipped ("" unknown)
+    email_state: str = ""  # what the row says: "Sent", "Skipped: not sent: no provider"
 
 
 def _when(moment) -> str:  # noqa: ANN001
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _email_state(invite: staff_invites.PendingInvite) -> str:
+    if invite.email_status is None:
+        return "Unknown"
+    label = invite.email_status.value.capitalize()
+    return f"{label}: {invite.email_reason}" if invite.email_reason and invite.email_status in (
+        MessageStatus.FAILED, MessageStatus.SKIPPED) else label
 
 
 class StaffSettingsState(AuthState):
@@ -50,7 +61,9 @@ class StaffSettingsState(AuthState):
         self.rows = [StaffRowView(id=r.id, email=r.email, role=r.role, active=r.active) for r in found]
         pending = await asyncio.to_thread(staff_invites.pending, merchant_id)
         self.invites = [InviteRowView(id=p.id, email=p.email, role=p.role, sent=_when(p.sent_at),
-                                      expires=_when(p.expires_at)) for p in pending]
+                                      expires=_when(p.expires_at),
+                                      email_status=p.email_status.value if p.email_status else "",
+                                      email_state=_email_state(p)) for p in pending]
 
     @rx.event
     @requires(Permission.MANAGE_STAFF)

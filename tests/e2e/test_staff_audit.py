@@ -84,6 +84,9 @@ def test_owner_revokes_a_pending_invitation_and_its_link_is_no_longer_valid(brow
     row = page.locator(f'[data-testid="staff-invite-row"][data-email="{email}"]')
     expect(row).to_contain_text("staff")
     link = _mailed_link(smtp_inbox, email)
+    goto(page, "/settings")  # the list as it is now: its email left
+    expect(row.get_by_test_id("staff-invite-email-status")).to_have_attribute("data-status", "sent")
+    expect(row.get_by_test_id("staff-invite-email-status")).to_have_text("Sent")
     row.get_by_test_id("staff-invite-revoke").click()
     expect(page.get_by_text(f"Invitation to {email} revoked; its link no longer works.")).to_be_visible()
     expect(row).to_have_count(0)

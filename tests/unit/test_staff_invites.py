@@ -141,3 +141,29 @@ def test_inviting_the_same_email_again_replaces_the_link(merchant, unique, inbox
     first, second = _message(merchant, other)
     assert first.reason == SkipReason.INVITE_CLOSED.value and second.status == MessageStatus.SENT.value
     assert len(inbox.to(other)) == 1
+
+
+def test_pending_invitations_say_whether_their_email_left(merchant, unique, inbox):
+    """An invitation whose email failed or was skipped (no provider) is not listed as if sent."""
+    sent, bounced, unsendable, waiting = (f"{kind}-{unique}@shop.test" for kind in ("sent", "bounce", "nop", "wait"))
+    for email in (sent, bounced, unsendable, waiting):
+        staff_invites.invite(merchant, email, "staff", staff_user_id=None)
+    # What the worker writes when no email provider is configured (outbox.skip_unconfigured,
+    # which acts on every merchant's due emails: not run here beside other tests); one waits.
+    with tenant_session(merchant) as session:
+        session.execute(sa.update(Message).where(Message.recipient == unsendable)
+                        .values(status=MessageStatus.SKIPPED.value, reason=SkipReason.NO_PROVIDER.value))
+        session.execute(sa.update(Message).where(Message.recipient == waiting)
+                        .values(next_attempt_at=utcnow() + dt.timedelta(hours=1)))
+        session.commit()
+    inbox.refuse = {"bounce": "550 No such user"}
+    assert deliver_emails_to(inbox, sent) and deliver_emails_to(inbox, bounced) == []
+    shown = {p.email: (p.email_status, p.email_reason) for p in staff_invites.pending(merchant)}
+    assert shown[sent] == (MessageStatus.SENT, None)
+    assert shown[bounced][0] == MessageStatus.FAILED and "550" in shown[bounced][1]
+    assert shown[unsendable] == (MessageStatus.SKIPPED, SkipReason.NO_PROVIDER.value)
+    assert shown[waiting] == (MessageStatus.QUEUED, None)
+    with tenant_session(merchant) as session:  # no message row (mailed before 0013 tied them): not claimed sent
+        session.execute(sa.update(StaffInvite).where(StaffInvite.email == sent).values(message_id=None))
+        session.commit()
+    assert {p.email: p.email_status for p in staff_invites.pending(merchant)}[sent] is None
