@@ -1,11 +1,15 @@
 """join and restore (issue 14): a public join code per card template, sign-up limits and
 "verify contact for bonus" per merchant, held bonuses on cards, confirmation codes;
 referral programs that paid on installation by the old form's default pay on the first visit
+(each active program so changed gets an audit entry, template-update, for its merchant to
+see). The downgrade takes ``issuing_form`` out of template settings (older code refuses
+unknown settings keys); the triggers stay on the first visit.
 
 Revision ID: 0012
 Revises: 0009
 Create Date: 2026-11-30 09:40:00
 """
+import datetime as dt
 import json
 import secrets
 from typing import Sequence, Union
@@ -26,6 +30,14 @@ _ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def _code() -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(10))
+
+
+_TRIGGER_CHANGE = "referral trigger install→first visit (migration)"
+
+
+def _templates() -> sa.TableClause:
+    return sa.table('card_template', sa.column('id', sa.Integer), sa.column('merchant_id', sa.Integer),
+                    sa.column('name', sa.String), sa.column('join_code', sa.String), sa.column('settings', sa.JSON))
 
 
 def upgrade() -> None:
@@ -62,9 +74,14 @@ def upgrade() -> None:
     with op.batch_alter_table('card_template', schema=None) as batch_op:
         batch_op.add_column(sa.Column('join_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
     connection = op.get_bind()
-    template = sa.table('card_template', sa.column('id', sa.Integer), sa.column('join_code', sa.String),
-                        sa.column('settings', sa.JSON))
-    for template_id, settings in connection.execute(sa.select(template.c.id, template.c.settings)).all():
+    template = _templates()
+    audit_log = sa.table('audit_log', sa.column('merchant_id', sa.Integer), sa.column('staff_user_id', sa.Integer),
+                         sa.column('actor_email', sa.String), sa.column('action', sa.String),
+                         sa.column('detail', sa.JSON), sa.column('created_at', sa.DateTime(timezone=True)))
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = connection.execute(sa.select(template.c.id, template.c.merchant_id, template.c.name,
+                                        template.c.settings).order_by(template.c.id)).all()
+    for template_id, merchant_id, name, settings in rows:
         values = {'join_code': _code()}
         settings = json.loads(settings) if isinstance(settings, str) else dict(settings or {})
         referral = dict(settings.get('referral') or {})
@@ -73,6 +90,10 @@ def upgrade() -> None:
         if referral.get('trigger', 'install') == 'install':
             referral['trigger'] = 'first_visit'
             values['settings'] = {**settings, 'referral': referral}
+            if referral.get('enabled'):  # a live program's rule changed: say so in its audit log
+                connection.execute(sa.insert(audit_log).values(
+                    merchant_id=merchant_id, staff_user_id=None, actor_email='', action='template-update',
+                    detail={'template': template_id, 'name': name, 'change': _TRIGGER_CHANGE}, created_at=now))
         connection.execute(sa.update(template).where(template.c.id == template_id).values(**values))
     with op.batch_alter_table('card_template', schema=None) as batch_op:
         batch_op.alter_column('join_code', existing_type=sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False)
@@ -80,6 +101,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    connection = op.get_bind()
+    template = _templates()
+    for template_id, settings in connection.execute(sa.select(template.c.id, template.c.settings)).all():
+        settings = json.loads(settings) if isinstance(settings, str) else dict(settings or {})
+        if 'issuing_form' in settings:  # unknown to the code before 0012 (extra="forbid")
+            settings.pop('issuing_form')
+            connection.execute(sa.update(template).where(template.c.id == template_id).values(settings=settings))
     with op.batch_alter_table('card_template', schema=None) as batch_op:
         batch_op.drop_constraint('uq_card_template_join_code', type_='unique')
         batch_op.drop_column('join_code')
