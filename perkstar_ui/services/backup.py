@@ -35,7 +35,9 @@ def _sqlite_path(url: str) -> Path | None:
 def pg_connection(url: str) -> tuple[str, dict[str, str]]:
     """(the ``--dbname`` for pg_dump/pg_restore, their environment): ``postgresql://…``
     without the password, which goes in ``PGPASSWORD`` instead, so it never shows in the
-    process list (``ps``, ``/proc/<pid>/cmdline``) or in an error message."""
+    process list (``ps``, ``/proc/<pid>/cmdline``) or in an error message. A URL without a
+    password leaves the environment as it is: an operator's own ``PGPASSWORD`` (or
+    ``.pgpass``) is how libpq authenticates then."""
     parsed = make_url(url).set(drivername="postgresql")
     query = dict(parsed.query)
     password = parsed.password or query.pop("password", None)
@@ -44,7 +46,6 @@ def pg_connection(url: str) -> tuple[str, dict[str, str]]:
     without = URL.create("postgresql", parsed.username, None, parsed.host, parsed.port, parsed.database, query)
     dbname = without.render_as_string(hide_password=False)
     env = dict(os.environ)
-    env.pop("PGPASSWORD", None)  # only the URL's password, not one left in the environment
     if password:
         env["PGPASSWORD"] = str(password)
     return dbname, env

@@ -181,14 +181,18 @@ def test_the_backup_cli_writes_a_file_of_the_app_database(tmp_path):
             assert connection.execute("SELECT count(*) FROM merchant").fetchone()[0] >= 0
 
 
-def test_pg_dump_gets_the_password_in_its_environment_not_its_arguments():
+def test_pg_dump_gets_the_password_in_its_environment_not_its_arguments(monkeypatch):
+    monkeypatch.setenv("PGPASSWORD", "the-operators")
     dbname, env = backup.pg_connection("postgresql+psycopg://shop:s3cr%40t@db.example:5433/perkstar?sslmode=require")
     assert dbname == "postgresql://shop@db.example:5433/perkstar?sslmode=require"
     assert env["PGPASSWORD"] == "s3cr@t"
     dbname, env = backup.pg_connection("postgresql://shop@db.example/perkstar?password=hunter22&sslmode=require")
     assert "hunter22" not in dbname and env["PGPASSWORD"] == "hunter22" and "sslmode=require" in dbname
-    _, env = backup.pg_connection("postgresql://shop@db.example/perkstar")  # none: libpq's own ways (.pgpass)
-    assert "PGPASSWORD" not in env
+    _, env = backup.pg_connection("postgresql://shop@db.example/perkstar")  # none: libpq's own ways
+    assert env["PGPASSWORD"] == "the-operators"  # the operator's, left alone
+    monkeypatch.delenv("PGPASSWORD")
+    _, env = backup.pg_connection("postgresql://shop@db.example/perkstar")
+    assert "PGPASSWORD" not in env  # (.pgpass then)
 
 
 FAKE_PG_TOOL = """#!/bin/sh
@@ -214,6 +218,25 @@ def test_backup_and_restore_never_put_the_password_on_the_command_line(tmp_path,
         argv = (tmp_path / f"{tool}.argv").read_text()
         assert "Very-Secret-42" not in argv and "--dbname=postgresql://perkstar@127.0.0.1:5432/perkstar" in argv
         assert (tmp_path / f"{tool}.password").read_text() == "Very-Secret-42"
+
+
+def test_a_url_without_password_backs_up_with_the_operators_pgpassword(tmp_path, monkeypatch):
+    """pg_dump / pg_restore authenticate with the operator's PGPASSWORD when DATABASE_URL
+    carries no password (it was dropped from their environment: the backup failed)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("pg_dump", "pg_restore"):
+        (bin_dir / tool).write_text(FAKE_PG_TOOL)
+        (bin_dir / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("RECORD_DIR", str(tmp_path))
+    monkeypatch.setenv("PGPASSWORD", "operator-Secret-7")
+    url = "postgresql+psycopg://perkstar@127.0.0.1:5432/perkstar"
+    backup.restore(url, backup.backup(url, tmp_path / "x.backup"))
+    for tool in ("pg_dump", "pg_restore"):
+        assert (tmp_path / f"{tool}.password").read_text() == "operator-Secret-7"
+    backup.backup("postgresql+psycopg://perkstar:from-the-url@127.0.0.1:5432/perkstar", tmp_path / "y.backup")
+    assert (tmp_path / "pg_dump.password").read_text() == "from-the-url"  # the URL's wins
 
 
 def test_a_missing_backup_file_is_refused(tmp_path):
