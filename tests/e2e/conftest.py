@@ -7,12 +7,14 @@ and killed at the end. Tests drive it through test ids and labels only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -35,16 +37,32 @@ CHROMIUM_ARGS = [
 ]
 DEMO_CUSTOMERS = 120
 START_TIMEOUT = 420
+# The test that starts the app: seeding, START_TIMEOUT for the build and start, then the
+# test itself within pytest.ini's --timeout.
+APP_START_TIMEOUT = START_TIMEOUT + 60 + 300
+# Granian forks its workers once the server is up; all of them exist within this.
+WORKERS_TIMEOUT = 15
 # The app's installation-wide Stripe webhook secret: tests sign events with it.
 STRIPE_WEBHOOK_SECRET = "whsec_perkstarE2Etestsecret0123"
 
 expect.set_options(timeout=15_000)
+_app_started = threading.Event()  # the session's app is up: later tests skip its start
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/e2e/" in str(item.path):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item):  # noqa: ANN201
+    """The first test that needs the app also seeds, builds and starts it (up to
+    ``START_TIMEOUT``): that test gets ``APP_START_TIMEOUT`` from pytest-timeout (whose own
+    wrapper runs after this one and reads the marker), the others the usual --timeout."""
+    if "base_url" in item.fixturenames and not _app_started.is_set():
+        item.add_marker(pytest.mark.timeout(APP_START_TIMEOUT), append=False)
+    yield
 
 
 def _free_port() -> int:
@@ -139,14 +157,60 @@ def start_app(command: list[str], env: dict[str, str], url: str, log: Path) -> s
 
 
 def stop_app(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop the app's leader with ``sig`` (SIGKILL after 20 s), then whatever of its process
+    group is left (granian workers, a build's node): nothing outlives the test session."""
     try:
         os.killpg(process.pid, sig)
         process.wait(timeout=20)
     except ProcessLookupError:
         pass
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=20)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _group_processes(pgid: int) -> dict[int, tuple[int, bytes]]:
+    """The processes of a process group: pid -> (parent pid, command line), from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state ppid pgrp ...
+        if int(fields[2]) == pgid:
+            found[int(entry.name)] = (int(fields[1]), cmdline)
+    return found
+
+
+def granian_workers(pgid: int) -> int:
+    """How many granian worker processes the app's process group runs: granian forks its
+    workers from its server process, so they are the children carrying their parent's
+    command line (the most any one process of the group has)."""
+    processes = _group_processes(pgid)
+    forked: dict[int, int] = {}
+    for ppid, cmdline in processes.values():
+        if ppid in processes and processes[ppid][1] == cmdline:
+            forked[ppid] = forked.get(ppid, 0) + 1
+    return max(forked.values(), default=0)
+
+
+def _check_several_workers(process: subprocess.Popen, log: Path) -> None:
+    """In the multi-worker run (``REDIS_URL`` set) the app must really run several granian
+    workers; fail the session clearly when it runs one."""
+    deadline = time.monotonic() + WORKERS_TIMEOUT
+    while (workers := granian_workers(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if workers < 2:
+        pytest.fail(f"multi-worker run (REDIS_URL set) but the app runs {workers} granian worker(s) in its process "
+                    f"group {process.pid}; Reflex runs one without Redis or with GRANIAN_WORKERS=1:\n"
+                    f"{log.read_text()[-4000:]}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -161,7 +225,10 @@ def base_url(demo_merchant, app_port, app_env, tmp_path_factory) -> Iterator[str
          "--backend-host", "127.0.0.1"],
         app_env, url, log,
     )
+    _app_started.set()
     try:
+        if app_env.get("REDIS_URL"):
+            _check_several_workers(process, log)
         yield url
     finally:
         stop_app(process)

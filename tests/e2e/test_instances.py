@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import json
 import os
@@ -18,10 +19,12 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import socketio
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -37,6 +40,9 @@ pytestmark = pytest.mark.skipif(
 
 HOST_B = "127.0.0.2"
 EVENT_PATH = "/_event"
+REPLY_TIMEOUT_S = 20
+# Reflex's record of which worker holds a tab's socket (reflex/utils/token_manager.py).
+SOCKET_RECORD_PREFIX = "token_manager_socket_record_"
 
 
 @dataclasses.dataclass
@@ -112,7 +118,7 @@ def test_two_instances_see_each_others_changes(browser: Browser, base_url: str, 
         context_b.close()
 
 
-# -- one action sent to both instances at once ---------------------------------------
+# -- an action replayed on the other instance -----------------------------------------
 
 
 def _event_frames(frames: list[str]) -> list[dict]:
@@ -129,37 +135,72 @@ def _event_frames(frames: list[str]) -> list[dict]:
     return events
 
 
-async def _send_to_both(urls: list[str], token: str, cookie: str, event: dict) -> list[int]:
-    """Connect one socket.io client per instance as the tab (its token and login cookie),
-    then send ``event`` on all of them at the same moment; answers how many state updates
-    each received."""
-    clients = [socketio.AsyncClient(reconnection=False) for _ in urls]
-    updates = [0] * len(urls)
-    for index, client in enumerate(clients):
-        def count(_data, index=index) -> None:  # noqa: ANN001
-            updates[index] += 1
-        client.on("event", count, namespace=EVENT_PATH)
-    await asyncio.gather(*(
-        client.connect(f"{url}?token={token}", headers={"Origin": url, "Cookie": cookie}, namespaces=[EVENT_PATH],
-                       socketio_path=EVENT_PATH, transports=["websocket"], wait_timeout=15)
-        for client, url in zip(clients, urls)
-    ))
+@dataclasses.dataclass
+class Replies:
+    updates: list[str]  # each state update the app sent, as JSON text
+    new_tokens: list[str]  # a ``new_token`` here: the app took the socket for a duplicate tab
+
+
+async def _send(url: str, token: str, cookie: str, event: dict, until: str) -> Replies:
+    """Connect a socket.io client to ``url`` as the tab (its token and login cookie), send
+    ``event``, and collect what the app answers until an update contains ``until``."""
+    client = socketio.AsyncClient(reconnection=False)
+    replies = Replies([], [])
+    answered = asyncio.Event()
+
+    def on_update(data) -> None:  # noqa: ANN001
+        text = data if isinstance(data, str) else json.dumps(data)
+        replies.updates.append(text)
+        if until in text:
+            answered.set()
+
+    client.on("event", on_update, namespace=EVENT_PATH)
+    client.on("new_token", replies.new_tokens.append, namespace=EVENT_PATH)
+    await client.connect(f"{url}?token={token}", headers={"Origin": url, "Cookie": cookie}, namespaces=[EVENT_PATH],
+                         socketio_path=EVENT_PATH, transports=["websocket"], wait_timeout=15)
     try:
-        await asyncio.gather(*(client.emit("event", event, namespace=EVENT_PATH) for client in clients))
-        await asyncio.sleep(3)  # both handled (or refused) by then
+        await client.emit("event", event, namespace=EVENT_PATH)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(answered.wait(), REPLY_TIMEOUT_S)
     finally:
-        await asyncio.gather(*(client.disconnect() for client in clients))
-    return updates
+        await client.disconnect()
+    return replies
 
 
-def test_an_action_sent_to_both_instances_at_once_is_applied_once(browser: Browser, base_url: str,
+def send(url: str, token: str, cookie: str, event: dict, until: str) -> Replies:
+    """``_send`` on a loop of its own (Playwright's runs in this thread), never hanging the
+    test: a pytest-timeout firing meanwhile is not stuck behind the pool's shutdown."""
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    try:
+        return pool.submit(asyncio.run, _send(url, token, cookie, event, until)).result(timeout=REPLY_TIMEOUT_S + 30)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def tab_state_keys(client: redis.Redis, token: str) -> list[bytes]:
+    """The Redis keys of the tab's states (``<token>_<state>``), not the lock of its events."""
+    return [key for key in client.scan_iter(match=f"{token}_*", count=1000) if not key.endswith(b"_lock")]
+
+
+def wait_until_left(client: redis.Redis, token: str) -> None:
+    """The instance the tab left is done with it: the tab's socket record deleted (its
+    disconnect ran) and the lock of its events released (the last event's state written)."""
+    deadline = time.monotonic() + 10
+    while client.exists(f"{SOCKET_RECORD_PREFIX}{token}", f"{token}_lock"):
+        assert time.monotonic() < deadline, "the tab's socket record or event lock outlived its disconnect"
+        time.sleep(0.1)
+
+
+def test_an_action_replayed_on_the_other_instance_is_applied_once(browser: Browser, base_url: str,
                                                                   instance_b: Instance, shop, stamp_card):  # noqa: ANN001
     """The tablet's Apply (its dialog open, one idempotency key in the tab's state in
-    Redis) arrives at both instances at the same moment, as after a reconnect through the
-    load balancer: one stamp in the ledger."""
+    Redis) reaches instance A, which commits the stamp and dies before it saves the tab's
+    state; the tablet reconnects through the load balancer to instance B with the same
+    token and sends Apply again, to the state as it was before: one stamp in the ledger."""
     merchant_id, email = shop
     customer, card_id = stamp_card
     context, page = tab(browser, base_url)
+    store = redis.Redis.from_url(os.environ["REDIS_URL"])
     try:
         frames: list[str] = []
         page.on("websocket", lambda ws: ws.on("framesent", lambda payload: frames.append(str(payload))))
@@ -171,17 +212,32 @@ def test_an_action_sent_to_both_instances_at_once_is_applied_once(browser: Brows
         assert opened, _event_frames(frames)
         apply = dict(opened[-1], name=opened[-1]["name"].removesuffix(".open_action") + ".apply", payload={})
         token = page.evaluate("() => window.sessionStorage.getItem('token')")
-        cookies = {c["name"]: c["value"] for c in context.cookies(base_url)}
+        cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies(base_url))
         page.close()  # the tab's socket goes: its state (dialog open, key) stays in Redis
-        cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Playwright's loop runs in this thread
-            updates = pool.submit(asyncio.run, _send_to_both([base_url, instance_b.url], token, cookie, apply)).result()
-        assert sum(updates) >= 1, updates  # the event reached the app
+        wait_until_left(store, token)
+        keys = tab_state_keys(store, token)
+        assert keys, f"no state of tab {token} in Redis"
+        before_apply = {key: (store.dump(key), max(store.pttl(key), 0)) for key in keys}
+
+        first = send(base_url, token, cookie, apply, until=": done.")
+        assert not first.new_tokens, first.new_tokens  # the tab's own state, not a fresh one
+        assert any(": done." in update for update in first.updates), first.updates
+        assert ledger_kinds(merchant_id, card_id) == ["stamps_added"]
+        wait_until_left(store, token)
+        # A died after its commit, before writing the tab's state: Redis holds the state
+        # from before Apply, the dialog open with the same key.
+        for key, (dumped, ttl_ms) in before_apply.items():
+            store.restore(key, ttl_ms, dumped, replace=True)
+
+        replay = send(instance_b.url, token, cookie, apply, until="Already applied.")
+        assert not replay.new_tokens, replay.new_tokens  # B served the tab's state (dialog open, key)
+        assert any("Already applied." in update for update in replay.updates), "\n".join(replay.updates)  # the engine saw the key
         assert ledger_kinds(merchant_id, card_id) == ["stamps_added"]  # once, not twice
         again = context.new_page()
         goto(again, f"/customers/{customer}")
         expect(balance(again)).to_have_text("1")
     finally:
+        store.close()
         context.close()
 
 
