@@ -510,3 +510,27 @@ def test_a_job_whose_worker_died_mid_run_is_taken_over_once_stale(unique) -> Non
         row = connection.execute(sa.select(table.c.worker, table.c.result, table.c.finished_at)
                                  .where(table.c.job == f"died-{unique}")).one()
     assert (row.worker, row.result) == ("w2", "ok: done") and row.finished_at is not None
+
+
+def test_a_worker_does_not_ask_again_about_a_period_it_saw_claimed(unique) -> None:  # noqa: ANN001
+    """Each tick asks about every job: a period already claimed elsewhere costs no statement
+    until its run could be stale (a finished one: never again)."""
+    jobs = (worker.Job(f"seen-{unique}", worker.daily, lambda now: "done"),)
+    now = utcnow()
+    assert worker.run_due_jobs("w-first", now, jobs) == [f"seen-{unique}"]
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        if "job_run" in statement:
+            statements.append(statement)
+
+    sa.event.listen(get_engine(), "before_cursor_execute", count)
+    try:
+        assert worker.run_due_jobs("w-other", now, jobs) == []
+        first_look = len(statements)
+        assert worker.run_due_jobs("w-other", now, jobs) == []
+        assert worker.run_due_jobs("w-other", now + dt.timedelta(minutes=1), jobs) == []
+    finally:
+        sa.event.remove(get_engine(), "before_cursor_execute", count)
+    assert first_look > 0 and len(statements) == first_look
+    assert worker.run_due_jobs("w-other", now + dt.timedelta(days=1), jobs) == [f"seen-{unique}"]
