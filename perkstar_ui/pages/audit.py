@@ -65,7 +65,7 @@ def _pager() -> rx.Component:
     return rx.hstack(
         rx.button("Previous", variant="soft", disabled=AuditLogState.page <= 1, data_testid="audit-prev",
                   on_click=AuditLogState.go_to_page(AuditLogState.page - 1)),
-        rx.text(f"Page ", AuditLogState.page, " of ", AuditLogState.pages, " · ", AuditLogState.total, " entries",
+        rx.text("Page ", AuditLogState.page, " of ", AuditLogState.pages, " · ", AuditLogState.total, " entries",
                 size="2"),
         rx.button("Next", variant="soft", disabled=AuditLogState.page >= AuditLogState.pages, data_testid="audit-next",
                   on_click=AuditLogState.go_to_page(AuditLogState.page + 1)),

@@ -16,7 +16,7 @@ from perkstar_ui.db.models import Customer, Message, StaffUser
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.card_rules import Action as CardAction
 from perkstar_ui.services import cards
-from tests.e2e.conftest import PASSWORD, goto, log_in, path_is, wait_ready
+from tests.e2e.conftest import goto, log_in, path_is, wait_ready
 from tests.helpers import add_customer, issue
 from tests.messaging_servers import SmtpInbox
 

@@ -55,7 +55,7 @@ from perkstar_ui.domain import filter_params as P
 from perkstar_ui.domain import filters as F
 from perkstar_ui.domain import ledger
 from perkstar_ui.domain.card_rules import Action, IssueOptions
-from perkstar_ui.domain.filters import Condition, Filter, Group, Match, Op
+from perkstar_ui.domain.filters import Condition, Filter, Group, Match
 from perkstar_ui.services import accounts, cards, custom_fields, customer_filters, customer_records, public_card
 from tests.helpers import add_customer, give_card
 

@@ -157,7 +157,7 @@ def test_uploads_are_private_per_merchant_and_size_limited(merchant, other_merch
 
 
 def test_export_round_trips_unicode_and_neutralises_formulas(merchant):
-    drink = custom_fields.add_custom_field(merchant, "Drink", "text")
+    custom_fields.add_custom_field(merchant, "Drink", "text")
     add_customer(merchant, "Zoë", "Müller", "07400 111111", "zoe@example.com", "1990-02-14", drink="=1+1")
     add_customer(merchant, "=cmd", "Evil", "07400 222222")
     give_card(merchant, customer_grid.grid_page(merchant, customer_grid.GridQuery(search="zoe")).rows[0].id, status="installed", device="pwa")
@@ -277,7 +277,7 @@ def test_matching_by_lookup_when_the_merchant_has_more_customers_than_the_file(m
 
 def test_export_streams_in_batches_with_each_customers_cards_and_values(merchant, monkeypatch):
     monkeypatch.setattr(exporting, "EXPORT_BATCH", 3)
-    drink = custom_fields.add_custom_field(merchant, "Drink", "text")
+    custom_fields.add_custom_field(merchant, "Drink", "text")
     ids = [add_customer(merchant, f"P{i}", "Batch", f"07400 2222{i:02d}", drink=f"tea{i}") for i in range(8)]
     give_card(merchant, ids[2], status="installed", device="pwa")
     give_card(merchant, ids[3])
