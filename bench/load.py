@@ -123,6 +123,10 @@ class Server:
         env = dict(os.environ, PERKSTAR_PORT=str(self.port), PYTHONDONTWRITEBYTECODE="1",
                    PATH=f"{app_dir / 'tools' / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}")
         env.pop("REDIS_URL", None)
+        # As in production (docs/operations.md): delivery and the nightly jobs run in their own
+        # `cli worker` process, not inside every backend worker; a freshly copied database
+        # would otherwise settle all 100k cards in the middle of the measurement.
+        env["PERKSTAR_EMBEDDED_WORKER"] = "false"
         if mode == "postgresql":
             env["REDIS_URL"] = REDIS_URL
         reflex = Path(sys.executable).with_name("reflex")
@@ -315,6 +319,8 @@ def main() -> None:
     parser.add_argument("--no-sync", action="store_true", help="run the app dir as it is (no rsync from here)")
     parser.add_argument("--py-spy", type=int, default=0, metavar="N", help="profile the workers during the run with N")
     args = parser.parse_args()
+    # SIGTERM ends the run like Ctrl-C, so the app's process group is stopped on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     if not args.no_sync:
         sync_app(args.app_dir)
     print(f"machine: {os.cpu_count()} cores, load {_uptime()}", flush=True)
