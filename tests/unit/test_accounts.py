@@ -5,19 +5,12 @@ import subprocess
 import sys
 
 import pytest
-from sqlmodel import select
 
-from perkstar_ui.db.models import StaffUser
-from perkstar_ui.db.tenancy import system_session
 from perkstar_ui.services import accounts
 
 PASSWORD = "correct-horse"
 
 
-@pytest.fixture
-def owner(merchant):
-    with system_session() as session:
-        return session.exec(select(StaffUser).where(StaffUser.merchant_id == merchant)).one()
 
 
 BROWSER = "this-browser"

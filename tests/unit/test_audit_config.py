@@ -11,8 +11,7 @@ import pyotp
 import pytest
 from sqlmodel import select
 
-from perkstar_ui import config
-from perkstar_ui.db.models import AuditEntry, StaffUser
+from perkstar_ui.db.models import AuditEntry
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain import filters
 from perkstar_ui.services import audit, custom_fields, segments, stripe_account, templates, two_factor
@@ -25,20 +24,8 @@ WEBHOOK_SECRET = "whsec_auditSigningSecret0000qrst"
 TIERS = [{"name": "Basic", "price_cents": 3_500, "visit_limit": 3}]
 
 
-@pytest.fixture
-def owner(merchant) -> StaffUser:
-    with tenant_session(merchant) as session:
-        return session.exec(select(StaffUser)).first()
 
 
-@pytest.fixture
-def secret_key(monkeypatch):
-    monkeypatch.setenv("PERKSTAR_SECRET_KEY", "a-long-random-test-secret-for-fernet")
-    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
-    config.settings.cache_clear()
-    yield
-    monkeypatch.delenv("PERKSTAR_SECRET_KEY")
-    config.settings.cache_clear()
 
 
 def _entries(merchant_id: int, action: Action) -> list[audit.AuditRow]:

@@ -27,19 +27,8 @@ PASSWORD = "correct-horse"
 T0 = dt.datetime(2030, 1, 1, 12, tzinfo=dt.timezone.utc)
 
 
-@pytest.fixture
-def owner(merchant):
-    with system_session() as session:
-        return session.exec(select(StaffUser).where(StaffUser.merchant_id == merchant)).one()
 
 
-@pytest.fixture
-def secret_key(monkeypatch):
-    monkeypatch.setenv("PERKSTAR_SECRET_KEY", "a-long-random-test-secret-for-fernet")
-    config.settings.cache_clear()
-    yield
-    monkeypatch.delenv("PERKSTAR_SECRET_KEY")
-    config.settings.cache_clear()
 
 
 def _at(seconds: float) -> dt.datetime:

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from perkstar_ui import config
 from perkstar_ui.db import migrate
-from tests import pg_db
 
 REVISION = importlib.import_module("perkstar_ui.db.migrations.versions.0013_invite_revoke_and_link_at_send")
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -28,14 +24,8 @@ CLOSED = "invitation no longer valid"
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> Iterator[str]:
-    """An empty database of the run's backend."""
-    if config.database_url().startswith("postgresql"):
-        created = pg_db.create()
-        yield created
-        pg_db.drop(sa.engine.make_url(created).database)
-    else:
-        yield f"sqlite:///{tmp_path / 'm.db'}"
+def url(empty_database_url: str) -> str:
+    return empty_database_url
 
 
 def _message(connection, id_: int, email: str, role: str, status: str, minutes_ago: int) -> None:  # noqa: ANN001

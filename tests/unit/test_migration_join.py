@@ -10,16 +10,12 @@ import datetime as dt
 import importlib
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from perkstar_ui import config
 from perkstar_ui.db import migrate
-from tests import pg_db
 
 REVISION = importlib.import_module("perkstar_ui.db.migrations.versions.0012_join_and_restore")
 FORM = {"fields": [{"key": "first_name", "required": True}, {"key": "last_name", "required": True},
@@ -27,14 +23,8 @@ FORM = {"fields": [{"key": "first_name", "required": True}, {"key": "last_name",
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> Iterator[str]:
-    """An empty database of the run's backend."""
-    if config.database_url().startswith("postgresql"):
-        created = pg_db.create()
-        yield created
-        pg_db.drop(sa.engine.make_url(created).database)
-    else:
-        yield f"sqlite:///{tmp_path / 'm.db'}"
+def url(empty_database_url: str) -> str:
+    return empty_database_url
 
 
 def _filled(table: sa.Table, **given) -> dict:  # noqa: ANN003

@@ -13,7 +13,6 @@ import pyotp
 import pytest
 from sqlmodel import select
 
-from perkstar_ui import config
 from perkstar_ui.db.models import AuditEntry, LoginAttempt, StaffUser
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import security
@@ -25,19 +24,8 @@ T0 = dt.datetime(2032, 6, 1, 9, tzinfo=dt.timezone.utc)
 PARALLEL = security.EMAIL_THROTTLE.free_failures  # all of them reach the check
 
 
-@pytest.fixture
-def owner(merchant):
-    with system_session() as session:
-        return session.exec(select(StaffUser).where(StaffUser.merchant_id == merchant)).one()
 
 
-@pytest.fixture
-def secret_key(monkeypatch):
-    monkeypatch.setenv("PERKSTAR_SECRET_KEY", "a-long-random-test-secret-for-fernet")
-    config.settings.cache_clear()
-    yield
-    monkeypatch.delenv("PERKSTAR_SECRET_KEY")
-    config.settings.cache_clear()
 
 
 def _at(seconds: float) -> dt.datetime:
