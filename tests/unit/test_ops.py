@@ -203,7 +203,9 @@ for arg in "$@"; do case "$arg" in --file=*) printf 'PGDMP' > "${arg#--file=}";;
 """
 
 
-def test_backup_and_restore_never_put_the_password_on_the_command_line(tmp_path, monkeypatch):
+@pytest.fixture
+def fake_pg_tools(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+    """Stand-in pg_dump / pg_restore first on PATH, recording their argv and PGPASSWORD."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("pg_dump", "pg_restore"):
@@ -211,6 +213,9 @@ def test_backup_and_restore_never_put_the_password_on_the_command_line(tmp_path,
         (bin_dir / tool).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setenv("RECORD_DIR", str(tmp_path))
+
+
+def test_backup_and_restore_never_put_the_password_on_the_command_line(tmp_path, fake_pg_tools):
     url = "postgresql+psycopg://perkstar:Very-Secret-42@127.0.0.1:5432/perkstar"
     target = backup.backup(url, tmp_path / "x.backup")
     backup.restore(url, target)
@@ -220,16 +225,9 @@ def test_backup_and_restore_never_put_the_password_on_the_command_line(tmp_path,
         assert (tmp_path / f"{tool}.password").read_text() == "Very-Secret-42"
 
 
-def test_a_url_without_password_backs_up_with_the_operators_pgpassword(tmp_path, monkeypatch):
+def test_a_url_without_password_backs_up_with_the_operators_pgpassword(tmp_path, monkeypatch, fake_pg_tools):
     """pg_dump / pg_restore authenticate with the operator's PGPASSWORD when DATABASE_URL
     carries no password (it was dropped from their environment: the backup failed)."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for tool in ("pg_dump", "pg_restore"):
-        (bin_dir / tool).write_text(FAKE_PG_TOOL)
-        (bin_dir / tool).chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    monkeypatch.setenv("RECORD_DIR", str(tmp_path))
     monkeypatch.setenv("PGPASSWORD", "operator-Secret-7")
     url = "postgresql+psycopg://perkstar@127.0.0.1:5432/perkstar"
     backup.restore(url, backup.backup(url, tmp_path / "x.backup"))
