@@ -53,6 +53,26 @@ class AuthState(rx.State):
         return context.merchant_id if context else None
 
     @rx.event
+    @public  # ends whatever session the cookie names, if any
+    async def log_out(self):
+        # Forget everything this tab's states hold on the server (grid rows, profiles…), then
+        # end the session (the route clears the HttpOnly cookie) and drop the tab's client
+        # token, so the next page starts a new, empty state: a reload sends nothing of this login.
+        root = await self.get_state(rx.State)
+        root.reset()
+        return leave_tab(end_session=True)
+
+
+class PageGateState(AuthState):
+    """Home of ``require_login``, the first ``on_load`` of every private page.
+
+    A leaf on purpose: with Redis, Reflex loads an event's state with all its substates, so
+    an event on ``AuthState`` itself would unpickle every page's state (26 of them) on each
+    navigation; here it loads the root, ``AuthState`` and this. The login vars it sets are
+    ``AuthState``'s (inherited vars write through to the parent).
+    """
+
+    @rx.event
     @requires(Permission.SIGNED_IN)
     async def require_login(self):
         """``on_load`` of every private page (first): who is here, and what they may see."""
@@ -63,13 +83,3 @@ class AuthState(rx.State):
         self.manager_tools = allowed(context.role, Permission.OPEN_SETTINGS)
         self.owner_tools = allowed(context.role, Permission.ACCOUNT_SETTINGS)
         self.access_denied = False
-
-    @rx.event
-    @public  # ends whatever session the cookie names, if any
-    async def log_out(self):
-        # Forget everything this tab's states hold on the server (grid rows, profiles…), then
-        # end the session (the route clears the HttpOnly cookie) and drop the tab's client
-        # token, so the next page starts a new, empty state: a reload sends nothing of this login.
-        root = await self.get_state(rx.State)
-        root.reset()
-        return leave_tab(end_session=True)

@@ -54,7 +54,7 @@ def test_the_only_other_handlers_are_reflexs_known_ones():
 def test_the_walk_finds_the_apps_handlers():
     handlers = _our_handlers()
     assert len(handlers) > 100
-    assert any(name.endswith("AuthState.require_login") for name in handlers)
+    assert any(name.endswith("PageGateState.require_login") for name in handlers)
 
 
 def test_every_event_handler_declares_a_permission():
