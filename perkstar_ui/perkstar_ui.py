@@ -40,8 +40,7 @@ from perkstar_ui.state.campaign_list import CampaignDetailState, CampaignListSta
 from perkstar_ui.state.counter import CounterState
 from perkstar_ui.state.card_templates import CardTemplatesState
 from perkstar_ui.state.custom_fields import CustomFieldsState
-from perkstar_ui.state.customer_filters import FilterState
-from perkstar_ui.state.customer_grid import GridState
+from perkstar_ui.state.customers_page import CustomersPageState
 from perkstar_ui.state.invite import InviteState
 from perkstar_ui.state.login import LoginState
 from perkstar_ui.state.profile import ProfileState
@@ -50,7 +49,6 @@ from perkstar_ui.state.join import JoinState
 from perkstar_ui.state.join_links import JoinLinksState, PosterState
 from perkstar_ui.state.segments import SegmentsState
 from perkstar_ui.state import tab_records
-from perkstar_ui.state.tiles import TilesState
 from perkstar_ui.state.two_factor import TwoFactorState
 
 # Settings valid, database (and Redis) reachable, or one clear line and a non-zero exit.
@@ -83,22 +81,24 @@ def _home() -> rx.Component:
 
 app.add_page(login_page, route="/login", title="Log in · Perkstar", on_load=LoginState.redirect_if_logged_in)
 app.add_page(_home, route="/", on_load=rx.redirect("/customers"))
+# Each private page's load is its login check too (``requires(page=True)``); the pages
+# that load nothing else have ``require_login``.
 app.add_page(
     customers_page, route="/customers", title="Customers · Perkstar",
-    on_load=[PageGateState.require_login, TilesState.refresh, GridState.load, FilterState.load, SegmentsState.open_from_url],
+    on_load=CustomersPageState.load,
 )
 app.add_page(
     profile_page, route="/customers/[customer_id]", title="Customer · Perkstar",
-    on_load=[PageGateState.require_login, ProfileState.load],
+    on_load=ProfileState.load,
 )
 # Hidden, no login, nothing of any merchant: the benches' trivial click → render baseline.
 app.add_page(bench_ping_page, route=BENCH_PING_ROUTE, title="Ping")
 # The counter (issue 14): every role, staff included (view customers + card actions).
 app.add_page(counter_page, route=COUNTER_ROUTE, title="Counter · Perkstar",
-             on_load=[PageGateState.require_login, CounterState.load])
+             on_load=CounterState.load)
 app.add_page(cards_page, route="/cards", title="Cards · Perkstar",
-             on_load=[PageGateState.require_login, CardTemplatesState.load, JoinLinksState.load])
-app.add_page(poster_page, route=POSTER_ROUTE, title="Poster · Perkstar", on_load=[PageGateState.require_login, PosterState.load])
+             on_load=[CardTemplatesState.load, JoinLinksState.load])
+app.add_page(poster_page, route=POSTER_ROUTE, title="Poster · Perkstar", on_load=PosterState.load)
 # Public (no login): a card's own page, opened from its install link or the home screen.
 app.add_page(public_card_page, route=CARD_ROUTE, title="Your card", meta=CARD_META, on_load=PublicCardState.load)
 app.add_page(referral_page, route=REFERRAL_ROUTE, title="Join · Perkstar", on_load=JoinState.load)
@@ -106,16 +106,16 @@ app.add_page(referral_page, route=REFERRAL_ROUTE, title="Join · Perkstar", on_l
 app.add_page(join_page, route=JOIN_ROUTE, title="Join · Perkstar", on_load=JoinState.load)
 app.add_page(segments_page, route=SEGMENTS_ROUTE, title="Segments · Perkstar",
              on_load=[PageGateState.require_login, SegmentsState.load])
-app.add_page(settings_page, route="/settings", title="Settings · Perkstar", on_load=[PageGateState.require_login, CustomFieldsState.load])
+app.add_page(settings_page, route="/settings", title="Settings · Perkstar", on_load=CustomFieldsState.load)
 app.add_page(audit_page, route="/settings/audit", title="Audit trail · Perkstar",
-             on_load=[PageGateState.require_login, AuditLogState.load])
+             on_load=AuditLogState.load)
 # Public (no login): a staff invitation sets the password (the token is the secret).
 app.add_page(invite_page, route=INVITE_ROUTE, title="Join · Perkstar", on_load=InviteState.load)
 app.add_page(campaigns_page, route=CAMPAIGNS_ROUTE, title="Campaigns · Perkstar",
-             on_load=[PageGateState.require_login, CampaignListState.load])
+             on_load=CampaignListState.load)
 app.add_page(campaign_page, route=CAMPAIGN_ROUTE, title="Campaign · Perkstar",
-             on_load=[PageGateState.require_login, CampaignDetailState.load])
+             on_load=CampaignDetailState.load)
 app.add_page(account_page, route=ACCOUNT_ROUTE, title="Your sign-in · Perkstar",
-             on_load=[PageGateState.require_login, TwoFactorState.load])
+             on_load=TwoFactorState.load)
 for key, (title, _) in SECTIONS.items():
     app.add_page(section_page(key), route=f"/{key}", title=f"{title} · Perkstar", on_load=PageGateState.require_login)

@@ -202,18 +202,20 @@ def resolve_session(token: str | None, *, now: dt.datetime | None = None) -> Log
         return None
     now = now or utcnow()
     with system_session() as session:
+        # Columns, not the LoginSession entity: every event of every tab runs this.
         row = session.exec(
-            select(LoginSession, Merchant.name, StaffUser.email, StaffUser.role, StaffUser.active)
+            select(LoginSession.merchant_id, LoginSession.staff_user_id, LoginSession.expires_at,
+                   Merchant.name, StaffUser.email, StaffUser.role, StaffUser.active)
             .join(Merchant, Merchant.id == LoginSession.merchant_id)
             .join(StaffUser, StaffUser.id == LoginSession.staff_user_id)
             .where(LoginSession.token_hash == security.token_hash(token))
         ).first()
     if row is None:
         return None
-    login, merchant_name, staff_email, role, active = row
-    if as_utc(login.expires_at) <= now or not active:  # a deactivated user's sessions end at once
+    merchant_id, staff_user_id, expires_at, merchant_name, staff_email, role, active = row
+    if as_utc(expires_at) <= now or not active:  # a deactivated user's sessions end at once
         return None
-    return LoginContext(login.merchant_id, login.staff_user_id, merchant_name, staff_email, role)
+    return LoginContext(merchant_id, staff_user_id, merchant_name, staff_email, role)
 
 
 def log_out(token: str | None, *, ip: str | None = None) -> None:

@@ -18,6 +18,7 @@ from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import campaign_reports, campaigns
 from perkstar_ui.state.auth import LOGIN_ROUTE, AuthState
 from perkstar_ui.state.guard import current_login, requires
+from perkstar_ui.state.routing import route_param
 
 RECENT = 5
 FOLLOW_SECONDS = 2
@@ -154,7 +155,7 @@ class CampaignDetailState(AuthState):
         return self.campaign.status in ACTIVE
 
     def _campaign_id(self) -> int:
-        raw = str(self.router.page.params.get("campaign_id", ""))
+        raw = route_param(self, "campaign_id")
         return int(raw) if raw.isdigit() else 0
 
     async def _read(self) -> bool:

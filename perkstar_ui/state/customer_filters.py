@@ -146,14 +146,10 @@ class FilterState(AuthState):
 
     # --- page load and sync ---------------------------------------------------------------
 
-    @rx.event
-    @requires(Permission.VIEW_CUSTOMERS)
-    async def load(self):
-        """``on_load`` of /customers: the merchant's fields (custom fields change), then the grid's filter."""
-        merchant_id = current_login().merchant_id
+    async def _open(self, merchant_id: int) -> None:
+        """/customers' load: the builder as the grid's filter, with the fields as they are now."""
         await self._catalog(merchant_id, fresh=True)
         await self._sync(force=True)
-        return None
 
     async def _sync(self, force: bool = False) -> None:
         grid = await self.get_state(GridState)

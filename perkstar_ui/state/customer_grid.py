@@ -138,6 +138,11 @@ class GridState(AuthState):
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def load(self):
+        async for update in self._open():
+            yield update
+
+    async def _open(self):  # noqa: ANN202  an async generator of UI updates
+        """The page (again) with nothing selected: /customers' load, and after new rows."""
         self.selected_ids, self.all_matching = [], False
         async for update in self._reload():
             yield update

@@ -14,7 +14,8 @@ Every event handler of every state declares what it needs, with exactly one of:
   profile, the audit page) are not loaded for the event, so resetting cannot reach them;
   without the token nothing ever reads them again (they expire). A role without the
   permission → the toast "You don't have access", or with ``page=True`` (a page's
-  ``on_load``) the shell's ``access-denied`` panel instead of the page, or with
+  ``on_load``, which then also fills the shell's login vars, ``shell_vars``: a page needs
+  no separate login check) the shell's ``access-denied`` panel instead of the page, or with
   ``silent=True`` (an on-mount load of a section the role does not see) nothing.
 - ``@public``: the public pages' handlers (card page, referral sign-up, login): no
   login; they find what they act on by an unguessable token.
@@ -55,7 +56,8 @@ from perkstar_ui.services.metrics import timed_event
 LOGIN_ROUTE = "/login"
 ACCESS_DENIED_MESSAGE = "You don't have access"
 ACCESS_DENIED_VAR = "access_denied"  # AuthState's flag behind the shell's access-denied panel
-__all__ = ["Declared", "current_login", "declared", "leave_tab", "local", "public", "requires", "resolve_login", "session_token"]
+__all__ = ["Declared", "current_login", "declared", "leave_tab", "local", "public", "requires", "resolve_login", "session_token",
+           "shell_vars"]
 
 _current: contextvars.ContextVar[LoginContext | None] = contextvars.ContextVar("perkstar_login", default=None)
 
@@ -82,6 +84,13 @@ def current_login() -> LoginContext:
     if context is None:
         raise RuntimeError("current_login() outside a @requires handler")
     return context
+
+
+def shell_vars(context: LoginContext) -> dict[str, Any]:
+    """What the shell shows of a login (``AuthState``'s vars), set by every page's load."""
+    return {"merchant_name": context.merchant_name, "staff_email": context.staff_email, "staff_role": context.role,
+            "manager_tools": allowed(context.role, Permission.OPEN_SETTINGS),
+            "owner_tools": allowed(context.role, Permission.ACCOUNT_SETTINGS), ACCESS_DENIED_VAR: False}
 
 
 def public(fn: Callable) -> Callable:
@@ -127,6 +136,9 @@ async def _admit(state: Any, permission: Permission, page: bool, silent: bool) -
     if context is None:
         await _forget_tab(state)
         return None, leave_tab()
+    if page:  # a page's load is its login check too: the shell shows who is here
+        for name, value in shell_vars(context).items():
+            setattr(state, name, value)
     if not allowed(context.role, permission):
         if page:
             setattr(state, ACCESS_DENIED_VAR, True)

@@ -11,6 +11,7 @@ import reflex as rx
 
 from perkstar_ui.services import staff
 from perkstar_ui.state.guard import public
+from perkstar_ui.state.routing import route_param
 
 LOGIN_ROUTE = "/login"
 
@@ -24,7 +25,7 @@ class InviteState(rx.State):
     busy: bool = False
 
     def _token(self) -> str:
-        return str(self.router.page.params.get("token", ""))
+        return route_param(self, "token")
 
     @rx.event
     @public

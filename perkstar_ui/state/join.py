@@ -20,6 +20,7 @@ from perkstar_ui.api.client_address import limit_key, router_ip
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.services import contact_codes, signup
 from perkstar_ui.state.guard import local, public
+from perkstar_ui.state.routing import route_param, route_path
 
 REFERRAL_PREFIX = "/r/"
 
@@ -56,8 +57,8 @@ class JoinState(rx.State):
     _token: str = ""  # the new card whose bonus waits for its code
 
     def _codes(self) -> dict[str, str]:
-        code = str(self.router.page.params.get("code", ""))
-        referral = str(self.router.page.path or "").startswith(REFERRAL_PREFIX)
+        code = route_param(self, "code")
+        referral = route_path(self).startswith(REFERRAL_PREFIX)
         return {"referral_code": code} if referral else {"join_code": code}
 
     def _client(self) -> str:

@@ -10,6 +10,7 @@ import reflex as rx
 from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import join_links
 from perkstar_ui.state.guard import current_login, requires
+from perkstar_ui.state.routing import route_param
 
 
 class JoinLinksState(rx.State):
@@ -34,7 +35,7 @@ class PosterState(rx.State):
     @rx.event
     @requires(Permission.MANAGE_TEMPLATES, page=True)
     async def load(self):
-        raw = str(self.router.page.params.get("template_id", ""))
+        raw = route_param(self, "template_id")
         origin = self.router.headers.origin or ""
         found = None
         if raw.isdigit() and len(raw) < 12:

@@ -14,8 +14,9 @@ from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import cards as engine
 from perkstar_ui.services import customer_profile, customer_records, refusals, rfm
 from perkstar_ui.state.auth import HOME_ROUTE, AuthState
-from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.card_panels import CardPanelState, PanelHost, on_action
+from perkstar_ui.state.guard import current_login, local, requires
+from perkstar_ui.state.routing import route_param
 from perkstar_ui.state.tiles import TilesState
 
 HISTORY_PAGE_SIZE = 20
@@ -116,7 +117,7 @@ class ProfileState(AuthState):
         return self.history_page * HISTORY_PAGE_SIZE < self.history_total
 
     @rx.event
-    @requires(Permission.VIEW_CUSTOMERS)
+    @requires(Permission.VIEW_CUSTOMERS, page=True)
     async def load(self):
         await self._load(current_login().merchant_id)
 
@@ -129,7 +130,7 @@ class ProfileState(AuthState):
         await self._load(current_login().merchant_id)
 
     async def _load(self, merchant_id: int) -> None:
-        raw_id = str(self.router.page.params.get("customer_id", ""))
+        raw_id = route_param(self, "customer_id")
         customer_id = int(raw_id) if raw_id.isdigit() else 0
         profile = await asyncio.to_thread(customer_profile.load_profile, merchant_id, customer_id) if customer_id else None
         self.loaded, self.found = True, profile is not None

@@ -16,6 +16,7 @@ import reflex as rx
 from perkstar_ui.services import public_card as cards
 from perkstar_ui.services import push_keys, referrals
 from perkstar_ui.state.guard import public
+from perkstar_ui.state.routing import route_param
 
 # Captured as early as the page script runs; prompting needs the user's tap.
 PROMPT_SCRIPT = (
@@ -115,7 +116,7 @@ class PublicCardState(rx.State):
     push_status: str = ""
 
     def _card_token(self) -> str:
-        return str(self.router.page.params.get("token", ""))
+        return route_param(self, "token")
 
     async def _refresh(self) -> None:
         token = self._card_token()

@@ -6,7 +6,7 @@ by the service, so another merchant's id is simply "not found". The filter being
 is always ``GridState.filter_json`` (what the grid shows), never one sent by the browser.
 
 From ``/segments`` open and edit navigate to ``/customers?segment=<id>`` (``&edit=1``);
-that page's ``on_load`` runs ``open_from_url``, so the link also survives a reload.
+that page's ``on_load`` runs ``_open_from_url``, so the link also survives a reload.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ class SegmentsState(AuthState):
     @rx.event
     @requires(Permission.VIEW_CUSTOMERS)
     async def open_on_customers(self, segment_id: int):
-        """``segment-open`` on /segments: the customers page opens it (see ``open_from_url``)."""
+        """``segment-open`` on /segments: the customers page opens it (see ``_open_from_url``)."""
         return await self._go_to_customers(segment_id, edit=False)
 
     @rx.event
@@ -189,13 +189,11 @@ class SegmentsState(AuthState):
     async def edit_on_customers(self, segment_id: int):
         return await self._go_to_customers(segment_id, edit=True)
 
-    @rx.event
-    @requires(Permission.VIEW_CUSTOMERS)
-    async def open_from_url(self):
-        """``on_load`` of /customers: ``?segment=<id>`` (``&edit=1``) opens that segment."""
+    async def _open_from_url(self) -> list:
+        """/customers' load: ``?segment=<id>`` (``&edit=1``) opens that segment."""
         raw = str(self.router.url.query_parameters.get(SEGMENT_PARAM, ""))
         if not raw.isdigit():
-            return None
+            return []
         edit = self.router.url.query_parameters.get(EDIT_PARAM, "") == "1"
         return await self._show(int(raw), edit)
 

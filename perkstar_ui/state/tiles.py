@@ -23,8 +23,10 @@ class TilesState(AuthState):
     @requires(Permission.VIEW_CUSTOMERS)
     async def refresh(self):
         """Reload the tiles; other states call this after they change data."""
-        context = current_login()
-        tiles = await asyncio.to_thread(load_tiles, context.merchant_id)
+        await self._refresh(current_login().merchant_id)
+
+    async def _refresh(self, merchant_id: int) -> None:
+        tiles = await asyncio.to_thread(load_tiles, merchant_id)
         self.total_customers = str(tiles.total_customers)
         self.card_transactions = str(tiles.card_transactions)
         self.reviews = str(tiles.reviews)
