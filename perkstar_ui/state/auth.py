@@ -78,6 +78,6 @@ class PageGateState(AuthState):
     @rx.event
     @requires(Permission.SIGNED_IN)
     async def require_login(self):
-        """``on_load`` of every private page (first): who is here, and what they may see."""
+        """``on_load`` of a page with no ``page=True`` load of its own: who is here, what they may see."""
         for name, value in shell_vars(current_login()).items():
             setattr(self, name, value)

@@ -26,8 +26,9 @@ class CustomersPageState(AuthState):
     async def load(self):
         merchant_id = current_login().merchant_id
         grid = await self.get_state(GridState)
-        async for update in grid._open():  # the spinner first, then the rows
+        async for update in grid._open():  # the spinner first
             yield update
+        yield  # the rows, before the tiles and the builder are counted
         await (await self.get_state(TilesState))._refresh(merchant_id)
         await (await self.get_state(FilterState))._open(merchant_id)
         for event in await (await self.get_state(SegmentsState))._open_from_url():

@@ -138,7 +138,8 @@ async def _admit(state: Any, permission: Permission, page: bool, silent: bool) -
         return None, leave_tab()
     if page:  # a page's load is its login check too: the shell shows who is here
         for name, value in shell_vars(context).items():
-            setattr(state, name, value)
+            if getattr(state, name) != value:  # an unchanged var stays out of the delta and Redis
+                setattr(state, name, value)
     if not allowed(context.role, permission):
         if page:
             setattr(state, ACCESS_DENIED_VAR, True)
@@ -196,6 +197,7 @@ def requires(permission: Permission, *, page: bool = False, silent: bool = False
                     _reset(token)
 
             wrapper = guarded
+        wrapper.loads_page = page  # its state must be an AuthState (it gets the shell's vars): test_state_tree
         return mark(wrapper, permission)
 
     return decorate

@@ -9,6 +9,7 @@ import reflex as rx
 
 from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import join_links
+from perkstar_ui.state.auth import AuthState
 from perkstar_ui.state.guard import current_login, requires
 from perkstar_ui.state.routing import route_param
 
@@ -23,7 +24,7 @@ class JoinLinksState(rx.State):
         self.links = await asyncio.to_thread(join_links.join_links, current_login().merchant_id, origin)
 
 
-class PosterState(rx.State):
+class PosterState(AuthState):  # a page: the guard fills the shell's vars and access_denied
     loaded: bool = False
     found: bool = False
     business: str = ""

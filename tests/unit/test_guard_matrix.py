@@ -74,7 +74,8 @@ class _Root:
 def _tab(token: str | None) -> SimpleNamespace:
     cookie = f"other=1; {SESSION_COOKIE}={token}" if token else "other=1"
     tab = SimpleNamespace(router=SimpleNamespace(headers=SimpleNamespace(cookie=cookie)), access_denied=False,
-                          root=_Root())
+                          root=_Root(), merchant_name="", staff_email="", staff_role="", manager_tools=False,
+                          owner_tools=False)
 
     async def get_state(_cls):  # noqa: ANN001, ANN202
         return tab.root
@@ -153,6 +154,10 @@ def test_a_page_the_role_may_not_open_shows_access_denied(logins):
     assert _call(page_load, staff_tab) is None and staff_tab.access_denied is True
     manager_tab = _tab(logins["manager"][1])
     assert _call(page_load, manager_tab)[0] == "ran" and manager_tab.access_denied is False
+    # A page's load is its login check too: the shell shows who is here, for either answer.
+    assert (staff_tab.staff_role, staff_tab.manager_tools) == ("staff", False)
+    assert (manager_tab.staff_role, manager_tab.manager_tools, manager_tab.owner_tools) == ("manager", True, False)
+    assert manager_tab.staff_email and manager_tab.merchant_name
 
 
 def test_async_generators_keep_the_context_across_yields_and_release_it(logins):

@@ -60,3 +60,13 @@ def test_the_counter_tablets_pages_load_in_one_event():
     for route in ("/customers", "/customers/5", "/counter"):
         assert len(app.get_load_events(route)) == 1, (route, app.get_load_events(route))
     assert max(len(app.get_load_events(route)) for route in app._load_events) <= 2
+
+
+def test_every_page_load_is_on_a_state_with_the_shells_vars():
+    """A ``page=True`` load sets the shell's vars and ``access_denied`` on its own state
+    (inherited from ``AuthState``): on any other state Reflex refuses an undeclared var."""
+    pages = {f"{state.__name__}.{name}": issubclass(state, AuthState)
+             for state in _our_states(rx.State)
+             for name, handler in state.event_handlers.items() if getattr(handler.fn, "loads_page", False)}
+    assert "PosterState.load" in pages and "ProfileState.load" in pages
+    assert [name for name, ok in pages.items() if not ok] == []
