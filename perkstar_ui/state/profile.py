@@ -127,9 +127,13 @@ class ProfileState(AuthState):
         """The panel applied an action: reload, on the card a redeemed coupon became (spec Q20)."""
         if new_card_id:
             self.selected_card_id = new_card_id  # _load keeps it only if it is this customer's
-        await self._load(current_login().merchant_id)
+        merchant_id = current_login().merchant_id
+        await self._load(merchant_id, panel=False)
+        # The panel refreshed itself after the action: read it again only for another card.
+        if (await self.get_state(CardPanelState)).card_id != self.selected_card_id:
+            await self._show_panel(merchant_id)
 
-    async def _load(self, merchant_id: int) -> None:
+    async def _load(self, merchant_id: int, *, panel: bool = True) -> None:
         raw_id = route_param(self, "customer_id")
         customer_id = int(raw_id) if raw_id.isdigit() else 0
         profile = await asyncio.to_thread(customer_profile.load_profile, merchant_id, customer_id) if customer_id else None
@@ -160,7 +164,8 @@ class ProfileState(AuthState):
             self.selected_card_id = _default_card(self.cards)
         self.history_page = 1
         await self._load_history(merchant_id)
-        await self._show_panel(merchant_id)
+        if panel:
+            await self._show_panel(merchant_id)
 
     async def _show_panel(self, merchant_id: int) -> None:
         panel = await self.get_state(CardPanelState)
