@@ -4,7 +4,9 @@
 a verb (§0.5) and applies it through ``services.cards``; ``StripeMembershipPanel`` adds
 what a membership shows (it reads nothing for other types). A host page (the profile,
 the counter) fills it with ``_show()`` from its own handler and learns of an applied
-action through the event it registered with ``on_action`` (the panel imports no host).
+action through the method it registered with ``on_action`` (the panel imports no host),
+called inside the same event: a separate event would cost another lock, state load and
+save, login check and delta per action (issue 15's load test).
 
 Every dialog opening draws a fresh idempotency key: a double click on Apply, or an
 event the websocket sends again, reaches the service with the same key and applies once.
@@ -17,7 +19,8 @@ import dataclasses
 import datetime as dt
 import enum
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import reflex as rx
 
@@ -43,13 +46,15 @@ class PanelHost(enum.StrEnum):
     COUNTER = "counter"
 
 
-# host → the event to fire after an applied action, given the card to show next (a
-# redeemed coupon becomes another card, spec Q20) or 0. Registered by the host states.
-_AFTER_ACTION: dict[PanelHost, Callable[[int], object]] = {}
+# host → (its state class, its coroutine method run after an applied action, given the
+# card to show next — a redeemed coupon becomes another card, spec Q20 — or 0, returning
+# the UI events to send). Registered by the host states.
+AfterAction = Callable[[Any, int], Awaitable[list | None]]
+_AFTER_ACTION: dict[PanelHost, tuple[type[rx.State], AfterAction]] = {}
 
 
-def on_action(host: PanelHost, make_event: Callable[[int], object]) -> None:
-    _AFTER_ACTION[host] = make_event
+def on_action(host: PanelHost, state: type[rx.State], after: AfterAction) -> None:
+    _AFTER_ACTION[host] = (state, after)
 
 
 @dataclasses.dataclass
@@ -216,7 +221,9 @@ class CardPanel(rx.State, mixin=True):
         yield rx.toast.success(message)
         after = _AFTER_ACTION.get(PanelHost(self._host)) if self._host else None
         if after is not None:
-            yield after(new_card_id)
+            host_state, refresh = after
+            for event in await refresh(await self.get_state(host_state), new_card_id) or []:
+                yield event
 
 
 class CardPanelState(StripeMembershipPanel, CardPanel, AuthState):

@@ -247,9 +247,7 @@ class CounterState(AuthState):
         self.done_message = f"Undone. Balance {panel.balance}."
         yield _ready_for_next()
 
-    @rx.event
-    @requires(Permission.VIEW_CUSTOMERS)
-    async def after_panel_action(self, new_card_id: int):
+    async def _after_panel_action(self, new_card_id: int) -> list:
         """An action from a full dialog was applied: refresh, then ready for the next customer."""
         merchant_id = current_login().merchant_id
         if self.customer_id:
@@ -267,4 +265,4 @@ class CounterState(AuthState):
         self.scanning, self.scan_error = False, str(message)[:200]
 
 
-on_action(PanelHost.COUNTER, CounterState.after_panel_action)
+on_action(PanelHost.COUNTER, CounterState, CounterState._after_panel_action)

@@ -121,10 +121,9 @@ class ProfileState(AuthState):
     async def load(self):
         await self._load(current_login().merchant_id)
 
-    @rx.event
-    @requires(Permission.VIEW_CUSTOMERS)
-    async def after_card_action(self, new_card_id: int):
-        """The panel applied an action: reload, on the card a redeemed coupon became (spec Q20)."""
+    async def _after_card_action(self, new_card_id: int) -> None:
+        """The panel applied an action (inside its event): reload, on the card a redeemed
+        coupon became (spec Q20)."""
         if new_card_id:
             self.selected_card_id = new_card_id  # _load keeps it only if it is this customer's
         merchant_id = current_login().merchant_id
@@ -294,4 +293,4 @@ class ProfileState(AuthState):
         yield ProfileState.load
 
 
-on_action(PanelHost.PROFILE, ProfileState.after_card_action)
+on_action(PanelHost.PROFILE, ProfileState, ProfileState._after_card_action)
