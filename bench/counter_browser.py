@@ -98,12 +98,38 @@ def _samples(merchant_id: int, runs: int) -> tuple[str, list[tuple[int, str]], l
     return serial, [tuple(r) for r in phones], [tuple(r) for r in names]
 
 
-def _timed(page: Page, act: Callable[[], None], done: str, arg: object = None) -> float:
-    """ms from the action to ``done`` (a JS predicate, polled every animation frame) being true."""
+# The page's own clock: it starts at the input event (capture phase, before React sees it)
+# and stops in the animation frame in which the predicate first holds. Playwright's click
+# first waits for the control to be visible, stable over two frames and hit-testable: that
+# is the driver's time, not the app's, so it is reported beside it but not judged.
+INPUT_CLOCK = """
+window.__benchStart = null;
+for (const kind of ['pointerdown', 'keydown']) {
+  document.addEventListener(kind, () => { if (window.__benchStart === null) window.__benchStart = performance.now(); }, true);
+}
+"""
+DRIVER = "-driver"  # results[kind + DRIVER]: from before Playwright's action (its checks included)
+
+
+def _timed(page: Page, act: Callable[[], None], done: str, arg: object = None) -> tuple[float, float]:
+    """(ms in the page from the input event to ``done`` true, ms around Playwright's action);
+    ``done`` is a JS predicate polled every animation frame."""
+    page.evaluate("window.__benchStart = null; window.__benchEnd = null;")
+    clocked = (f"(arg) => {{ if (!({done})(arg)) return false; "
+               "if (window.__benchEnd === null) window.__benchEnd = performance.now(); return true; }")
     started = time.perf_counter()
     act()
-    page.wait_for_function(done, arg=arg, polling="raf", timeout=20_000)
-    return (time.perf_counter() - started) * 1000
+    page.wait_for_function(clocked, arg=arg, polling="raf", timeout=20_000)
+    driver = (time.perf_counter() - started) * 1000
+    in_page = page.evaluate("window.__benchStart === null ? null : window.__benchEnd - window.__benchStart")
+    if in_page is None:
+        raise RuntimeError("the action sent no pointer or key event")
+    return in_page, driver
+
+
+def _record(results: dict[str, list[float]], kind: str, timing: tuple[float, float]) -> None:
+    results[kind].append(timing[0])
+    results.setdefault(kind + DRIVER, []).append(timing[1])
 
 
 def _stats(samples: list[float]) -> tuple[float, float]:
@@ -120,6 +146,7 @@ def measure(base_url: str, serial: str, phones, names, runs: int, video: Path,  
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + fake_camera_args(video))
         context = browser.new_context(base_url=base_url, viewport=TABLET, has_touch=True)
+        context.add_init_script(INPUT_CLOCK)
         context.grant_permissions(["camera"])
         page = context.new_page()
         ready = '[data-testid="app-ready"][data-hydrated="true"]'
@@ -130,7 +157,7 @@ def measure(base_url: str, serial: str, phones, names, runs: int, video: Path,  
             took = _timed(page, lambda: page.click('[data-testid="bench-ping"]'),
                           "(n) => document.querySelector('[data-testid=\"bench-pong\"]').textContent === String(n)", n)
             if n > 3:
-                results["ping"].append(took)
+                _record(results, "ping", took)
 
         page.goto("/login")
         page.wait_for_selector(ready, state="attached")
@@ -146,7 +173,7 @@ def measure(base_url: str, serial: str, phones, names, runs: int, video: Path,  
             field.fill(text)
             took = _timed(page, lambda: field.press("Enter"),
                           _visible(f'[data-testid="counter-result"][data-customer-id="{customer_id}"]'))
-            results["enter-phone"].append(took)
+            _record(results, "enter-phone", took)
             # The same event then opens that customer's card: let it finish (a person reads the result).
             page.wait_for_function(_visible('[data-testid="counter-customer"]'))
             page.wait_for_timeout(150)
@@ -155,7 +182,7 @@ def measure(base_url: str, serial: str, phones, names, runs: int, video: Path,  
             field.fill(name)
             took = _timed(page, lambda: field.press("Enter"),
                           f"(n) => {{ const e = {first_result}; return !!e && e.textContent.includes(n); }}", name)
-            results["enter-name"].append(took)
+            _record(results, "enter-name", took)
             page.wait_for_timeout(150)
 
         panel = f'[data-testid="card-panel"][data-serial="{serial}"]'
@@ -164,14 +191,14 @@ def measure(base_url: str, serial: str, phones, names, runs: int, video: Path,  
             field.press("Enter")
             page.wait_for_function(_visible(f'[data-testid="counter-result"][data-customer-id="{customer_id}"]'))
             page.wait_for_function(f"() => !document.querySelector('{panel}')")
-            results["scan"].append(_timed(page, lambda: page.click('[data-testid="counter-scan"]'), _visible(panel)))
+            _record(results, "scan", _timed(page, lambda: page.click('[data-testid="counter-scan"]'), _visible(panel)))
 
         balance = '[data-testid="card-panel"] [data-testid="card-balance"]'
         for _ in range(runs):
             before = page.text_content(balance)
             took = _timed(page, lambda: page.click('[data-testid="quick-add-stamps"]'),
                           f"(b) => document.querySelector('{balance}').textContent !== b", before)
-            results["quick-add-stamps"].append(took)
+            _record(results, "quick-add-stamps", took)
             page.wait_for_timeout(50)
         browser.close()
 
@@ -181,16 +208,21 @@ def report(results: dict[str, list[float]], customers: int, backend: str) -> Non
         print("no samples")
         return
     ping_median, ping_p95 = _stats(results["ping"])
-    print(f"\n[{backend}] counter in Chromium 768x1024, {customers} customers (ms; ratio = median / ping median)")
-    print(f"{'interaction':<22}{'median':>9}{'p95':>9}{'goal p95':>10}{'ratio':>8}")
-    print(f"{'ping (trivial click)':<22}{ping_median:>9.1f}{ping_p95:>9.1f}{'':>10}{1:>8.2f}")
-    for kind in ("enter-phone", "enter-name", "scan", "quick-add-stamps"):
+    print(f"\n[{backend}] counter in Chromium 768x1024, {customers} customers (ms in the page, input event → "
+          "predicate true; ratio = median / ping median; driver = around Playwright's action, checks included)")
+    print(f"{'interaction':<22}{'median':>9}{'p95':>9}{'goal p95':>10}{'ratio':>8}{'driver med/p95':>17}")
+    for kind in ("ping", "enter-phone", "enter-name", "scan", "quick-add-stamps"):
         if not results[kind]:
             print(f"{kind:<22} no samples")
             continue
         median, p95 = _stats(results[kind])
-        verdict = "ok" if p95 <= GOALS_MS[kind] else "MISSED"
-        print(f"{kind:<22}{median:>9.1f}{p95:>9.1f}{GOALS_MS[kind]:>7} {verdict:<3}{median / ping_median:>7.2f}")
+        driver_median, driver_p95 = _stats(results[kind + DRIVER])
+        if kind == "ping":
+            label, goal = "ping (trivial click)", f"{'':>10}"
+        else:
+            label, goal = kind, f"{GOALS_MS[kind]:>7} {'ok' if p95 <= GOALS_MS[kind] else 'MISSED':<3}"
+        print(f"{label:<22}{median:>9.1f}{p95:>9.1f}{goal}{median / ping_median:>7.2f}"
+              f"{driver_median:>9.1f}/{driver_p95:.1f}")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} (2 cores, shared)")
 
 

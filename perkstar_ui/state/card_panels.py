@@ -18,6 +18,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import enum
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -35,6 +36,7 @@ from perkstar_ui.state.guard import current_login, local, requires
 from perkstar_ui.state.membership_panel import StripeMembershipPanel
 
 UNIT_HINTS = {Unit.COUNT: "a whole number", Unit.MONEY: "an amount, e.g. 12.50", Unit.POINTS: "points, e.g. 10 or 2.50"}
+logger = logging.getLogger(__name__)
 NO_PURCHASE_VERBS = ("change-tier", "change-period", "change-expiration", "send-push", "remove-stamps", "remove-visits",
                      "add-reward")
 
@@ -222,8 +224,14 @@ class CardPanel(rx.State, mixin=True):
         after = _AFTER_ACTION.get(PanelHost(self._host)) if self._host else None
         if after is not None:
             host_state, refresh = after
-            for event in await refresh(await self.get_state(host_state), new_card_id) or []:
-                yield event
+            try:
+                events = await refresh(await self.get_state(host_state), new_card_id)
+            except Exception:  # noqa: BLE001  the action is saved: keep the tab's state, say so
+                logger.exception("refreshing the %s after a card action failed", self._host)
+                yield rx.toast.warning("Saved. Reload the page to see every change.")
+                return
+            if events:
+                yield events
 
 
 class CardPanelState(StripeMembershipPanel, CardPanel, AuthState):

@@ -109,7 +109,7 @@ class CounterState(AuthState):
             yield  # a one-customer result shows before their card loads
         await self._open(merchant_id, found.customer_id or found.results[0].customer_id, found.card_id)
 
-    async def _open(self, merchant_id: int, customer_id: int, card_id: int) -> None:
+    async def _open(self, merchant_id: int, customer_id: int, card_id: int, *, refreshed: bool = False) -> None:
         loaded = await asyncio.to_thread(lookups.customer_cards, merchant_id, customer_id)
         if loaded is None:
             self._clear_customer()
@@ -122,14 +122,16 @@ class CounterState(AuthState):
         if not any(c.id == card_id for c in cards):  # keep the card on screen, else the likeliest one
             kept = any(c.id == self.selected_card_id for c in cards)
             card_id = self.selected_card_id if kept else lookups.default_card(cards)
-        await self._show(merchant_id, card_id)
+        await self._show(merchant_id, card_id, refreshed=refreshed)
 
-    async def _show(self, merchant_id: int, card_id: int) -> None:
+    async def _show(self, merchant_id: int, card_id: int, *, refreshed: bool = False) -> None:
+        """``refreshed``: the panel has just read this card itself (after its own action)."""
         if card_id != self._undo_card_id:  # the bar speaks of another card's action
             self._close_undo()
         self.selected_card_id = card_id
         panel = await self.get_state(CardPanelState)
-        await panel._show(merchant_id, card_id, PanelHost.COUNTER)
+        if not (refreshed and panel.card_id == card_id):
+            await panel._show(merchant_id, card_id, PanelHost.COUNTER)
         self._set_quick(panel)
 
     def _set_quick(self, panel: CardPanelState, *, new_key: bool = True) -> None:
@@ -251,7 +253,7 @@ class CounterState(AuthState):
         """An action from a full dialog was applied: refresh, then ready for the next customer."""
         merchant_id = current_login().merchant_id
         if self.customer_id:
-            await self._open(merchant_id, self.customer_id, new_card_id or self.selected_card_id)
+            await self._open(merchant_id, self.customer_id, new_card_id or self.selected_card_id, refreshed=True)
         return _ready_for_next()
 
     @rx.event

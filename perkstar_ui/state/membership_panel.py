@@ -3,7 +3,7 @@ status, renewal date and visits left this period in every mode, and in Stripe mo
 three Stripe actions — Start subscription (a Checkout link sent to the customer and shown
 to copy), Open in Stripe, Cancel at period end (after a confirmation).
 
-A mixin of ``state.card_panels.MembershipPanelState``: ``_refresh`` extends the common
+A mixin of ``state.card_panels.CardPanelState``: ``_refresh`` extends the common
 panel's. The card id is the one the panel loaded (``load_card`` looks it up within the
 merchant); every handler resolves the merchant from the session again and the services
 read the card within that merchant only. The card itself changes only through Stripe's

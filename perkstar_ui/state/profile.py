@@ -142,6 +142,7 @@ class ProfileState(AuthState):
         self.origin = self.router.headers.origin or ""
         if profile is None:
             self.customer_id, self.name, self.cards, self.custom, self.history = 0, "", [], [], []
+            self.selected_card_id = 0
             return
         self.customer_id = profile.id
         self.name, self.phone, self.email = profile.name, profile.phone, profile.email

@@ -187,3 +187,31 @@ def test_a_refused_camera_says_so_and_the_field_still_works(shop_page: Page, sta
     search.fill(stamp_customer[2])
     search.press("Enter")
     expect(page.get_by_test_id("card-panel")).to_have_attribute("data-serial", stamp_customer[2])
+
+
+def test_a_full_dialog_action_at_the_counter_refreshes_and_clears_the_field(shop_page: Page, shop, stamp_customer):  # noqa: ANN001
+    """The panel's Apply runs the counter's refresh in the same event: the new balance,
+    one ledger row, the history-free counter ready for the next customer."""
+    page = shop_page
+    merchant_id = shop[0]
+    _, card_id, serial = stamp_customer
+    page.set_viewport_size(TABLET)
+    goto(page, "/counter")
+    search = page.get_by_label("Phone, serial or name")
+    search.fill(serial)
+    search.press("Enter")
+    panel = page.get_by_test_id("card-panel")
+    expect(panel).to_have_attribute("data-serial", serial)
+    page.get_by_test_id("card-action-add-stamps").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Value", exact=True).fill("3")
+    dialog.get_by_test_id("action-apply").click()
+    expect(panel.get_by_test_id("card-balance")).to_have_text("3")
+    expect(dialog).to_have_count(0)
+    expect(search).to_have_value("")  # ready for the next customer
+    expect(search).to_be_focused()
+    expect(panel).to_have_attribute("data-serial", serial)  # the card stays on screen
+    assert [t.kind for t in _ledger(merchant_id, card_id)] == ["stamps_added"]
+    expect(page.get_by_test_id("quick-add-stamps")).to_be_visible()  # one-tap still works after it
+    page.get_by_test_id("quick-add-stamps").click()
+    expect(panel.get_by_test_id("card-balance")).to_have_text("4")

@@ -42,3 +42,11 @@ def test_declarations_are_read_back():
     assert declared(handler) is None
     assert declared(mark(handler, Permission.EXPORT)) is Permission.EXPORT
     assert declared(mark(handler, Declared.PUBLIC)) is Declared.PUBLIC
+
+
+def test_card_actions_imply_viewing_customers():
+    # The card panel's action refreshes its host page (the profile, the counter) inside the
+    # same event, under CARD_ACTIONS: whoever may act may also see what the page shows.
+    for role in Role:
+        if allowed(role, Permission.CARD_ACTIONS):
+            assert allowed(role, Permission.VIEW_CUSTOMERS), role
