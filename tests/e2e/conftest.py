@@ -299,5 +299,7 @@ def log_in(page: Page, email: str, password: str) -> None:
 def touch_height(locator) -> int:  # noqa: ANN001
     """The element's height in whole CSS pixels once every running animation (a dialog
     scaling in) has finished; sub-pixel layout (43.99) counts as the pixel it renders."""
-    locator.evaluate("el => Promise.all(el.ownerDocument.getAnimations().map(a => a.finished))")
+    # allSettled: an animation cancelled meanwhile (a tab switched, a dialog closed) rejects its
+    # `finished` with AbortError, and it has ended just the same.
+    locator.evaluate("el => Promise.allSettled(el.ownerDocument.getAnimations().map(a => a.finished))")
     return round(locator.bounding_box()["height"])
