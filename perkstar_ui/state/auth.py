@@ -28,7 +28,6 @@ from perkstar_ui.state.guard import (  # noqa: F401  LOGIN_ROUTE, session_token:
     requires,
     resolve_login,
     session_token,
-    shell_vars,
 )
 
 HOME_ROUTE = "/customers"
@@ -71,13 +70,11 @@ class PageGateState(AuthState):
 
     A leaf on purpose: with Redis, Reflex loads an event's state with all its substates, so
     an event on ``AuthState`` itself would unpickle every page's state (26 of them) on each
-    navigation; here it loads the root, ``AuthState`` and this. The login vars it sets are
-    ``AuthState``'s (inherited vars write through to the parent).
+    navigation; here it loads the root, ``AuthState`` and this. The login vars the guard sets
+    are ``AuthState``'s (inherited vars write through to the parent).
     """
 
     @rx.event
-    @requires(Permission.SIGNED_IN)
+    @requires(Permission.SIGNED_IN, page=True)  # the guard sets the shell's vars, as for any page load
     async def require_login(self):
         """``on_load`` of a page with no ``page=True`` load of its own: who is here, what they may see."""
-        for name, value in shell_vars(current_login()).items():
-            setattr(self, name, value)
