@@ -7,7 +7,7 @@ rows), the app is started with Reflex's own flags (``reflex run --env prod --sin
 --backend-port P``) in a copy of the checkout (``--app-dir``, rsynced from this one; the
 ``.web`` build there is kept between runs), and for each N: N tablets log in (4 at a time:
 the login throttle counts attempts in flight), then each repeats search a phone → open
-the profile → add a stamp (open the dialog, type a comment, apply) → back to the grid,
+the profile → add a stamp (open the dialog, apply it with a comment) → back to the grid,
 with a think time between steps, for ``--duration`` seconds. Afterwards the ledger is
 checked: exactly one ``stamps_added`` row per apply sent (each apply's comment names it).
 
@@ -48,8 +48,8 @@ DEFAULT_APP_DIR = Path("/tmp/perkstar-load-app")
 LOGIN_CONCURRENCY = 4  # the throttle counts attempts in flight as failures (5 free per email)
 START_TIMEOUT = 900
 REDIS_URL = "redis://127.0.0.1:6379/7"
-STEPS = ("log in (ticket)", "log in (to grid)", "search phone", "open profile", "open add-stamps", "type comment",
-         "add stamp", "back to customers")
+STEPS = ("log in (ticket)", "log in (to grid)", "search phone", "open profile", "open add-stamps", "add stamp",
+         "back to customers")
 
 
 @dataclass

@@ -276,11 +276,6 @@ class Tablet:
         await self._send("open add-stamps", f"{PANEL}.open_action", {"verb": "add-stamps"}, dialog_open)
         comment = f"{self.tag}-{number}"
 
-        def comment_set(update: dict) -> bool | None:
-            return True if ((update.get("delta") or {}).get(PANEL) or {}).get(var("comment")) == comment else None
-
-        await self._send("type comment", f"{PANEL}.set_comment", {"text": comment}, comment_set)
-
         def applied(update: dict) -> bool | None:
             self._refused(update)
             panel = (update.get("delta") or {}).get(PANEL) or {}
@@ -292,7 +287,9 @@ class Tablet:
             return None
 
         self.recorder.stamps_sent += 1
-        await self._send("add stamp", f"{PANEL}.apply", {}, applied)
+        # The dialog is a form: its fields travel with Apply (Value keeps its default, 1).
+        form = {"value": "1", "purchase": "", "comment": comment}
+        await self._send("add stamp", f"{PANEL}.apply", {"form_data": form}, applied)
         self.recorder.stamps_confirmed += 1
 
     async def back_to_customers(self) -> None:

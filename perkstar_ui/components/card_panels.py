@@ -25,10 +25,11 @@ def _label(text: str, for_id: str) -> rx.Component:
     return rx.el.label(text, html_for=for_id, class_name="rt-r-size-2", style={"font_weight": "500"})
 
 
-def _text_input(label: str, input_id: str, value: rx.Var, on_change, hint: rx.Var | str = "", **props) -> rx.Component:  # noqa: ANN001
+def _text_input(label: str, input_id: str, name: str, value: rx.Var, hint: rx.Var | str = "", **props) -> rx.Component:
+    """Uncontrolled (``default_value``): the form sends it on Apply, not an event per keystroke."""
     return rx.vstack(
         _label(label, input_id),
-        rx.input(id=input_id, value=value, on_change=on_change, size="3", width="100%", auto_complete="off",
+        rx.input(id=input_id, name=name, default_value=value, size="3", width="100%", auto_complete="off",
                  style=TOUCH, **props),
         rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")) if not isinstance(hint, str) else rx.fragment(),
         spacing="1",
@@ -36,13 +37,13 @@ def _text_input(label: str, input_id: str, value: rx.Var, on_change, hint: rx.Va
     )
 
 
-def _select(label: str, input_id: str, value: rx.Var, options, on_change) -> rx.Component:  # noqa: ANN001
+def _select(label: str, input_id: str, value: rx.Var, options) -> rx.Component:  # noqa: ANN001
     return rx.vstack(
         _label(label, input_id),
         rx.el.select(
             *([rx.el.option(o, value=o) for o in options] if isinstance(options, list)
               else [rx.foreach(options, lambda option: rx.el.option(option, value=option))]),
-            id=input_id, value=value, on_change=on_change,
+            id=input_id, name="choice", default_value=value,
             style={"min_height": "44px", "width": "100%", "font_size": "16px"},
         ),
         spacing="1",
@@ -54,45 +55,46 @@ def _dialog(state, prefix: str, extras: list[rx.Component]) -> rx.Component:  # 
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(state.verb_label),
-            rx.vstack(
+            rx.form(rx.vstack(
                 rx.cond(
                     state.verb == "send-push",
-                    _text_input("Message", f"{prefix}-message", state.value, state.set_value),
+                    _text_input("Message", f"{prefix}-message", "value", state.value),
                     rx.cond(
                         state.needs_value,
-                        _text_input("Value", f"{prefix}-value", state.value, state.set_value, state.value_hint,
+                        _text_input("Value", f"{prefix}-value", "value", state.value, state.value_hint,
                                     input_mode=state.value_keypad, auto_focus=True),
                     ),
                 ),
                 rx.cond(
                     state.verb == "change-expiration",
                     rx.vstack(_label("Date", f"{prefix}-date"),
-                              rx.input(id=f"{prefix}-date", type="date", value=state.date, on_change=state.set_date,
+                              rx.input(id=f"{prefix}-date", name="date", type="date", default_value=state.date,
                                        size="3", width="100%", style=TOUCH),
                               spacing="1", width="100%"),
                 ),
                 *extras,
                 rx.cond(
                     state.needs_purchase,
-                    _text_input("Purchase amount", f"{prefix}-purchase", state.purchase, state.set_purchase,
+                    _text_input("Purchase amount", f"{prefix}-purchase", "purchase", state.purchase,
                                 input_mode="decimal", placeholder="optional, e.g. 12.50"),
                 ),
                 rx.cond(
                     state.verb != "send-push",
-                    _text_input("Comment", f"{prefix}-comment", state.comment, state.set_comment,
+                    _text_input("Comment", f"{prefix}-comment", "comment", state.comment,
                                 placeholder="internal, never shown to the customer"),
                 ),
                 rx.cond(state.form_error != "",
                         rx.callout(state.form_error, icon="triangle-alert", color_scheme="red", data_testid="form-error",
                                    role="alert", width="100%")),
                 rx.flex(
-                    rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", size="3", style=TOUCH)),
-                    rx.button("Apply", size="3", style=TOUCH, data_testid="action-apply", on_click=state.apply),
+                    rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray", size="3",
+                                              style=TOUCH)),
+                    rx.button("Apply", type="submit", size="3", style=TOUCH, data_testid="action-apply"),
                     gap="3", justify="end", width="100%",
                 ),
                 spacing="3",
                 width="100%",
-            ),
+            ), on_submit=state.apply, reset_on_submit=False),
             max_width="440px",
         ),
         open=state.dialog_open,
@@ -135,10 +137,10 @@ def type_panel() -> rx.Component:
     s = S
     return rx.vstack(
         panel(s, "card-action", [
-            rx.cond(s.verb == "redeem-reward", _select("Reward", "card-action-reward", s.choice, s.rewards, s.set_choice)),
-            rx.cond(s.verb == "change-tier", _select("Tier", "card-action-tier", s.choice, s.tiers, s.set_choice)),
+            rx.cond(s.verb == "redeem-reward", _select("Reward", "card-action-reward", s.choice, s.rewards)),
+            rx.cond(s.verb == "change-tier", _select("Tier", "card-action-tier", s.choice, s.tiers)),
             rx.cond(s.verb == "change-period",
-                    _select("Period", "card-action-period", s.choice, list(PERIODS), s.set_choice)),
+                    _select("Period", "card-action-period", s.choice, list(PERIODS))),
         ]),
         subscription_block(),
         spacing="3",

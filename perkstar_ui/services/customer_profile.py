@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from perkstar_ui.db.models import (
     Card,
@@ -99,38 +99,7 @@ def load_profile(merchant_id: int, customer_id: int) -> Profile | None:
             CustomValueView(d.key, d.label, d.field_type, values.get(d.id, ""))
             for d in list_custom_fields_in(session)
         ]
-        ratings = {
-            card_id: (total, count)
-            for card_id, total, count in session.exec(
-                select(Review.card_id, sa.func.sum(Review.rating), sa.func.count())
-                .where(Review.customer_id == customer_id)
-                .group_by(Review.card_id)
-            ).all()
-        }
-        today = dt.date.today()
-        cards = [
-            CardSummary(
-                id=c.id,
-                card_type=c.card_type,
-                type_label=CARD_TYPE_LABELS[CardType(c.card_type)],
-                template_id=c.template_id,
-                serial=c.serial,
-                status=card_status_label(c.status, c.expires_on, today),
-                device=device_label(c.device) if c.device else "",
-                issued=as_utc(c.issued_at).date().isoformat(),
-                installed=as_utc(c.installed_at).date().isoformat() if c.installed_at else "",
-                expiration=c.expires_on.isoformat() if c.expires_on else "",
-                balance=format_units(c.balance, BALANCE_UNITS[CardType(c.card_type)]),
-                install_token=c.install_token,
-                referral_code=c.referral_code,
-                rating=rating_text(mean_rating(*ratings.get(c.id, (0, 0)))),
-                utm=c.utm or customer.utm or "",
-                last_activity=as_utc(c.last_activity_at).isoformat() if c.last_activity_at else "",
-            )
-            for c in session.exec(
-                select(Card).where(Card.customer_id == customer_id).order_by(Card.issued_at, Card.id)
-            ).all()
-        ]
+        cards = _cards(session, customer)
         return Profile(
             id=customer.id,
             first_name=customer.first_name,
@@ -172,6 +141,47 @@ class HistoryRow:
 
 
 _NOT_CORRECTABLE = card_rules.UNCORRECTABLE  # the history shows no "Correct" on these rows
+
+
+def load_cards(merchant_id: int, customer_id: int) -> list[CardSummary] | None:
+    """The customer's cards alone (after a card action nothing else of the profile
+    changed); None when the customer is gone."""
+    with tenant_session(merchant_id) as session:
+        customer = session.get(Customer, customer_id)
+        return None if customer is None else _cards(session, customer)
+
+
+def _cards(session: Session, customer: Customer) -> list[CardSummary]:
+    ratings = {
+        card_id: (total, count)
+        for card_id, total, count in session.exec(
+            select(Review.card_id, sa.func.sum(Review.rating), sa.func.count())
+            .where(Review.customer_id == customer.id)
+            .group_by(Review.card_id)
+        ).all()
+    }
+    today = dt.date.today()
+    return [
+        CardSummary(
+            id=c.id,
+            card_type=c.card_type,
+            type_label=CARD_TYPE_LABELS[CardType(c.card_type)],
+            template_id=c.template_id,
+            serial=c.serial,
+            status=card_status_label(c.status, c.expires_on, today),
+            device=device_label(c.device) if c.device else "",
+            issued=as_utc(c.issued_at).date().isoformat(),
+            installed=as_utc(c.installed_at).date().isoformat() if c.installed_at else "",
+            expiration=c.expires_on.isoformat() if c.expires_on else "",
+            balance=format_units(c.balance, BALANCE_UNITS[CardType(c.card_type)]),
+            install_token=c.install_token,
+            referral_code=c.referral_code,
+            rating=rating_text(mean_rating(*ratings.get(c.id, (0, 0)))),
+            utm=c.utm or customer.utm or "",
+            last_activity=as_utc(c.last_activity_at).isoformat() if c.last_activity_at else "",
+        )
+        for c in session.exec(select(Card).where(Card.customer_id == customer.id).order_by(Card.issued_at, Card.id)).all()
+    ]
 
 
 def _history_statement(card_id: int):  # noqa: ANN202

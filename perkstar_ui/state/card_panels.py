@@ -37,6 +37,9 @@ from perkstar_ui.state.membership_panel import StripeMembershipPanel
 
 UNIT_HINTS = {Unit.COUNT: "a whole number", Unit.MONEY: "an amount, e.g. 12.50", Unit.POINTS: "points, e.g. 10 or 2.50"}
 logger = logging.getLogger(__name__)
+# The dialog's form fields (input names), kept in the state's vars of the same names.
+FORM_FIELDS = ("value", "purchase", "comment", "choice", "date")
+MAX_FIELD_CHARS = 1000  # the ledger keeps 500 characters of a comment; the rest is never stored
 NO_PURCHASE_VERBS = ("change-tier", "change-period", "change-expiration", "send-push", "remove-stamps", "remove-visits",
                      "add-reward")
 
@@ -161,30 +164,14 @@ class CardPanel(rx.State, mixin=True):
         if not open_:
             self.form_error = ""
 
-    @rx.event
-    @local
-    def set_value(self, text: str):
-        self.value = text
-
-    @rx.event
-    @local
-    def set_purchase(self, text: str):
-        self.purchase = text
-
-    @rx.event
-    @local
-    def set_comment(self, text: str):
-        self.comment = text
-
-    @rx.event
-    @local
-    def set_choice(self, text: str):
-        self.choice = text
-
-    @rx.event
-    @local
-    def set_date(self, text: str):
-        self.date = text
+    def _take_fields(self, form_data: Any) -> None:  # noqa: ANN401  any client may send anything
+        """The dialog's inputs arrive with the submit (a form: no event per keystroke, which
+        cost a lock, state load and save each on the server). A field the verb's dialog does
+        not show keeps what ``open_action`` set."""
+        fields = form_data if isinstance(form_data, dict) else {}
+        for name in FORM_FIELDS:
+            if name in fields:
+                setattr(self, name, str(fields[name])[:MAX_FIELD_CHARS])
 
     def _action(self) -> Action:
         value = parse_amount(self.value, self.unit) if self.unit in (Unit.COUNT, Unit.MONEY, Unit.POINTS) else 0
@@ -200,9 +187,10 @@ class CardPanel(rx.State, mixin=True):
 
     @rx.event
     @requires(Permission.CARD_ACTIONS)
-    async def apply(self):
+    async def apply(self, form_data: dict):
         if not self.dialog_open:  # a second click after the first closed the dialog
             return
+        self._take_fields(form_data)
         context = current_login()
         new_card_id = 0
         try:

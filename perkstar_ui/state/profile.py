@@ -122,12 +122,19 @@ class ProfileState(AuthState):
         await self._load(current_login().merchant_id)
 
     async def _after_card_action(self, new_card_id: int) -> None:
-        """The panel applied an action (inside its event): reload, on the card a redeemed
-        coupon became (spec Q20)."""
+        """The panel applied an action (inside its event): the cards and the history are
+        all it changed (not the customer, custom fields or RFM segment: read on load). On
+        the card a redeemed coupon became (spec Q20)."""
         if new_card_id:
-            self.selected_card_id = new_card_id  # _load keeps it only if it is this customer's
+            self.selected_card_id = new_card_id  # _show_cards keeps it only if it is this customer's
         merchant_id = current_login().merchant_id
-        await self._load(merchant_id, panel=False)
+        cards = await asyncio.to_thread(customer_profile.load_cards, merchant_id, self.customer_id) \
+            if self.customer_id else None
+        if cards is None:  # deleted meanwhile (another tablet): the page says so
+            await self._load(merchant_id, panel=False)
+            return
+        self._show_cards(cards)
+        await self._load_history(merchant_id)
         # The panel refreshed itself after the action: read it again only for another card.
         if (await self.get_state(CardPanelState)).card_id != self.selected_card_id:
             await self._show_panel(merchant_id)
@@ -150,6 +157,13 @@ class ProfileState(AuthState):
         self.sms_consent, self.email_consent = profile.sms_consent, profile.email_consent
         self.rfm_segment = await asyncio.to_thread(rfm.segment_of, merchant_id, profile.id)
         self.custom = [CustomValue(c.key, c.label, c.value) for c in profile.custom]
+        self._show_cards(profile.cards)
+        await self._load_history(merchant_id)
+        if panel:
+            await self._show_panel(merchant_id)
+
+    def _show_cards(self, cards: list[customer_profile.CardSummary]) -> None:
+        """The card list; the selection stays if it is still one of them, the history's first page."""
         self.cards = [
             CardView(
                 id=c.id, card_type=c.card_type, type_label=c.type_label, serial=c.serial, status=c.status,
@@ -158,14 +172,11 @@ class ProfileState(AuthState):
                 install_path=f"/card/{c.install_token}", referral_path=f"/r/{c.referral_code}",
                 last_activity=c.last_activity,
             )
-            for c in profile.cards
+            for c in cards
         ]
         if not any(c.id == self.selected_card_id for c in self.cards):
             self.selected_card_id = _default_card(self.cards)
         self.history_page = 1
-        await self._load_history(merchant_id)
-        if panel:
-            await self._show_panel(merchant_id)
 
     async def _show_panel(self, merchant_id: int) -> None:
         panel = await self.get_state(CardPanelState)

@@ -210,7 +210,8 @@ def test_an_action_replayed_on_the_other_instance_is_applied_once(browser: Brows
         expect(page.get_by_role("dialog").get_by_label("Value", exact=True)).to_have_value("1")
         opened = [e for e in _event_frames(frames) if e.get("name", "").endswith(".open_action")]
         assert opened, _event_frames(frames)
-        apply = dict(opened[-1], name=opened[-1]["name"].removesuffix(".open_action") + ".apply", payload={})
+        apply = dict(opened[-1], name=opened[-1]["name"].removesuffix(".open_action") + ".apply",
+                     payload={"form_data": {"value": "1", "purchase": "", "comment": ""}})
         token = page.evaluate("() => window.sessionStorage.getItem('token')")
         cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies(base_url))
         page.close()  # the tab's socket goes: its state (dialog open, key) stays in Redis

@@ -153,3 +153,14 @@ def test_history_is_newest_first_with_units(merchant):
     found_serial, streamed = customer_profile.iter_card_history(merchant, card_id)
     assert found_serial == serial and [r.id for r in streamed] == [r.id for r in rows]
     assert customer_profile.iter_card_history(merchant, card_id + 10_000) is None
+
+
+def test_the_card_list_alone_is_the_profiles_and_scoped_to_the_merchant(merchant, other_merchant):
+    customer_id = add(merchant, "Ada", "Lovelace")
+    give_card(merchant, customer_id)
+    give_card(merchant, customer_id)
+    cards = customer_profile.load_cards(merchant, customer_id)
+    assert len(cards) == 2 and cards == customer_profile.load_profile(merchant, customer_id).cards
+    assert customer_profile.load_cards(other_merchant, customer_id) is None
+    assert customer_records.delete_customers(merchant, [customer_id]).deleted == ["Ada Lovelace"]
+    assert customer_profile.load_cards(merchant, customer_id) is None
