@@ -120,6 +120,29 @@ def test_double_click_on_apply_applies_once(page: Page, shop):
     assert ledger_kinds(merchant_id, card_id) == ["balance_added"]
 
 
+def test_the_dialog_is_a_form_enter_applies_and_a_refusal_keeps_what_was_typed(page: Page, shop):
+    merchant_id = shop[0]
+    _, card_id = at_the_profile(page, shop, "Enter Key", "stamp")
+    page.get_by_test_id("card-action-remove-stamps").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Comment", exact=True).fill("wrong card")
+    dialog.get_by_label("Value", exact=True).fill("2")
+    dialog.get_by_label("Value", exact=True).press("Enter")
+    expect(dialog.get_by_test_id("form-error")).to_contain_text("Cannot remove more stamps")
+    expect(dialog.get_by_label("Value", exact=True)).to_have_value("2")
+    expect(dialog.get_by_label("Comment", exact=True)).to_have_value("wrong card")
+    page.keyboard.press("Escape")
+    page.get_by_test_id("card-action-add-stamps").click()
+    expect(dialog.get_by_label("Comment", exact=True)).to_have_value("")  # a new dialog starts empty
+    dialog.get_by_label("Value", exact=True).fill("2")
+    dialog.get_by_label("Comment", exact=True).fill("two coffees")
+    dialog.get_by_label("Comment", exact=True).press("Enter")
+    expect(page.get_by_test_id("card-balance")).to_have_text("2")
+    assert ledger_kinds(merchant_id, card_id) == ["stamps_added"]
+    with tenant_session(merchant_id) as session:
+        assert session.exec(select(CardTransaction.comment).where(CardTransaction.card_id == card_id)).all() == ["two coffees"]
+
+
 def test_change_expiration_past_shows_expired_and_blocks_earning(page: Page, shop):
     at_the_profile(page, shop, "Expiring Card", "stamp")
     page.get_by_test_id("card-action-change-expiration").click()
