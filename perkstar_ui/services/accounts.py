@@ -197,19 +197,23 @@ def known_device_cookie(staff_user_id: int) -> str:
     return secrets_box.sign(email)
 
 
+# Every guarded event of every tab resolves its session: the statement is built once
+# (building it per call cost a fifth of the call), columns, not the LoginSession entity.
+_SESSION_BY_TOKEN_HASH = (
+    select(LoginSession.merchant_id, LoginSession.staff_user_id, LoginSession.expires_at,
+           Merchant.name, StaffUser.email, StaffUser.role, StaffUser.active)
+    .join(Merchant, Merchant.id == LoginSession.merchant_id)
+    .join(StaffUser, StaffUser.id == LoginSession.staff_user_id)
+    .where(LoginSession.token_hash == sa.bindparam("token_hash"))
+)
+
+
 def resolve_session(token: str | None, *, now: dt.datetime | None = None) -> LoginContext | None:
     if not token:
         return None
     now = now or utcnow()
     with system_session() as session:
-        # Columns, not the LoginSession entity: every event of every tab runs this.
-        row = session.exec(
-            select(LoginSession.merchant_id, LoginSession.staff_user_id, LoginSession.expires_at,
-                   Merchant.name, StaffUser.email, StaffUser.role, StaffUser.active)
-            .join(Merchant, Merchant.id == LoginSession.merchant_id)
-            .join(StaffUser, StaffUser.id == LoginSession.staff_user_id)
-            .where(LoginSession.token_hash == security.token_hash(token))
-        ).first()
+        row = session.exec(_SESSION_BY_TOKEN_HASH, params={"token_hash": security.token_hash(token)}).first()
     if row is None:
         return None
     merchant_id, staff_user_id, expires_at, merchant_name, staff_email, role, active = row

@@ -26,10 +26,12 @@ def perform_action(merchant_id: int, card_id: int, action: Action, **options) ->
 
 def load_panel(merchant_id: int, card_id: int, today: dt.date | None = None) -> cards.PanelView | None:
     """``cards.load_panel``; a referral reward due (a settled first visit, a payment that
-    failed) is paid here (idempotent keys: never twice)."""
+    failed) is paid here (idempotent keys: never twice). Only a referred card whose bonuses
+    are not held can owe one (``PanelView.referral_may_be_due``): any other panel is the
+    engine's single read."""
     panel = cards.load_panel(merchant_id, card_id, today)
-    if panel is None:
-        return None
+    if panel is None or not panel.referral_may_be_due:
+        return panel
     try:
         paid = referrals.pay_if_due(merchant_id, card_id)
     except Exception:  # the visit stands; the worker's referral-rewards job pays later

@@ -119,6 +119,7 @@ class LockedCard:
     cached: bool = True  # False: the card predates the engine's counters and was replayed
     serial: str = ""
     installed_at: dt.datetime | None = None
+    bonus_hold: bool = False  # its bonuses wait for the holder to confirm a contact (referrals pay nothing)
 
 
 # Built once: constructing SQL per call would cost more than running it.
@@ -161,6 +162,7 @@ def _lock(session, merchant_id: int, card_id: int, *, begin: bool = True, lock: 
         version=row["version"], settings=settings,
         state=_state_of(session, merchant_id, card_id, row["card_type"], row, row["metrics"], settings),
         cached=_has_counters(row["metrics"]), serial=row["serial"], installed_at=row["installed_at"],
+        bonus_hold=bool(row["bonus_hold"]),
     )
 
 
@@ -335,6 +337,14 @@ def correct_transaction(
     return _with_retries(work)
 
 
+def _needs_settling(card: LockedCard, now: dt.datetime) -> bool:
+    """Whether ``settle_card`` would write anything: expiries or refills due, or the replay
+    of a card that predates the engine's counters. A deleted card is left as it is."""
+    if card.status == "deleted":
+        return False
+    return not card.cached or bool(card_rules.settle(card.card_type, card.settings, card.state, now))
+
+
 def settle_card(merchant_id: int, card_id: int, now: dt.datetime | None = None) -> bool:
     """Write expiries and refills that are due, and store the replay of cards that predate
     the engine (seed, import) so their counters are cached from now on."""
@@ -343,9 +353,7 @@ def settle_card(merchant_id: int, card_id: int, now: dt.datetime | None = None) 
     def work() -> bool:
         with tenant_session(merchant_id) as session:
             seen = _lock(session, merchant_id, card_id, lock=False)
-            if seen is None or seen.status == "deleted":
-                return False
-            if seen.cached and not card_rules.settle(seen.card_type, seen.settings, seen.state, now):
+            if seen is None or not _needs_settling(seen, now):
                 return False  # the common case: nothing due, no lock taken
             session.rollback()
             card = _lock(session, merchant_id, card_id)
@@ -554,12 +562,26 @@ class PanelView:
     rewards: list[str]  # reward levels (reward card) to pick from
     tiers: list[str]  # membership tiers
     needs_purchase_amount: bool
+    # A referred live card whose bonuses are not held: its referral rewards may be due
+    # (services.card_desk asks services.referrals); False: nothing to pay, nothing to ask.
+    referral_may_be_due: bool
+
+
+def _read_card(merchant_id: int, card_id: int) -> LockedCard | None:
+    """The card as the panel shows it: a plain read (no lock), in a session of its own."""
+    with tenant_session(merchant_id) as session:
+        return _lock(session, merchant_id, card_id, lock=False)
 
 
 def load_panel(merchant_id: int, card_id: int, today: dt.date | None = None) -> PanelView | None:
-    settle_card(merchant_id, card_id)
-    with tenant_session(merchant_id) as session:
-        card = _lock(session, merchant_id, card_id, lock=False)
+    """The card's panel. The common case is one read: a cached card with nothing due. A
+    card with expiries or refills due, or one that predates the engine's counters, is
+    settled first (``settle_card``: under its lock, with retries) and read again."""
+    now = utcnow()
+    card = _read_card(merchant_id, card_id)
+    if card is not None and _needs_settling(card, now):
+        settle_card(merchant_id, card_id, now)
+        card = _read_card(merchant_id, card_id)
     if card is None:
         return None
     today = today or dt.date.today()
@@ -578,6 +600,8 @@ def load_panel(merchant_id: int, card_id: int, today: dt.date | None = None) -> 
         rewards=[lvl.name for lvl in getattr(settings, "levels", [])],
         tiers=[t.name for t in getattr(settings, "tiers", [])] if card.card_type == CardType.MEMBERSHIP else [],
         needs_purchase_amount=bool(getattr(settings, "purchase_amount_required", False)),
+        referral_may_be_due=(card.referred_by_card_id is not None and not card.bonus_hold
+                             and card.status != "deleted"),
     )
 
 

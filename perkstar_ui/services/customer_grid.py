@@ -34,6 +34,7 @@ from perkstar_ui.domain.formatting import (
     rating_text,
 )
 from perkstar_ui.domain.filters import Filter
+from perkstar_ui.services import dashboard
 from perkstar_ui.services.custom_fields import CustomFieldView, list_custom_fields_in
 from perkstar_ui.services.customer_filters import where_in
 
@@ -144,9 +145,10 @@ def grid_page(merchant_id: int, query: GridQuery) -> GridPage:
         condition = where_in(session, merchant_id, query.filter, query.search)
         order, joins = _sort_columns(query, session)
 
-        def count() -> int:
-            counting = select(sa.func.count()).select_from(Customer)
-            return session.exec(counting if condition is None else counting.where(condition)).one()
+        def count_everyone() -> int:
+            # The Total customers tile's count (settled part + live tail), not a scan of
+            # the whole table on every visit: the grid and the tile show one number.
+            return dashboard.count_customers(session, merchant_id)
 
         def ordered(statement: sa.Select) -> sa.Select:
             for target, on in joins:
@@ -164,13 +166,13 @@ def grid_page(merchant_id: int, query: GridQuery) -> GridPage:
 
         if condition is None:
             if query.page > 1:
-                total = count()
+                total = count_everyone()
                 page = clamp(total)
                 customers = fetch(page) if total else []
             else:
                 page, customers = 1, fetch(1)
                 # A short first page is the whole list: no second pass to count it.
-                total = len(customers) if len(customers) < page_size else count()
+                total = len(customers) if len(customers) < page_size else count_everyone()
         else:
             # A search or filter is evaluated once: the matching ids in grid order (ints,
             # cheap to send), whose length is the count and whose slice is the page.

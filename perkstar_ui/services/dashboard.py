@@ -7,7 +7,8 @@ once) plus a live tail (rows after it: one short index range count per visit). R
 ever disappear through the paths that call ``note_deletion``, which bumps the merchant's
 ``deletions`` number and so voids the settled part in every process. The settled part is
 recounted after ``SETTLED_SECONDS`` as well: on PostgreSQL a transaction may commit a
-lower id after a higher one was seen (a long import), and a recount heals that.
+lower id after a higher one was seen (a long import), and a recount heals that. The
+customer grid's total without search or filter is the same count (``count_customers``).
 """
 
 from __future__ import annotations
@@ -77,13 +78,24 @@ def _count(session: Session, model: type[Customer] | type[CardTransaction], merc
 def load_tiles(merchant_id: int) -> Tiles:
     """A few indexed queries; nothing but four numbers leaves the database."""
     with tenant_session(merchant_id) as session:
-        deletions = session.exec(select(Merchant.deletions).where(Merchant.id == merchant_id)).one()
+        deletions = _deletions(session, merchant_id)
         customers = _count(session, Customer, merchant_id, deletions)
         transactions = _count(session, CardTransaction, merchant_id, deletions)
         reviews, rating_sum = session.exec(
             select(sa.func.count(), sa.func.coalesce(sa.func.sum(Review.rating), 0))
         ).one()
     return Tiles(customers, transactions, int(reviews), mean_rating(rating_sum, reviews))
+
+
+def count_customers(session: Session, merchant_id: int) -> int:
+    """The merchant's number of customers as the Total customers tile counts it (settled
+    part plus live tail), in the caller's tenant session: the customer grid's unfiltered
+    total is this same number, never a second count of the whole table."""
+    return _count(session, Customer, merchant_id, _deletions(session, merchant_id))
+
+
+def _deletions(session: Session, merchant_id: int) -> int:
+    return session.exec(select(Merchant.deletions).where(Merchant.id == merchant_id)).one()
 
 
 def note_deletion(session: Session, merchant_id: int) -> None:

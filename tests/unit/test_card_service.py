@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
-from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Message
+from perkstar_ui.db.engine import get_engine
+from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Message, utcnow
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.card_rules import Action, IssueOptions
 from perkstar_ui.domain.card_types import CardType, validate_settings
 from perkstar_ui.domain.ledger import Refused
-from perkstar_ui.services import cards
+from perkstar_ui.services import card_desk, cards
 from tests.helpers import add_customer
 
 
@@ -278,3 +283,71 @@ def test_settle_cards_command(capsys):
 
     assert cli.main(["settle-cards"]) == 0
     assert "cards" in capsys.readouterr().out
+
+
+@contextmanager
+def _round_trips() -> Iterator[dict[str, list]]:
+    """The statements sent and the pool checkouts (one per ORM session) while inside."""
+    engine = get_engine()
+    seen: dict[str, list] = {"statements": [], "checkouts": []}
+
+    def statement(_conn, _cursor, sql, _params, _context, _many) -> None:  # noqa: ANN001
+        seen["statements"].append(sql)
+
+    def checkout(_dbapi, _record, _proxy) -> None:  # noqa: ANN001
+        seen["checkouts"].append(1)
+
+    sa.event.listen(engine, "before_cursor_execute", statement)
+    sa.event.listen(engine, "checkout", checkout)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", statement)
+        sa.event.remove(engine, "checkout", checkout)
+
+
+def _verbs(statements: list[str]) -> list[str]:
+    return [sql.split(None, 1)[0].upper() for sql in statements]
+
+
+def test_the_panel_of_a_cached_card_with_nothing_due_is_one_read(merchant):
+    customer = add_customer(merchant, "One", "Read", email="one-read@example.com")
+    card_id = _issue(merchant, customer, "stamp")
+    cards.perform_action(merchant, card_id, Action("add-stamps", 2))
+    with _round_trips() as seen:
+        panel = card_desk.load_panel(merchant, card_id)
+    assert {m.key: m.value for m in panel.metrics}["stamps-earned"] == "2"
+    assert _verbs(seen["statements"]) == ["SELECT"]
+    assert len(seen["checkouts"]) == 1
+
+
+def test_the_panel_settles_points_that_expired_since_the_last_visit(merchant):
+    customer = add_customer(merchant, "Points", "Lapsed", email="lapsed@example.com")
+    card_id = _issue(merchant, customer, "cashback", points_life_days=30)
+    cards.perform_action(merchant, card_id, Action("add-points", 1_000), now=utcnow() - dt.timedelta(days=31))
+    assert _card(merchant, card_id).balance == 1_000
+    with _round_trips() as seen:
+        panel = card_desk.load_panel(merchant, card_id)
+    assert "UPDATE" in _verbs(seen["statements"])  # written under the card's lock, then read again
+    assert _card(merchant, card_id).balance == 0
+    assert panel == cards.load_panel(merchant, card_id)  # the panel shows the settled card
+    with tenant_session(merchant) as session:
+        kinds = session.exec(select(CardTransaction.kind).where(CardTransaction.card_id == card_id)).all()
+    assert kinds.count("points_expired") == 1
+    assert cards.verify_cache(merchant, card_id)[0] == cards.verify_cache(merchant, card_id)[1]
+
+
+def test_the_panel_of_a_deleted_card_settles_nothing(merchant):
+    customer = add_customer(merchant, "Gone", "Card", email="gone-card@example.com")
+    card_id = _issue(merchant, customer, "stamp")
+    with tenant_session(merchant) as session:
+        card = session.get(Card, card_id)
+        card.status, card.metrics = "deleted", {}  # and predating the counters: still nothing written
+        session.add(card)
+        session.commit()
+    version = _card(merchant, card_id).version
+    with _round_trips() as seen:
+        panel = card_desk.load_panel(merchant, card_id)
+    assert panel.status == "Deleted" and not panel.referral_may_be_due
+    assert set(_verbs(seen["statements"])) == {"SELECT"}
+    assert _card(merchant, card_id).version == version

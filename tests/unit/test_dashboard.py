@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from perkstar_ui.db.models import CardTransaction, Customer, CustomerRfm, Merchant
 from perkstar_ui.db.tenancy import tenant_session
-from perkstar_ui.services import customer_records, dashboard, importing
+from perkstar_ui.services import customer_grid, customer_records, dashboard, importing
 from tests.helpers import add_customer, give_card
 from tests.unit.test_import_service import HEADER, template_id, upload
 
@@ -131,3 +131,37 @@ def test_a_delete_beside_a_writer_holding_the_merchant_row_does_not_deadlock(mer
     thread.join(10)
     assert errors == []
     assert tiles(merchant) == plain_counts(merchant) == (2, 4)
+
+
+def test_the_grid_total_without_search_is_the_tiles_count(merchant, unique, small_tail):
+    """A full first page (and a later page) totals everyone with the tiles' count: equal
+    to a plain count after additions and after a deletion (note_deletion)."""
+    def grid_total(page: int = 1) -> int:
+        return customer_grid.grid_page(merchant, customer_grid.GridQuery(page=page, page_size=25)).total
+
+    people = [add_customer(merchant, "Grid", f"{unique}-{i}") for i in range(26)]
+    assert grid_total() == tiles(merchant)[0] == plain_counts(merchant)[0] == 26
+    for i in range(26, 32):  # past the settled boundary (a tail of two rows)
+        add_customer(merchant, "Grid", f"{unique}-{i}")
+        assert grid_total() == plain_counts(merchant)[0]
+    assert grid_total(page=2) == 32
+    customer_records.delete_customers(merchant, people[:5])
+    assert grid_total() == grid_total(page=2) == tiles(merchant)[0] == plain_counts(merchant)[0] == 27
+    assert len(customer_grid.grid_page(merchant, customer_grid.GridQuery(page=2, page_size=25)).rows) == 2
+    assert customer_grid.grid_page(merchant, customer_grid.GridQuery(page=9, page_size=25)).page == 2
+
+
+def test_the_grid_and_the_tile_are_one_count(merchant, unique, small_tail):
+    """Pins that the grid reads the tiles' count (not a count of its own): a row removed
+    behind note_deletion's back stays in both until the mark, then leaves both."""
+    people = [add_customer(merchant, "One", f"{unique}-{i}") for i in range(30)]
+    full_page = customer_grid.GridQuery(page_size=25)
+    assert customer_grid.grid_page(merchant, full_page).total == tiles(merchant)[0] == 30
+    with tenant_session(merchant) as session:
+        session.execute(sa.delete(Customer).where(Customer.id == people[0]))
+        session.commit()
+    assert customer_grid.grid_page(merchant, full_page).total == tiles(merchant)[0] == 30
+    with tenant_session(merchant) as session:
+        dashboard.note_deletion(session, merchant)
+        session.commit()
+    assert customer_grid.grid_page(merchant, full_page).total == tiles(merchant)[0] == 29

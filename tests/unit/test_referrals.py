@@ -5,6 +5,7 @@ its installation when the merchant chose that; once."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import uuid
 
@@ -245,3 +246,62 @@ def test_a_multipass_sale_is_the_first_visit(merchant):
     assert sale.referral_due
     assert referrals.pay_if_due(merchant, card.id) == 2
     assert (_balance(merchant, referrer.id), _balance(merchant, card.id)) == (2, 6)
+
+
+def test_a_panel_load_pays_a_settled_first_visit_and_shows_the_bonus(merchant):
+    referrer = _referrer(merchant, "first_visit", referrer_reward=2, new_reward=1)
+    card = _card(merchant, _join(referrer.referral_code, "Paz", email="paz@example.com").token)
+    cards.perform_action(merchant, card.id, Action("add-stamps", 1), now=_earlier())
+    unpaid = cards.load_panel(merchant, card.id)
+    assert unpaid.referral_may_be_due  # referred, nothing held: card_desk asks the referral program
+    panel = card_desk.load_panel(merchant, card.id)
+    assert (_balance(merchant, referrer.id), _balance(merchant, card.id)) == (2, 2)
+    assert panel.balance != unpaid.balance  # read again after the payment: the bonus shows
+    assert panel == cards.load_panel(merchant, card.id)
+    card_desk.load_panel(merchant, card.id)  # paid once
+    assert (_balance(merchant, referrer.id), _balance(merchant, card.id)) == (2, 2)
+
+
+def test_a_panel_load_pays_nothing_while_the_bonus_is_held(merchant):
+    referrer = _referrer(merchant, "first_visit", referrer_reward=2, new_reward=1)
+    card = _card(merchant, _join(referrer.referral_code, "Hal", email="hal@example.com").token)
+    cards.perform_action(merchant, card.id, Action("add-stamps", 1), now=_earlier())
+
+    def hold(held: bool) -> None:
+        with tenant_session(merchant) as session:
+            row = session.get(Card, card.id)
+            row.bonus_hold = held
+            session.add(row)
+            session.commit()
+
+    hold(True)
+    assert not card_desk.load_panel(merchant, card.id).referral_may_be_due
+    assert (_balance(merchant, referrer.id), _balance(merchant, card.id)) == (0, 1)
+    hold(False)  # the holder confirmed their contact
+    card_desk.load_panel(merchant, card.id)
+    assert (_balance(merchant, referrer.id), _balance(merchant, card.id)) == (2, 2)
+
+
+def test_a_card_nobody_referred_never_asks_the_referral_program(merchant, monkeypatch):
+    referrer = _referrer(merchant, "first_visit")
+    monkeypatch.setattr(referrals, "pay_if_due", lambda *args, **kwargs: pytest.fail("asked for an unreferred card"))
+    panel = card_desk.load_panel(merchant, referrer.id)
+    assert panel.card_id == referrer.id and not panel.referral_may_be_due
+
+
+def test_a_failed_payment_on_a_panel_load_is_logged_and_the_panel_shown(merchant, monkeypatch, caplog):
+    referrer = _referrer(merchant, "first_visit", referrer_reward=2, new_reward=1)
+    card = _card(merchant, _join(referrer.referral_code, "Err", email="err@example.com").token)
+    cards.perform_action(merchant, card.id, Action("add-stamps", 1), now=_earlier())
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(referrals, "pay_if_due", broken)
+    with caplog.at_level(logging.ERROR, logger=card_desk.__name__):
+        panel = card_desk.load_panel(merchant, card.id)
+    assert panel is not None and panel.card_id == card.id
+    assert "not paid" in caplog.text and "the database went away" in caplog.text
+    monkeypatch.undo()  # the worker's job, or the next panel load, pays it
+    card_desk.load_panel(merchant, card.id)
+    assert (_balance(merchant, referrer.id), _balance(merchant, card.id)) == (2, 2)
