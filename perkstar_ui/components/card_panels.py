@@ -94,7 +94,9 @@ def _dialog(state, prefix: str, extras: list[rx.Component]) -> rx.Component:  # 
                 ),
                 spacing="3",
                 width="100%",
-            ), on_submit=state.apply, reset_on_submit=False),
+            # no_validate: the browser would silently block a half-typed date; the server checks
+            # every field and says what is wrong in form-error.
+            ), on_submit=state.apply, reset_on_submit=False, no_validate=True),
             max_width="440px",
         ),
         open=state.dialog_open,

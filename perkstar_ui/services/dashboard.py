@@ -98,6 +98,16 @@ def _deletions(session: Session, merchant_id: int) -> int:
     return session.exec(select(Merchant.deletions).where(Merchant.id == merchant_id)).one()
 
 
+def note_late_rows(merchant_id: int) -> None:
+    """After a long transaction that inserted rows (an import) committed: ids it reserved
+    early may sit below a boundary counted while it ran, uncounted until the recount; void
+    the settled counts now (a short transaction of its own, after the commit: locking the
+    merchant row inside the import could deadlock with a writer waiting on its rows)."""
+    with tenant_session(merchant_id) as session:
+        note_deletion(session, merchant_id)
+        session.commit()
+
+
 def note_deletion(session: Session, merchant_id: int) -> None:
     """Call in the transaction that deletes customers or ledger rows: every process's
     settled counts of this merchant are recounted on their next visit."""

@@ -171,7 +171,8 @@ class CardPanel(rx.State, mixin=True):
         fields = form_data if isinstance(form_data, dict) else {}
         for name in FORM_FIELDS:
             if name in fields:
-                setattr(self, name, str(fields[name])[:MAX_FIELD_CHARS])
+                value = fields[name]
+                setattr(self, name, "" if value is None else str(value)[:MAX_FIELD_CHARS])
 
     def _action(self) -> Action:
         value = parse_amount(self.value, self.unit) if self.unit in (Unit.COUNT, Unit.MONEY, Unit.POINTS) else 0
@@ -187,7 +188,7 @@ class CardPanel(rx.State, mixin=True):
 
     @rx.event
     @requires(Permission.CARD_ACTIONS)
-    async def apply(self, form_data: dict):
+    async def apply(self, form_data: dict | None = None):  # None: a tab still on the old page
         if not self.dialog_open:  # a second click after the first closed the dialog
             return
         self._take_fields(form_data)
