@@ -362,10 +362,11 @@ def apply_import(
             "batch": batch.id, "file": batch.file_name, "created": batch.created_count,
             "updated": batch.updated_count, "rejected": batch.rejected_count})
         session.commit()
-    try:
-        dashboard.note_late_rows(merchant_id)  # the grid's total and the tiles count the new rows at once
-    except Exception:  # noqa: BLE001  the import stands; the counts heal at their next recount (a minute)
-        log.exception("import %s of merchant %s: settled counts not voided", batch.id, merchant_id)
+    if creates or cards:
+        try:
+            dashboard.note_late_rows(merchant_id)  # the grid's total and the tiles count the new rows at once
+        except Exception:  # noqa: BLE001  the import stands; the counts heal at their next recount (a minute)
+            log.exception("import %s of merchant %s: settled counts not voided", batch.id, merchant_id)
     progress(1.0)
     return Summary(batch.id, batch.created_count, batch.updated_count, batch.unchanged_count, batch.rejected_count)
 

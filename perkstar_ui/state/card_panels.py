@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 # The dialog's form fields (input names), kept in the state's vars of the same names.
 FORM_FIELDS = ("value", "purchase", "comment", "choice", "date")
 MAX_FIELD_CHARS = 1000  # the ledger keeps 500 characters of a comment; the rest is never stored
+STALE_PAGE_MESSAGE = "This page is out of date. Reload it, then try again."
 NO_PURCHASE_VERBS = ("change-tier", "change-period", "change-expiration", "send-push", "remove-stamps", "remove-visits",
                      "add-reward")
 
@@ -190,6 +191,9 @@ class CardPanel(rx.State, mixin=True):
     @requires(Permission.CARD_ACTIONS)
     async def apply(self, form_data: dict | None = None):  # None: a tab still on the old page
         if not self.dialog_open:  # a second click after the first closed the dialog
+            return
+        if not isinstance(form_data, dict):  # a page from before the form: what was typed never came
+            self.form_error = STALE_PAGE_MESSAGE
             return
         self._take_fields(form_data)
         context = current_login()

@@ -130,8 +130,8 @@ class ProfileState(AuthState):
         merchant_id = current_login().merchant_id
         cards = await asyncio.to_thread(customer_profile.load_cards, merchant_id, self.customer_id) \
             if self.customer_id else None
-        if cards is None:  # deleted meanwhile (another tablet): the page says so, the panel empties
-            await self._load(merchant_id)
+        if cards is None:  # deleted meanwhile (another tablet): the page says so; the panel
+            await self._load(merchant_id, panel=False)  # emptied itself (the card went too)
             return
         self._show_cards(cards)
         await self._load_history(merchant_id)

@@ -178,6 +178,7 @@ def test_customers_an_import_commits_below_a_boundary_counted_meanwhile_are_coun
     assert tiles(merchant)[0] == 4
     token = upload(merchant, HEADER + "".join(f"Late,Row{i},,late{i}@example.com,,,\n" for i in range(5)))
     during: list[int] = []
+    other_worker: dict = {}
 
     def meanwhile(fraction: float) -> None:
         if fraction >= 0.8 and not during:  # the import's customers are written, not committed
@@ -185,8 +186,11 @@ def test_customers_an_import_commits_below_a_boundary_counted_meanwhile_are_coun
                 add_customer(merchant, "Meanwhile", f"{unique}-m{i}")
             dashboard._settled.clear()  # a recount now (another worker, or an old count)
             during.append(tiles(merchant)[0])
+            other_worker.update(dashboard._settled)  # what another worker keeps from that recount
 
     importing.apply_import(merchant, None, token, "late.csv", None, progress=meanwhile)
     assert during == [9]  # the import's rows were not visible yet
+    dashboard._settled.clear()
+    dashboard._settled.update(other_worker)  # the mark must reach that worker too, not only this one
     assert tiles(merchant)[0] == plain_counts(merchant)[0] == 14
     assert customer_grid.grid_page(merchant, customer_grid.GridQuery(page=2)).total == 14  # page 2: counted, clamped
