@@ -51,3 +51,10 @@ def first_visit_settled(rows: list[LedgerRow], now: dt.datetime) -> bool:
         and now - row.at >= FIRST_VISIT_SETTLES
         for row in rows
     )
+
+
+def may_owe_bonus(referred_by_card_id: int | None, bonus_hold: bool, status: str) -> bool:
+    """Whether a card's referral rewards can be due at all: it was referred, its bonuses
+    are not held for a contact confirmation, and it is not deleted. The rest (the program
+    on, not yet paid, the trigger happened) needs the database: ``services.referrals``."""
+    return referred_by_card_id is not None and not bonus_hold and status != "deleted"

@@ -30,6 +30,7 @@ from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardSettings, CardTy
 from perkstar_ui.domain.contacts import full_name
 from perkstar_ui.domain.formatting import card_status_label
 from perkstar_ui.domain.ledger import CardState, Entry, Refused
+from perkstar_ui.domain.referral_rules import may_owe_bonus
 from perkstar_ui.domain.serials import random_code, random_serial
 from perkstar_ui.services import audit
 from perkstar_ui.services.codes import unused_codes
@@ -600,8 +601,7 @@ def load_panel(merchant_id: int, card_id: int, today: dt.date | None = None) -> 
         rewards=[lvl.name for lvl in getattr(settings, "levels", [])],
         tiers=[t.name for t in getattr(settings, "tiers", [])] if card.card_type == CardType.MEMBERSHIP else [],
         needs_purchase_amount=bool(getattr(settings, "purchase_amount_required", False)),
-        referral_may_be_due=(card.referred_by_card_id is not None and not card.bonus_hold
-                             and card.status != "deleted"),
+        referral_may_be_due=may_owe_bonus(card.referred_by_card_id, card.bonus_hold, card.status),
     )
 
 

@@ -23,6 +23,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from perkstar_ui.db.engine import is_sqlite
 from perkstar_ui.db.models import CardTransaction, Customer, Merchant, Review
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.formatting import mean_rating, rating_text
@@ -106,7 +107,7 @@ def note_late_rows(merchant_id: int) -> None:
     the settled counts now (a short transaction of its own, after the commit: locking the
     merchant row inside the import could deadlock with a writer waiting on its rows)."""
     with tenant_session(merchant_id) as session:
-        if session.get_bind().dialect.name == "postgresql":  # behind a long holder of the merchant
+        if not is_sqlite(session.get_bind()):  # PostgreSQL: behind a long holder of the merchant
             session.execute(sa.text("SET LOCAL lock_timeout = '2s'"))  # row: give up, heal in a minute
         note_deletion(session, merchant_id)
         session.commit()

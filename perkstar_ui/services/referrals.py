@@ -25,7 +25,7 @@ from perkstar_ui.db.models import Card, CardTemplate, CardTransaction, Customer,
 from perkstar_ui.db.tenancy import system_session, tenant_session
 from perkstar_ui.domain import contacts
 from perkstar_ui.domain.card_types import CARD_TYPE_LABELS, CardType, validate_settings
-from perkstar_ui.domain.referral_rules import LedgerRow, first_visit_settled
+from perkstar_ui.domain.referral_rules import LedgerRow, first_visit_settled, may_owe_bonus
 from perkstar_ui.services import cards, public_card
 
 REFERRAL_CODE_MAX = 16
@@ -86,7 +86,7 @@ def _due(merchant_id: int, card_id: int, now: dt.datetime):  # noqa: ANN202
     """(card, referrer, program, new name, old name) when the card's rewards are due now."""
     with tenant_session(merchant_id) as session:
         card = session.get(Card, card_id)
-        if card is None or card.referred_by_card_id is None or card.bonus_hold or card.status == "deleted":
+        if card is None or not may_owe_bonus(card.referred_by_card_id, card.bonus_hold, card.status):
             return None
         template = session.get(CardTemplate, card.template_id)
         referral = validate_settings(card.card_type, template.settings).referral
