@@ -627,7 +627,3 @@ class StripeEvent(SQLModel, table=True):
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     next_attempt_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
 
-
-TENANT_TABLES = [
-    cls for cls in SQLModel.__subclasses__() if isinstance(cls, type) and issubclass(cls, TenantScoped)
-]

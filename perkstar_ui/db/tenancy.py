@@ -15,12 +15,13 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlmodel import Session as SQLModelSession
 
 from perkstar_ui.db.engine import get_engine
-from perkstar_ui.db.models import TENANT_TABLES, TenantScoped
+from perkstar_ui.db.models import TenantScoped
 
 _MERCHANT = "perkstar_merchant_id"
 _SYSTEM = "perkstar_system"
@@ -54,16 +55,19 @@ def _scope_statement(state: ORMExecuteState) -> None:
     state.statement = state.statement.options(*_criteria_for(merchant_id))
 
 
+# SQLAlchemy analyses the criterion's lambda once against the base itself: give the marker
+# a stand-in column to read then (each table's own column replaces it when compiled).
+TenantScoped.merchant_id = sa.column("merchant_id")  # type: ignore[misc]
+
+
 @functools.lru_cache(maxsize=4096)
 def _criteria_for(merchant_id: int) -> tuple:
-    """One criterion per tenant table (not only those named in the statement), so joins,
-    subqueries and relationship loads are covered too. A lambda (not an expression) so
-    aliases are filtered as well; built once per merchant because analysing the lambdas
-    costs more than the query itself."""
-    return tuple(
-        with_loader_criteria(model, lambda cls: cls.merchant_id == merchant_id, include_aliases=True)
-        for model in TENANT_TABLES
-    )
+    """One criterion on the ``TenantScoped`` base: SQLAlchemy applies it to every tenant
+    table (not only those named in the statement), so joins, subqueries and relationship
+    loads are covered too. A lambda (not an expression) so aliases are filtered as well;
+    built once per merchant because analysing the lambda costs more than the query itself.
+    One option, not one per table: every query's cache key walks its options."""
+    return (with_loader_criteria(TenantScoped, lambda cls: cls.merchant_id == merchant_id, include_aliases=True),)
 
 
 @event.listens_for(Session, "before_flush")

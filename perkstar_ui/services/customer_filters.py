@@ -87,14 +87,16 @@ def where_in(session, merchant_id: int, spec: F.Filter | None, search: str = "",
              today: dt.date | None = None) -> sa.ColumnElement | None:
     """The search AND the filter as one WHERE on customer, or None for everyone.
     Raises ``FilterError`` naming the first bad condition."""
-    merchant = session.get(Merchant, merchant_id)
+    def region() -> str:  # read only when needed (a phone search, a filter): the session keeps it
+        return session.get(Merchant, merchant_id).default_country
+
     parts = []
-    found = search_condition(search, lambda: merchant.default_country)
+    found = search_condition(search, region)
     if found is not None:
         parts.append(found)
     if spec is not None and not spec.empty:
         params, custom_ids = params_in(session)
-        where = where_with(session, merchant_id, spec, params, custom_ids, today, region=merchant.default_country)
+        where = where_with(session, merchant_id, spec, params, custom_ids, today, region=region())
         if where is not None:
             parts.append(where)
     return sa.and_(*parts) if parts else None

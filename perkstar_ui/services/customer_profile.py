@@ -224,12 +224,16 @@ def _history_row(transaction: CardTransaction, staff: str | None, unit: BalanceU
     )
 
 
+# Built once: aliasing the ledger on every call cost more than the query (cProfile: over a
+# third of card_history's CPU).
+_ORIGINAL = sa.orm.aliased(CardTransaction)
+
+
 def _corrected(session, card_id: int) -> set:  # noqa: ANN001
     """Ids and action keys of entries that a correction has reversed already."""
-    original = sa.orm.aliased(CardTransaction)
     rows = session.exec(
-        select(original.id, original.action_key)
-        .join(CardTransaction, CardTransaction.correction_of_id == original.id)
+        select(_ORIGINAL.id, _ORIGINAL.action_key)
+        .join(CardTransaction, CardTransaction.correction_of_id == _ORIGINAL.id)
         .where(CardTransaction.card_id == card_id)
     ).all()
     return {i for i, _ in rows} | {k for _, k in rows if k}
@@ -237,16 +241,23 @@ def _corrected(session, card_id: int) -> set:  # noqa: ANN001
 
 def card_history(merchant_id: int, card_id: int, page: int = 1, page_size: int = 20) -> tuple[list[HistoryRow], int]:
     with tenant_session(merchant_id) as session:
-        card = session.get(Card, card_id)
-        if card is None:
+        card_type = session.exec(select(Card.card_type).where(Card.id == card_id)).first()
+        if card_type is None:
             return [], 0
-        unit = BALANCE_UNITS[CardType(card.card_type)]
-        total = session.exec(
-            select(sa.func.count()).select_from(CardTransaction).where(CardTransaction.card_id == card_id)
-        ).one()
-        rows = session.exec(_history_statement(card_id).offset((max(page, 1) - 1) * page_size).limit(page_size)).all()
-        corrected = _corrected(session, card_id)
-        return [_history_row(t, email, unit, corrected) for t, email in rows], total
+        unit = BALANCE_UNITS[CardType(card_type)]
+        # The page and the card's whole count in one query: the window counts before LIMIT.
+        rows = session.exec(_history_statement(card_id).add_columns(sa.func.count().over())
+                            .offset((max(page, 1) - 1) * page_size).limit(page_size)).all()
+        if rows:
+            total = rows[0][2]
+        elif page > 1:  # past the last page: no row carries the count
+            total = session.exec(
+                select(sa.func.count()).select_from(CardTransaction).where(CardTransaction.card_id == card_id)
+            ).one()
+        else:
+            total = 0
+        corrected = _corrected(session, card_id) if rows else set()
+        return [_history_row(t, email, unit, corrected) for t, email, _ in rows], total
 
 
 def iter_card_history(merchant_id: int, card_id: int, *, staff_user_id: int | None = None,

@@ -17,6 +17,7 @@ import asyncio
 import reflex as rx
 
 from perkstar_ui.domain.card_rules import STRIPE_MODE
+from perkstar_ui.domain.card_types import CardType
 from perkstar_ui.domain.ledger import Refused
 from perkstar_ui.domain.permissions import Permission
 from perkstar_ui.services import stripe_billing
@@ -47,7 +48,9 @@ class StripeMembershipPanel(rx.State, mixin=True):
         await super()._refresh(merchant_id, card_id)
         if self.card_id != previous or not self.card_id:
             self.checkout_url, self.checkout_message, self.stripe_error = "", "", ""
-        view = await asyncio.to_thread(stripe_billing.membership_view, merchant_id, self.card_id) if self.card_id else None
+        # Only a membership has a subscription: other cards skip the read (a thread hop and a query).
+        is_membership = self.card_id and self.card_type == CardType.MEMBERSHIP
+        view = await asyncio.to_thread(stripe_billing.membership_view, merchant_id, self.card_id) if is_membership else None
         if view is None:
             self.mode = self.subscription_status = self.renewal = self.visits_left = self.dashboard_url = ""
             self.can_start_subscription = self.can_cancel = False

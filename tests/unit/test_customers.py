@@ -155,6 +155,26 @@ def test_history_is_newest_first_with_units(merchant):
     assert customer_profile.iter_card_history(merchant, card_id + 10_000) is None
 
 
+def test_history_pages_carry_the_whole_count(merchant, other_merchant):
+    """The count rides with the page (a window over the card's entries): every page, a page
+    past the end, a card with no entries and another merchant's card each say the truth."""
+    customer_id = add(merchant, "Ada", "Lovelace")
+    card_id, _ = give_card(merchant, customer_id, card_type="gift")
+    empty_card, _ = give_card(merchant, customer_id, card_type="gift")
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    with tenant_session(merchant) as session:
+        for i in range(5):
+            session.add(CardTransaction(card_id=card_id, customer_id=customer_id, kind="balance_added", value_delta=100,
+                                        balance_after=100 * (i + 1), created_at=t0 + dt.timedelta(minutes=i)))
+        session.commit()
+    pages = [customer_profile.card_history(merchant, card_id, page=p, page_size=2) for p in (1, 2, 3)]
+    assert [total for _, total in pages] == [5, 5, 5]
+    assert [[r.balance_after for r in rows] for rows, _ in pages] == [["5.00", "4.00"], ["3.00", "2.00"], ["1.00"]]
+    assert customer_profile.card_history(merchant, card_id, page=4, page_size=2) == ([], 5)
+    assert customer_profile.card_history(merchant, empty_card) == ([], 0)
+    assert customer_profile.card_history(other_merchant, card_id) == ([], 0)
+
+
 def test_the_card_list_alone_is_the_profiles_and_scoped_to_the_merchant(merchant, other_merchant):
     customer_id = add(merchant, "Ada", "Lovelace")
     give_card(merchant, customer_id)
