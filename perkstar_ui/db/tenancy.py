@@ -56,7 +56,8 @@ def _scope_statement(state: ORMExecuteState) -> None:
 
 
 # SQLAlchemy analyses the criterion's lambda once against the base itself: give the marker
-# a stand-in column to read then (each table's own column replaces it when compiled).
+# a stand-in column to read then (each table's own column replaces it when compiled). Set
+# here, after every table class exists: in models.py each table would warn that it shadows it.
 TenantScoped.merchant_id = sa.column("merchant_id")  # type: ignore[misc]
 
 

@@ -9,6 +9,7 @@ from sqlmodel import select
 from perkstar_ui.db.models import Card, CardTransaction, Review
 from perkstar_ui.services import custom_fields, customer_grid, customer_profile, customer_records, refusals
 from perkstar_ui.db.tenancy import tenant_session
+from perkstar_ui.domain import ledger
 from tests.helpers import add_customer as add
 from tests.helpers import give_card
 
@@ -156,8 +157,8 @@ def test_history_is_newest_first_with_units(merchant):
 
 
 def test_history_pages_carry_the_whole_count(merchant, other_merchant):
-    """The count rides with the page (a window over the card's entries): every page, a page
-    past the end, a card with no entries and another merchant's card each say the truth."""
+    """Every page, a page past the end, a card with no entries and another merchant's card
+    each say the card's whole count (a short first page is counted by its length)."""
     customer_id = add(merchant, "Ada", "Lovelace")
     card_id, _ = give_card(merchant, customer_id, card_type="gift")
     empty_card, _ = give_card(merchant, customer_id, card_type="gift")
@@ -173,6 +174,31 @@ def test_history_pages_carry_the_whole_count(merchant, other_merchant):
     assert customer_profile.card_history(merchant, card_id, page=4, page_size=2) == ([], 5)
     assert customer_profile.card_history(merchant, empty_card) == ([], 0)
     assert customer_profile.card_history(other_merchant, card_id) == ([], 0)
+
+
+def test_history_marks_corrected_entries_across_merchants(merchant, other_merchant):
+    """The reversed entry loses its Correct button, the other keeps it; the shared alias of
+    the ledger is scoped to each merchant in turn (the statement cache never mixes them)."""
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    for shop in (merchant, other_merchant, merchant):
+        customer_id = add(shop, "Ada", "Lovelace")
+        card_id, _ = give_card(shop, customer_id, card_type="gift")
+        with tenant_session(shop) as session:
+            kept = CardTransaction(card_id=card_id, customer_id=customer_id, kind="balance_added", value_delta=100,
+                                   balance_after=100, created_at=t0)
+            undone = CardTransaction(card_id=card_id, customer_id=customer_id, kind="balance_added", value_delta=200,
+                                     balance_after=300, created_at=t0 + dt.timedelta(minutes=1))
+            session.add_all([kept, undone])
+            session.commit()
+            session.add(CardTransaction(card_id=card_id, customer_id=customer_id, kind=ledger.CORRECTION,
+                                        detail="balance_added", value_delta=-200, balance_after=100,
+                                        correction_of_id=undone.id, created_at=t0 + dt.timedelta(minutes=2)))
+            session.commit()
+            kept_id, undone_id = kept.id, undone.id
+        rows, total = customer_profile.card_history(shop, card_id)
+        assert total == 3
+        flags = {r.id: r.correctable for r in rows}
+        assert flags[kept_id] is True and flags[undone_id] is False
 
 
 def test_the_card_list_alone_is_the_profiles_and_scoped_to_the_merchant(merchant, other_merchant):

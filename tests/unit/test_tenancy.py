@@ -1,11 +1,13 @@
 """Tenant scoping: one merchant's session can neither see nor touch another's rows."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from perkstar_ui.db.engine import get_engine
-from perkstar_ui.db.models import Card, CardTemplate, Customer, Review
+from perkstar_ui.db.models import Card, CardTemplate, Customer, Review, TenantScoped
 from perkstar_ui.db.tenancy import TenantScopeError, system_session, tenant_session
 from perkstar_ui.services.dashboard import load_tiles
 
@@ -126,3 +128,57 @@ def test_aliases_are_scoped_and_the_statement_cache_never_mixes_merchants(two_sh
                 select(sa.func.count()).select_from(Customer).outerjoin(other, other.customer_id == Customer.id)
             ).one()
         assert count == expected
+
+
+# Every mapped table that carries the marker: the one criterion on the base must reach each.
+TENANT_MODELS = sorted((m.class_ for m in SQLModel._sa_registry.mappers if issubclass(m.class_, TenantScoped)),
+                       key=lambda c: c.__name__)
+
+
+def _sql_of(merchant_id: int, statement) -> str:  # noqa: ANN001
+    seen: list[str] = []
+
+    def capture(conn, cursor, sql, params, context, many):  # noqa: ANN001, ARG001
+        seen.append(sql)
+
+    sa.event.listen(get_engine(), "before_cursor_execute", capture)
+    try:
+        with tenant_session(merchant_id) as session:
+            session.execute(statement)
+            session.rollback()
+    finally:
+        sa.event.remove(get_engine(), "before_cursor_execute", capture)
+    return seen[-1]
+
+
+@pytest.mark.parametrize("model", TENANT_MODELS, ids=lambda c: c.__name__)
+def test_every_tenant_table_is_filtered_in_every_statement_shape(model, merchant):
+    table = model.__table__.name
+    shapes = {
+        "select": (select(model.merchant_id), table),
+        "alias": (select(sa.orm.aliased(model).merchant_id), f"{table}_1"),
+        "subquery": (select(sa.func.count()).select_from(select(model.merchant_id).subquery()), table),
+        "exists": (select(sa.exists(select(model.merchant_id))), table),
+        "update": (sa.update(model).where(model.merchant_id == -1).values(merchant_id=model.merchant_id), table),
+        "delete": (sa.delete(model).where(model.merchant_id == -1), table),
+    }
+    for shape, (statement, name) in shapes.items():
+        sql = _sql_of(merchant, statement)
+        assert re.search(rf"\b{name}\.merchant_id = ", sql), (shape, sql)
+
+
+def test_there_are_tenant_tables_to_check():
+    assert len(TENANT_MODELS) >= 18 and {Card, Customer, Review} <= set(TENANT_MODELS)
+
+
+def test_subqueries_ctes_and_unions_are_scoped(two_shops):
+    mine, _, ids = two_shops
+    with tenant_session(mine) as session:
+        reviewed = select(Review.customer_id)
+        assert session.exec(select(sa.func.count()).select_from(reviewed.subquery())).one() == 2
+        assert session.exec(select(sa.func.count()).select_from(reviewed.cte("r"))).one() == 2
+        assert session.exec(select(sa.exists(select(Review.id).where(Review.rating == 1)))).one() is False
+        union = sa.union(select(Customer.id), select(Review.customer_id)).subquery()
+        assert sorted(session.exec(select(union.c.id)).all()) == sorted([ids["Ann"], ids["Bob"]])
+        assert session.exec(select(Customer.id).where(
+            Customer.id.in_(select(Review.customer_id).where(Review.rating == 1)))).all() == []
