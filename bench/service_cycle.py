@@ -24,8 +24,11 @@ from perkstar_ui.services import accounts, card_desk, customer_filters, customer
 from perkstar_ui.services.dashboard import load_tiles
 
 # How often one cycle calls each (state/*.py): every guarded event resolves the session.
-PER_CYCLE = {"resolve_session": 6, "grid_page (phone)": 1, "grid_page (all)": 1, "load_profile": 2, "segment_of": 2,
-             "card_history": 2, "load_panel": 2, "perform_action": 1, "load_tiles": 1, "params_for": 1}
+# Guarded events per cycle: set_search, the profile's load, open_action, apply, /customers' load.
+# The profile's refresh after an action reads the cards and the history only (load_cards).
+PER_CYCLE = {"resolve_session": 5, "grid_page (phone)": 1, "grid_page (all)": 1, "load_profile": 1, "load_cards": 1,
+             "segment_of": 1, "card_history": 2, "load_panel": 2, "perform_action": 1, "load_tiles": 1,
+             "params_for": 1}
 WARM_UP = 10
 
 
@@ -35,6 +38,7 @@ def _calls(merchant_id: int, token: str) -> dict[str, Callable]:
         "grid_page (phone)": lambda t: customer_grid.grid_page(merchant_id, customer_grid.GridQuery(search=t.phone)),
         "grid_page (all)": lambda t: customer_grid.grid_page(merchant_id, customer_grid.GridQuery()),
         "load_profile": lambda t: customer_profile.load_profile(merchant_id, t.customer_id),
+        "load_cards": lambda t: customer_profile.load_cards(merchant_id, t.customer_id),
         "segment_of": lambda t: rfm.segment_of(merchant_id, t.customer_id),
         "card_history": lambda t: customer_profile.card_history(merchant_id, t.card_id),
         "load_panel": lambda t: card_desk.load_panel(merchant_id, t.card_id),
