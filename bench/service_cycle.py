@@ -25,8 +25,9 @@ from perkstar_ui.services.dashboard import load_tiles
 
 # How often one cycle calls each (state/*.py): every guarded event resolves the session.
 # Guarded events per cycle: set_search, the profile's load, open_action, apply, /customers' load.
-# The profile's refresh after an action reads the cards and the history only (load_cards).
-PER_CYCLE = {"resolve_session": 5, "grid_page (phone)": 1, "grid_page (all)": 1, "load_profile": 1, "load_cards": 1,
+# Back on /customers the grid keeps its search: the phone is searched twice, the whole grid
+# never. The profile's refresh after an action reads the cards and the history only (load_cards).
+PER_CYCLE = {"resolve_session": 5, "grid_page (phone)": 2, "load_profile": 1, "load_cards": 1,
              "segment_of": 1, "card_history": 2, "load_panel": 2, "perform_action": 1, "load_tiles": 1,
              "params_for": 1}
 WARM_UP = 10
@@ -36,7 +37,6 @@ def _calls(merchant_id: int, token: str) -> dict[str, Callable]:
     return {
         "resolve_session": lambda t: accounts.resolve_session(token),
         "grid_page (phone)": lambda t: customer_grid.grid_page(merchant_id, customer_grid.GridQuery(search=t.phone)),
-        "grid_page (all)": lambda t: customer_grid.grid_page(merchant_id, customer_grid.GridQuery()),
         "load_profile": lambda t: customer_profile.load_profile(merchant_id, t.customer_id),
         "load_cards": lambda t: customer_profile.load_cards(merchant_id, t.customer_id),
         "segment_of": lambda t: rfm.segment_of(merchant_id, t.customer_id),
