@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import sqlalchemy as sa
 from sqlmodel import select
 
 from starlette.testclient import TestClient
 
 from perkstar_ui.api.login_cookies import BROWSER_COOKIE
 from perkstar_ui.api.routes import api
+from perkstar_ui.db.engine import get_engine
 from perkstar_ui.db.models import Card, CardTemplate, CardTransaction
 from perkstar_ui.services import accounts, customer_records
 from perkstar_ui.db.tenancy import tenant_session
 from perkstar_ui.domain.serials import random_code, random_serial
 
 TEST_BROWSER = "test-browser-cookie"  # the pre-login cookie of tests' API clients
+
+
+@contextmanager
+def recorded_statements() -> Iterator[list[str]]:
+    """Every SQL statement the app's engine sends while the block runs, in order."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, sql, *_args) -> None:  # noqa: ANN001
+        statements.append(sql)
+
+    sa.event.listen(get_engine(), "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(get_engine(), "before_cursor_execute", record)
 
 
 def add_customer(merchant_id: int, first: str, last: str, phone: str = "", email: str = "", birthdate: str = "", **custom) -> int:

@@ -245,8 +245,9 @@ def card_history(merchant_id: int, card_id: int, page: int = 1, page_size: int =
         if card_type is None:
             return [], 0
         unit = BALANCE_UNITS[CardType(card_type)]
-        rows = session.exec(_history_statement(card_id).offset((max(page, 1) - 1) * page_size).limit(page_size)).all()
-        if max(page, 1) == 1 and len(rows) < page_size:
+        page = max(page, 1)
+        rows = session.exec(_history_statement(card_id).offset((page - 1) * page_size).limit(page_size)).all()
+        if page == 1 and len(rows) < page_size:
             total = len(rows)  # a short first page is the whole history: no second pass to count it
         else:  # an indexed count; a window on the page would read every entry of a long card
             total = session.exec(

@@ -28,7 +28,7 @@ from perkstar_ui.services import consent, outbox, worker
 from perkstar_ui.services.providers.base import SendResult
 from perkstar_ui.services.providers.sms import SmsProvider
 from perkstar_ui.services.providers.smtp import SmtpProvider
-from tests.helpers import add_customer
+from tests.helpers import add_customer, recorded_statements
 from tests.messaging_servers import SmsApi, SmtpInbox, twilio_signature, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -518,19 +518,11 @@ def test_a_worker_does_not_ask_again_about_a_period_it_saw_claimed(unique) -> No
     jobs = (worker.Job(f"seen-{unique}", worker.daily, lambda now: "done"),)
     now = utcnow()
     assert worker.run_due_jobs("w-first", now, jobs) == [f"seen-{unique}"]
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
-        if "job_run" in statement:
-            statements.append(statement)
-
-    sa.event.listen(get_engine(), "before_cursor_execute", count)
-    try:
+    with recorded_statements() as sent:
         assert worker.run_due_jobs("w-other", now, jobs) == []
-        first_look = len(statements)
+        first_look = sum("job_run" in statement for statement in sent)
         assert worker.run_due_jobs("w-other", now, jobs) == []
         assert worker.run_due_jobs("w-other", now + dt.timedelta(minutes=1), jobs) == []
-    finally:
-        sa.event.remove(get_engine(), "before_cursor_execute", count)
+    statements = [statement for statement in sent if "job_run" in statement]
     assert first_look > 0 and len(statements) == first_look
     assert worker.run_due_jobs("w-other", now + dt.timedelta(days=1), jobs) == [f"seen-{unique}"]

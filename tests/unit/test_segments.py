@@ -6,7 +6,7 @@ from perkstar_ui.domain import filters
 from perkstar_ui.domain.filters import Condition, Filter, Match, Op, Param
 from perkstar_ui.services import custom_fields, customer_filters, segments
 from perkstar_ui.services.refusals import RecordError
-from tests.helpers import add_customer, give_card
+from tests.helpers import add_customer, give_card, recorded_statements
 
 NOT_INSTALLED = filters.PRESETS_BY_KEY["not-installed"].filter
 NAMED_ADA = Filter(Match.ALL, (Condition(Param.NAME.value, Op.CONTAINS.value, "Ada"),))
@@ -138,27 +138,14 @@ def test_listing_loads_the_catalog_once_then_one_count_per_segment(merchant):
     """The catalog (custom fields, templates) is read once for the whole list, not per
     segment: with 10 segments, 10 COUNTs plus a fixed 4 reads (the segments, the custom
     fields, the template names, the merchant's region) — 14 statements, 43 before."""
-    import sqlalchemy as sa
-
-    from perkstar_ui.db.engine import get_engine
-
     _people(merchant)
     custom_fields.add_custom_field(merchant, "Tier", "choice", ["Gold", "Silver"])
     tier = Filter(Match.ALL, (Condition("cf:tier", Op.EQUALS.value, "Gold"),))
     for i in range(10):
         segments.save_segment(merchant, f"Segment {i}", (tier if i % 2 else NOT_INSTALLED).dumps())
 
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
-        statements.append(statement)
-
-    engine = get_engine()
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements() as statements:
         rows = segments.list_segments(merchant)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
     assert [row.count for row in rows] == [2, 0] * 5 and all(not row.problem for row in rows)
     counts = [s for s in statements if s.lstrip().upper().startswith("SELECT COUNT")]
     assert len(counts) == 10

@@ -10,6 +10,7 @@ from perkstar_ui.db.engine import get_engine
 from perkstar_ui.db.models import Card, CardTemplate, Customer, Review, TenantScoped
 from perkstar_ui.db.tenancy import TenantScopeError, system_session, tenant_session
 from perkstar_ui.services.dashboard import load_tiles
+from tests.helpers import recorded_statements
 
 
 @pytest.fixture
@@ -136,18 +137,9 @@ TENANT_MODELS = sorted((m.class_ for m in SQLModel._sa_registry.mappers if issub
 
 
 def _sql_of(merchant_id: int, statement) -> str:  # noqa: ANN001
-    seen: list[str] = []
-
-    def capture(conn, cursor, sql, params, context, many):  # noqa: ANN001, ARG001
-        seen.append(sql)
-
-    sa.event.listen(get_engine(), "before_cursor_execute", capture)
-    try:
-        with tenant_session(merchant_id) as session:
-            session.execute(statement)
-            session.rollback()
-    finally:
-        sa.event.remove(get_engine(), "before_cursor_execute", capture)
+    with recorded_statements() as seen, tenant_session(merchant_id) as session:
+        session.execute(statement)
+        session.rollback()
     return seen[-1]
 
 
